@@ -1,0 +1,94 @@
+package config
+
+import "slices"
+
+// StageOrder is the pipeline order of the known stages.
+var StageOrder = []string{"setup-data", "preprocess", "train", "eval"}
+
+// paramSections are the free-form hyperparameter sections of an experiment.
+var paramSections = []string{"data", "preprocess", "train", "eval"}
+
+// Experiment is a loaded, validated experiment file.
+type Experiment struct {
+	Name, Description string
+	File              string   // absolute path of the YAML file
+	Root              string   // project root (absolute); relative paths in the file are relative to it
+	Hash              string   // sha256 hex of the file's bytes
+	Requirements      []string // paths relative to Root, as written
+	Stages            []Stage  // configured stages in StageOrder order
+	Seed              int
+	Params            Params // "seed" plus the param sections present (data, preprocess, train, eval); overrides applied via Set
+	Venv              Venv
+	Reproduce         Reproduce
+	Sweep             map[string]any // raw sweep block, validated by the sweep package; nil if absent
+}
+
+// Venv holds the experiment's interpreter settings (the `venv:` block).
+type Venv struct {
+	SystemSitePackages bool   `yaml:"system_site_packages"`
+	Python             string `yaml:"python"`
+	Installer          string `yaml:"installer"` // "", "auto", "uv", "pip"; "" means auto
+}
+
+// Reproduce holds the settings of `reproduce` (the `reproduce:` block).
+type Reproduce struct {
+	// Tolerance is the largest absolute metric difference a reproduction may
+	// show and still match; 0 (the default) asks for identical metrics.
+	Tolerance float64 `yaml:"tolerance"`
+}
+
+// Stage is one configured pipeline stage: a Python script run with the stage
+// contract's flags, or a command template (IsCmd).
+type Stage struct {
+	Name    string   // one of StageOrder
+	Script  string   // script path relative to Root, slash-separated and cleaned (script stages)
+	Cmd     string   // command template (command stages)
+	Metrics string   // metrics file template (command stages, optional)
+	Deps    []string // extra files or directories (relative to Root, or absolute) whose content feeds the stage key (command stages); they need not exist at load
+	Pos     Pos      // where the stage is defined in the file; Line 0 for discovered stages
+}
+
+// IsCmd reports whether the stage is a command template rather than a script.
+func (s Stage) IsCmd() bool { return s.Cmd != "" }
+
+// SectionsFor returns the param sections that feed stage: "data" and
+// "preprocess" for setup-data and preprocess, "train" for train, "eval" for
+// eval; nil for an unknown stage. Sections an experiment leaves out are still
+// listed: Params.Select keeps only the present ones.
+func SectionsFor(stage string) []string {
+	switch stage {
+	case "setup-data", "preprocess":
+		return []string{"data", "preprocess"}
+	case "train":
+		return []string{"train"}
+	case "eval":
+		return []string{"eval"}
+	}
+	return nil
+}
+
+// Stage returns the configured stage by name.
+func (e *Experiment) Stage(name string) (Stage, bool) {
+	for _, s := range e.Stages {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Stage{}, false
+}
+
+// Upstream returns the configured stages before name in StageOrder, in order
+// (for eval: setup-data, preprocess, train when all are configured).
+func (e *Experiment) Upstream(name string) []Stage {
+	idx := slices.Index(StageOrder, name)
+	if idx < 0 {
+		return nil
+	}
+	var out []Stage
+	for _, s := range e.Stages {
+		if slices.Index(StageOrder, s.Name) < idx {
+			out = append(out, s)
+		}
+	}
+	return out
+}

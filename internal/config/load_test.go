@@ -1,0 +1,381 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+func TestLoadErrors(t *testing.T) {
+	root := testRoot(t, "errors")
+	tests := []struct {
+		name, file string
+		want       string
+		line, col  int
+	}{
+		{"UnknownKey", "unknown_key", `experiments/unknown_key.yaml:5:1: unknown key "trian" (did you mean "train"?)`, 5, 1},
+		{"UnknownStage", "unknown_stage", `experiments/unknown_stage.yaml:2:3: stages: unknown stage "trian" (did you mean "train"?); stages are setup-data, preprocess, train, eval`, 2, 3},
+		{"UnknownStageUnderscore", "setup_data_stage", `experiments/setup_data_stage.yaml:2:3: stages: unknown stage "setup_data" (did you mean "setup-data"?); stages are setup-data, preprocess, train, eval`, 2, 3},
+		{"UnknownStageKey", "stage_unknown_key", `experiments/stage_unknown_key.yaml:4:5: stages.train: unknown key "metric" (did you mean "metrics"?); a stage has script, or cmd with optional metrics and deps`, 4, 5},
+		{"UnknownVenvKey", "venv_unknown", `experiments/venv_unknown.yaml:4:3: venv: unknown key "system_site_package" (did you mean "system_site_packages"?)`, 4, 3},
+		{"WrongType", "wrong_type", `experiments/wrong_type.yaml:3:7: seed: expected an integer, found string "abc"`, 3, 7},
+		{"WrongTypeSection", "section_list", `experiments/section_list.yaml:3:8: train: expected a mapping of hyperparameters (key: value), found a list`, 3, 8},
+		{"WrongTypeRequirements", "requirements_type", `experiments/requirements_type.yaml:1:15: requirements: expected a path or a list of paths, found a mapping`, 1, 15},
+		{"WrongTypeTolerance", "tolerance", `experiments/tolerance.yaml:3:24: reproduce.tolerance: expected a number, found string "high"`, 3, 24},
+		{"WrongTypeSweep", "sweep_list", `experiments/sweep_list.yaml:3:8: sweep: expected a mapping (method, parameters, ...), found a list`, 3, 8},
+		{"BadTag", "bad_tag", `experiments/bad_tag.yaml:3:13: train.lr: "abc" is not a valid integer (or is out of range)`, 3, 13},
+		{"SeedOutOfRange", "seed_negative", `experiments/seed_negative.yaml:3:7: seed: -1 is out of range: seeds go from 0 to 4294967295 (numpy's range)`, 3, 7},
+		{"SyntaxError", "syntax", `experiments/syntax.yaml:3: YAML syntax error: did not find expected ',' or '}'`, 3, 0},
+		{"SyntaxErrorFirstLine", "syntax_line1", `experiments/syntax_line1.yaml:1: YAML syntax error: mapping values are not allowed in this context`, 1, 0},
+		{"SecondDocument", "second_doc", `experiments/second_doc.yaml:3:1: a second YAML document (---) is not supported: one experiment per file`, 3, 1},
+		{"EmptyFile", "empty", `experiments/empty.yaml: empty experiment file (see experiments/default.yaml for the keys)`, 0, 0},
+		{"NotMapping", "not_mapping", `experiments/not_mapping.yaml:1:1: an experiment is a mapping of keys (name, stages, train, ...), found a list`, 1, 1},
+		{"MissingScript", "missing_script", `experiments/missing_script.yaml:2:10: stages.train: script python/trian.py not found (resolved against the project root $ROOT) (did you mean python/train.py?)`, 2, 10},
+		{"MissingRequirements", "requirements_missing", `experiments/requirements_missing.yaml:1:34: requirements: python/requirements-gpu.txt not found (paths are relative to the project root $ROOT)`, 1, 34},
+		{"StageNotPython", "stage_not_py", `experiments/stage_not_py.yaml:2:10: stages.train: "python python/train.py --lr 1" is not a Python script (.py); to run a command write train: {cmd: "python python/train.py --lr 1"}`, 2, 10},
+		{"StageNull", "stage_null", `experiments/stage_null.yaml:2:3: stages.train: no script or command given (write train: python/train.py or train: {cmd: ...})`, 2, 3},
+		{"ScriptAndCmd", "script_and_cmd", `experiments/script_and_cmd.yaml:2:10: stages.train: give either script or cmd, not both`, 2, 10},
+		{"DepsOnScriptStage", "script_deps", `experiments/script_deps.yaml:2:42: stages.train.deps: only command stages take deps (the script writes OUTPUT_DIR/metrics.json)`, 2, 42},
+		{"CmdUnknownParam", "cmd_unknown_param", `experiments/cmd_unknown_param.yaml:3:10: stages.train.cmd: unknown name ${train.lrr} (did you mean ${train.lr}?)`, 3, 10},
+		{"CmdUnterminated", "cmd_unterminated", `experiments/cmd_unterminated.yaml:2:16: stages.train.cmd: unterminated ${ at offset 29 (write $$ for a literal $)`, 2, 16},
+		{"CmdSection", "section_param", `experiments/section_param.yaml:2:16: stages.train.cmd: ${train} is a section, not a value: name one of its keys (train.lr)`, 2, 16},
+		{"ParamListOfMappings", "list_of_maps", `experiments/list_of_maps.yaml:5:7: train.layers[0]: lists in params hold scalars only, found a mapping`, 5, 7},
+		{"ParamDottedKey", "dotted_key", `experiments/dotted_key.yaml:3:9: train: key "opt.lr" must not contain a dot (dots separate nested keys in -set and ${...})`, 3, 9},
+		{"ParamNotFinite", "infinite", `experiments/infinite.yaml:3:20: train.max_steps: .inf is not a finite number (params are written as JSON)`, 3, 20},
+		{"DuplicateKey", "duplicate_key", `experiments/duplicate_key.yaml:5:3: duplicate key "lr" (first at line 4)`, 5, 3},
+		{"AliasCycle", "alias_cycle", `experiments/alias_cycle.yaml:3:8: train.x.x.…: nested more than 64 levels deep (an alias inside its own anchor?)`, 3, 8},
+		{"SeveralErrors", "several", "experiments/several.yaml:2:7: seed: expected an integer, found float 1.5\n" +
+			`experiments/several.yaml:5:3: stages: unknown stage "evl" (did you mean "eval"?); stages are setup-data, preprocess, train, eval` + "\n" +
+			`experiments/several.yaml:6:19: venv.installer: expected one of auto, uv, pip, found "conda"`, 2, 7},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := Load(root, tt.file)
+			if e != nil {
+				t.Errorf("Load returned an experiment with the error")
+			}
+			if got := errText(err, root); got != tt.want {
+				t.Fatalf("error:\n got: %s\nwant: %s", got, tt.want)
+			}
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %T is not a *Error", err)
+			}
+			want := Pos{File: "experiments/" + tt.file + ".yaml", Line: tt.line, Col: tt.col}
+			if ce.Pos != want {
+				t.Errorf("Pos = %+v, want %+v", ce.Pos, want)
+			}
+		})
+	}
+}
+
+func TestLoadSyntaxErrorWrapsCause(t *testing.T) {
+	root := testRoot(t, "errors")
+	_, err := Load(root, "syntax")
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Err == nil || errors.Unwrap(err) == nil {
+		t.Fatalf("syntax error does not wrap the YAML parser's error: %#v", err)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	root := testRoot(t, "project")
+	tests := []struct {
+		name, arg, want string
+	}{
+		{"MissingFile", "trian", `experiment "trian" not found: open $ROOT/experiments/trian.yaml: no such file or directory; experiments: anchors, cmd, full, minimal (in $ROOT/experiments)`},
+		{"MissingFileSuggestion", "ful", `experiment "ful" not found (did you mean "full"?): open $ROOT/experiments/ful.yaml: no such file or directory; experiments: anchors, cmd, full, minimal (in $ROOT/experiments)`},
+		{"MissingPath", "experiments/nope.yaml", `experiment "experiments/nope.yaml" not found: open $ROOT/experiments/nope.yaml: no such file or directory; experiments: anchors, cmd, full, minimal (in $ROOT/experiments)`},
+		{"NoName", "", `load experiment: no experiment named (experiments: anchors, cmd, full, minimal (in $ROOT/experiments))`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(root, tt.arg)
+			if got := errText(err, root); got != tt.want {
+				t.Fatalf("error:\n got: %s\nwant: %s", got, tt.want)
+			}
+			if tt.arg != "" && !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("errors.Is(err, fs.ErrNotExist) = false")
+			}
+		})
+	}
+	t.Run("NoExperimentsDir", func(t *testing.T) {
+		dir := t.TempDir()
+		_, err := Load(dir, "x")
+		want := `experiment "x" not found: open $ROOT/experiments/x.yaml: no such file or directory; experiments: none in $ROOT/experiments`
+		if got := errText(err, dir); got != want {
+			t.Fatalf("error:\n got: %s\nwant: %s", got, want)
+		}
+	})
+}
+
+func TestLoadResolvesNameOrPath(t *testing.T) {
+	root := testRoot(t, "project")
+	tests := []struct{ name, arg string }{
+		{"Name", "minimal"},
+		{"BareFileName", "minimal.yaml"},
+		{"RelativePath", "experiments/minimal.yaml"},
+		{"DotRelativePath", "./experiments/minimal.yaml"},
+		{"AbsolutePath", filepath.Join(root, "experiments", "minimal.yaml")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := MustLoad(t, root, tt.arg)
+			if want := filepath.Join(root, "experiments", "minimal.yaml"); e.File != want {
+				t.Errorf("File = %s, want %s", e.File, want)
+			}
+		})
+	}
+	t.Run("RelativeRoot", func(t *testing.T) {
+		e := MustLoad(t, "testdata/project", "minimal")
+		if e.Root != root {
+			t.Errorf("Root = %s, want %s", e.Root, root)
+		}
+	})
+	t.Run("YmlExtension", func(t *testing.T) {
+		dir := copyTree(t, "project")
+		if err := os.Rename(filepath.Join(dir, "experiments/minimal.yaml"), filepath.Join(dir, "experiments/small.yml")); err != nil {
+			t.Fatal(err)
+		}
+		if e := MustLoad(t, dir, "small"); e.Name != "small" {
+			t.Errorf("Name = %q, want small", e.Name)
+		}
+	})
+}
+
+func TestLoadFull(t *testing.T) {
+	root := testRoot(t, "project")
+	e := MustLoad(t, root, "full")
+	data, err := os.ReadFile(filepath.Join(root, "experiments", "full.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Experiment{
+		Name:         "full-mlp",
+		Description:  "every key of the schema",
+		File:         filepath.Join(root, "experiments", "full.yaml"),
+		Root:         root,
+		Hash:         sha256Hex(data),
+		Requirements: []string{"requirements.txt"},
+		Stages: []Stage{
+			{Name: "setup-data", Script: "python/setup_data.py", Pos: Pos{"experiments/full.yaml", 6, 3}},
+			{Name: "preprocess", Script: "python/preprocess.py", Pos: Pos{"experiments/full.yaml", 7, 3}},
+			{Name: "train", Script: "python/train.py", Pos: Pos{"experiments/full.yaml", 8, 3}},
+			{Name: "eval", Script: "python/evaluate.py", Pos: Pos{"experiments/full.yaml", 9, 3}},
+		},
+		Seed: 42,
+		Params: Params{
+			"seed":       42,
+			"data":       map[string]any{"test_size": 0.2, "source": "digits"},
+			"preprocess": map[string]any{"scale": true},
+			"train": map[string]any{
+				"lr": 3e-4, "epochs": 30, "layers": []any{64, 32}, "note": nil,
+				"opt": map[string]any{"name": "adam", "betas": []any{0.9, 0.999}},
+			},
+			"eval": map[string]any{"batch_size": 256},
+		},
+		Venv:      Venv{SystemSitePackages: true, Python: "/usr/bin/python3", Installer: "uv"},
+		Reproduce: Reproduce{Tolerance: 0.001},
+		Sweep: map[string]any{
+			"method":     "grid",
+			"parameters": map[string]any{"train.lr": []any{0.1, 0.01}},
+			"metric":     "val_accuracy",
+		},
+	}
+	if !reflect.DeepEqual(e, want) {
+		t.Errorf("Load(full):\n got %#v\nwant %#v", e, want)
+	}
+}
+
+func TestLoadDefaults(t *testing.T) {
+	root := testRoot(t, "project")
+	e := MustLoad(t, root, "minimal")
+	if e.Name != "minimal" || e.Seed != 0 || e.Sweep != nil || e.Requirements != nil ||
+		e.Venv != (Venv{}) || e.Reproduce != (Reproduce{}) {
+		t.Errorf("defaults: %+v", e)
+	}
+	if got := string(e.Params.JSON()); got != `{"seed":0}` {
+		t.Errorf("Params = %s, want only the seed", got)
+	}
+}
+
+func TestLoadAnchorsAndMerge(t *testing.T) {
+	e := MustLoad(t, testRoot(t, "project"), "anchors")
+	want := `{"data":{"offset":1,"size":10},"eval":{"offset":1,"size":10},"seed":0,"train":{"lr":0.1,"offset":1,"size":20}}`
+	if got := string(e.Params.JSON()); got != want {
+		t.Errorf("Params = %s, want %s", got, want)
+	}
+}
+
+func TestLoadCmdStage(t *testing.T) {
+	e := MustLoad(t, testRoot(t, "project"), "cmd")
+	s, ok := e.Stage("train")
+	if !ok || !s.IsCmd() {
+		t.Fatalf("Stage(train) = %+v, %v", s, ok)
+	}
+	want := Stage{
+		Name:    "train",
+		Cmd:     "python python/train.py --lr ${train.lr} --epochs ${train.epochs} --save ${out}/model.pt --note ${train.note}",
+		Metrics: "${out}/results.json",
+		Deps:    []string{"data", "config.json"},
+		Pos:     Pos{"experiments/cmd.yaml", 4, 3},
+	}
+	if !reflect.DeepEqual(s, want) {
+		t.Errorf("Stage(train) =\n %#v\nwant %#v", s, want)
+	}
+	if e.Requirements[0] != "requirements.txt" {
+		t.Errorf("a single requirements string: %q", e.Requirements)
+	}
+}
+
+func TestLoadDiscovery(t *testing.T) {
+	t.Run("DefaultStagesDiscovered", func(t *testing.T) {
+		e := MustLoad(t, testRoot(t, "discover"), "auto")
+		want := []Stage{
+			{Name: "setup-data", Script: "python/setup_data.py", Pos: Pos{File: "experiments/auto.yaml"}},
+			{Name: "train", Script: "python/train.py", Pos: Pos{File: "experiments/auto.yaml"}},
+			{Name: "eval", Script: "python/eval.py", Pos: Pos{File: "experiments/auto.yaml"}},
+		}
+		if !reflect.DeepEqual(e.Stages, want) {
+			t.Errorf("Stages = %+v, want %+v", e.Stages, want)
+		}
+	})
+	t.Run("EmptyStagesDiscovered", func(t *testing.T) {
+		e := MustLoad(t, testRoot(t, "discover"), "empty_stages")
+		if len(e.Stages) != 3 {
+			t.Errorf("Stages = %+v, want 3 discovered", e.Stages)
+		}
+	})
+	t.Run("EvaluateFallback", func(t *testing.T) {
+		dir := copyTree(t, "discover")
+		if err := os.Remove(filepath.Join(dir, "python", "eval.py")); err != nil {
+			t.Fatal(err)
+		}
+		e := MustLoad(t, dir, "auto")
+		if s, _ := e.Stage("eval"); s.Script != "python/evaluate.py" {
+			t.Errorf("eval script = %q, want python/evaluate.py", s.Script)
+		}
+	})
+	t.Run("NoStages", func(t *testing.T) {
+		root := testRoot(t, "nostages")
+		_, err := Load(root, "none")
+		want := "experiments/none.yaml: no stages: add a stages: block or create one of python/setup_data.py, python/preprocess.py, python/train.py, python/eval.py, python/evaluate.py under $ROOT"
+		if got := errText(err, root); got != want {
+			t.Fatalf("error:\n got: %s\nwant: %s", got, want)
+		}
+	})
+}
+
+// TestLoadRepoDefault loads the project's own main experiment.
+func TestLoadRepoDefault(t *testing.T) {
+	e := MustLoad(t, "../..", "default")
+	var names []string
+	for _, s := range e.Stages {
+		names = append(names, s.Name)
+		if s.IsCmd() || s.Script == "" {
+			t.Errorf("stage %s is not a script stage: %+v", s.Name, s)
+		}
+	}
+	if !reflect.DeepEqual(names, StageOrder) {
+		t.Errorf("stages = %v, want %v", names, StageOrder)
+	}
+	if e.Name != "digits-mlp" || e.Seed != 42 || e.Sweep == nil {
+		t.Errorf("default experiment: name %q seed %d sweep %v", e.Name, e.Seed, e.Sweep)
+	}
+	if v, ok := e.Params.Lookup("train.lr"); !ok || v != 0.01 {
+		t.Errorf("train.lr = %v, %v", v, ok)
+	}
+}
+
+func TestStageAndUpstream(t *testing.T) {
+	e := MustLoad(t, testRoot(t, "project"), "cmd") // setup-data and train
+	if _, ok := e.Stage("eval"); ok {
+		t.Error("Stage(eval) found in an experiment without eval")
+	}
+	names := func(ss []Stage) (out []string) {
+		for _, s := range ss {
+			out = append(out, s.Name)
+		}
+		return out
+	}
+	tests := []struct {
+		stage string
+		want  []string
+	}{
+		{"setup-data", nil},
+		{"preprocess", []string{"setup-data"}},
+		{"train", []string{"setup-data"}},
+		{"eval", []string{"setup-data", "train"}},
+		{"bogus", nil},
+	}
+	for _, tt := range tests {
+		if got := names(e.Upstream(tt.stage)); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("Upstream(%s) = %v, want %v", tt.stage, got, tt.want)
+		}
+	}
+}
+
+func TestSectionsFor(t *testing.T) {
+	tests := map[string][]string{
+		"setup-data": {"data", "preprocess"},
+		"preprocess": {"data", "preprocess"},
+		"train":      {"train"},
+		"eval":       {"eval"},
+		"bogus":      nil,
+	}
+	for stage, want := range tests {
+		if got := SectionsFor(stage); !reflect.DeepEqual(got, want) {
+			t.Errorf("SectionsFor(%s) = %v, want %v", stage, got, want)
+		}
+	}
+}
+
+func TestParseEdgeCases(t *testing.T) {
+	root := testRoot(t, "project")
+	file := filepath.Join(root, "experiments", "edge.yaml")
+	fanOut := "stages: {train: python/train.py}\nsweep:\n  l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n"
+	for i := 1; i < 10; i++ {
+		fanOut += fmt.Sprintf("  l%d: &l%d [*l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+	}
+	tests := []struct {
+		name, data, want string
+	}{
+		{"OnlyDocumentMarker", "---\n", "experiments/edge.yaml: empty experiment file (see experiments/default.yaml for the keys)"},
+		{"Whitespace", "\n\n  \n", "experiments/edge.yaml: empty experiment file (see experiments/default.yaml for the keys)"},
+		{"Scalar", "hello\n", "experiments/edge.yaml:1:1: an experiment is a mapping of keys (name, stages, train, ...), found string \"hello\""},
+		{"TrailingDocumentMarker", "stages: {train: python/train.py}\n---\n", ""},
+		{"UnknownAnchor", "stages: {train: python/train.py}\ntrain: {a: 1, b: *nope}\n", "experiments/edge.yaml:2:18: YAML syntax error: unknown anchor 'nope' referenced"},
+		{"ParserErrorLine", "stages:\n  train: python/train.py\n- x\n", "experiments/edge.yaml:3: YAML syntax error: did not find expected key"},
+		{"ScannerErrorLine", "stages:\n  train: python/train.py\ntrain: {a: 'x}\n", "experiments/edge.yaml:3: YAML syntax error: found unexpected end of stream"},
+		{"TabIndent", "stages:\n\ttrain: python/train.py\n", "experiments/edge.yaml:2: YAML syntax error: found character that cannot start any token"},
+		{"AliasFanOut", fanOut, "experiments/edge.yaml:3:30: the document expands to more than 200000 nodes (alias fan-out?)"},
+		{"MergeKeyNotMapping", "stages: {train: python/train.py}\ntrain: {<<: 3}\n", "experiments/edge.yaml:2:13: a merge key (<<) takes a mapping or a list of mappings, found integer 3"},
+		{"NonScalarKey", "stages: {train: python/train.py}\ntrain: {[a]: 1}\n", "experiments/edge.yaml:2:9: keys must be plain scalars, found a list"},
+		{"BrokenSectionNoEcho", "stages: {train: {cmd: 'python ${train.lr}'}}\ntrain: {lr: .inf}\n", "experiments/edge.yaml:2:13: train.lr: .inf is not a finite number (params are written as JSON)"},
+		{"EmptyNameDefaults", "name: ''\nstages: {train: python/train.py}\n", ""},
+		{"TimestampStaysString", "stages: {train: python/train.py}\ndata: {date: 2024-01-02}\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := parse(root, file, []byte(tt.data))
+			if got := errText(err, root); tt.want != "" && got != tt.want {
+				t.Fatalf("error:\n got: %s\nwant: %s", got, tt.want)
+			}
+			if tt.want == "" && err != nil {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			if e != nil && e.Name != "edge" {
+				t.Errorf("Name = %q, want the file's base name", e.Name)
+			}
+			if e != nil && tt.name == "TimestampStaysString" {
+				if v, _ := e.Params.Lookup("data.date"); v != "2024-01-02" {
+					t.Errorf("data.date = %#v, want the string", v)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,1 @@
+import digits.train  # cycle

@@ -1,0 +1,2 @@
+import lab
+from models.mlp import MLP

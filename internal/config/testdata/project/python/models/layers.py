@@ -1,0 +1,2 @@
+from .mlp import MLP  # cycle back to mlp
+import torch

@@ -1,0 +1,3 @@
+"""Write the dataset."""
+import json
+import lab
