@@ -1,0 +1,154 @@
+package tracking
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Summary is what the ledger knows of one run, folded from its events.
+type Summary struct {
+	ID         string
+	Experiment string
+	Key        string
+	Status     Status
+	ExitCode   int
+	Started    time.Time
+	Metrics    map[string]float64
+	Host       string
+	PID        int
+}
+
+// NewID returns a new run id: a UUIDv7, time-ordered and unique across
+// machines, so ledgers from several machines merge without clashes.
+func NewID() (string, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", fmt.Errorf("new run id: %w", err)
+	}
+	return id.String(), nil
+}
+
+// Summaries folds the ledger's events into one summary per run, oldest first.
+// A run still marked running whose process is gone on this host is crashed.
+func (l *Ledger) Summaries() ([]Summary, []string, error) {
+	events, warnings, err := l.Events()
+	if err != nil {
+		return nil, warnings, err
+	}
+	return fold(events, hostname(), processAlive), warnings, nil
+}
+
+func fold(events []Event, host string, alive func(int) bool) []Summary {
+	index := map[string]int{}
+	var out []Summary
+	for _, ev := range events {
+		i, ok := index[ev.Run]
+		if !ok {
+			i = len(out)
+			index[ev.Run] = i
+			out = append(out, Summary{ID: ev.Run, Metrics: map[string]float64{}})
+		}
+		apply(&out[i], ev)
+	}
+	for i := range out {
+		s := &out[i]
+		if s.Status == StatusRunning && s.Host == host && !alive(s.PID) {
+			s.Status = StatusCrashed
+		}
+	}
+	return out
+}
+
+func apply(s *Summary, ev Event) {
+	switch ev.Type {
+	case EventRunStarted:
+		s.Experiment, s.Key, s.Started = ev.Experiment, ev.Key, ev.Time
+		s.Host, s.PID = ev.Host, ev.PID
+		s.Status = StatusRunning
+	case EventRunFinished:
+		s.Status = ev.Status
+		if ev.ExitCode != nil {
+			s.ExitCode = *ev.ExitCode
+		}
+	}
+	for k, v := range ev.Metrics {
+		s.Metrics[k] = v
+	}
+}
+
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
+}
+
+// Newest returns the newest run of experiment with the given status ("" for
+// any status), or false.
+func Newest(runs []Summary, experiment string, status Status) (Summary, bool) {
+	for i := len(runs) - 1; i >= 0; i-- {
+		r := runs[i]
+		if r.Experiment == experiment && (status == "" || r.Status == status) {
+			return r, true
+		}
+	}
+	return Summary{}, false
+}
+
+// FindFinished returns the newest finished run of experiment whose key is key.
+func FindFinished(runs []Summary, experiment, key string) (Summary, bool) {
+	for i := len(runs) - 1; i >= 0; i-- {
+		r := runs[i]
+		if r.Experiment == experiment && r.Key == key && r.Status == StatusFinished {
+			return r, true
+		}
+	}
+	return Summary{}, false
+}
+
+// Resolve finds the run whose id is short, or starts or ends with it. An
+// ambiguous or unknown id is an error that lists candidates.
+func Resolve(runs []Summary, short string) (Summary, error) {
+	short = strings.ToLower(strings.TrimSpace(short))
+	if short == "" {
+		return Summary{}, errors.New("empty run id")
+	}
+	var hits []Summary
+	for _, r := range runs {
+		if r.ID == short {
+			return r, nil
+		}
+		if strings.HasPrefix(r.ID, short) || strings.HasSuffix(r.ID, short) {
+			hits = append(hits, r)
+		}
+	}
+	switch len(hits) {
+	case 1:
+		return hits[0], nil
+	case 0:
+		return Summary{}, fmt.Errorf("no run matches %q (%d runs in the ledger; `go tool mage runs` lists them)", short, len(runs))
+	}
+	sort.Slice(hits, func(i, j int) bool { return hits[i].ID > hits[j].ID })
+	ids := make([]string, 0, 5)
+	for i, h := range hits {
+		if i == 5 {
+			ids = append(ids, fmt.Sprintf("… %d more", len(hits)-5))
+			break
+		}
+		ids = append(ids, h.ID)
+	}
+	return Summary{}, fmt.Errorf("run id %q is ambiguous, it matches %d runs: %s (give more characters; the end of an id is more distinctive than its start)", short, len(hits), strings.Join(ids, ", "))
+}
