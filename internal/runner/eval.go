@@ -1,0 +1,167 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/tracking"
+)
+
+// EvalOptions pick the run to evaluate.
+type EvalOptions struct {
+	// RunID is a full or short run id; empty means the newest finished run
+	// of the experiment, trained first when there is none.
+	RunID string
+	// Force evaluates again even when the run was evaluated with the same
+	// eval key.
+	Force bool
+}
+
+// EvalResult is what Eval did.
+type EvalResult struct {
+	Run      *tracking.Run
+	Metrics  map[string]float64 // the eval stage's metrics
+	UpToDate bool
+}
+
+// Eval evaluates a run with the experiment's eval stage and adds the
+// metrics to that run. The data stages run with the run's own params; the
+// eval section comes from the experiment as loaded (with its overrides).
+func (p *Project) Eval(ctx context.Context, exp *config.Experiment, opts EvalOptions) (*EvalResult, error) {
+	stage, ok := exp.Stage("eval")
+	if !ok {
+		return nil, fmt.Errorf("experiment %s (%s) has no eval stage: add one under stages:", exp.Name, exp.File)
+	}
+	run, err := p.evalTarget(ctx, exp, opts.RunID)
+	if err != nil {
+		return nil, err
+	}
+	runExp := *exp
+	runExp.Params = withSection(run.Params, exp.Params, config.SectionsFor("eval"))
+	if seed, ok := run.Params["seed"].(float64); ok {
+		runExp.Seed = int(seed)
+	}
+	v := p.Venv(&runExp)
+	reqHash, err := v.Hash()
+	if err != nil {
+		return nil, err
+	}
+	keys, err := p.keys(&runExp, reqHash)
+	if err != nil {
+		return nil, err
+	}
+	upstream := []string{}
+	for _, s := range runExp.Upstream("eval") {
+		if s.Name != "train" {
+			upstream = append(upstream, keys[s.Name])
+		}
+	}
+	key, err := runExp.StageKey("eval", append(upstream, run.Key), reqHash, p.hashes)
+	if err != nil {
+		return nil, err
+	}
+	if prev, i := run.Stage("eval"); i >= 0 && prev.Key == key && prev.ExitCode == 0 && !opts.Force {
+		fmt.Fprintf(p.Out, "eval: up to date for run %s (same eval script, params and data)\n", run.ID)
+		return &EvalResult{Run: run, Metrics: run.Metrics, UpToDate: true}, nil
+	}
+	if _, err := v.Ensure(ctx, p.Out); err != nil {
+		return nil, err
+	}
+	return p.evaluate(ctx, &runExp, stage, keys, key, v.Python(), run)
+}
+
+// evalTarget resolves the run to evaluate, training one when the experiment
+// has no finished run yet.
+func (p *Project) evalTarget(ctx context.Context, exp *config.Experiment, id string) (*tracking.Run, error) {
+	runs, warnings, err := p.Ledger.Summaries()
+	p.warn(warnings...)
+	if err != nil {
+		return nil, err
+	}
+	if id != "" {
+		s, err := tracking.Resolve(runs, id)
+		if err != nil {
+			return nil, err
+		}
+		if s.Status != tracking.StatusFinished {
+			return nil, fmt.Errorf("run %s is %s: only a finished run can be evaluated", s.ID, s.Status)
+		}
+		return p.Ledger.ReadRecord(s.ID)
+	}
+	if s, ok := tracking.Newest(runs, exp.Name, tracking.StatusFinished); ok {
+		return p.Ledger.ReadRecord(s.ID)
+	}
+	fmt.Fprintf(p.Out, "eval: experiment %s has no finished run; training one first\n", exp.Name)
+	res, err := p.Train(ctx, exp, TrainOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return res.Run, nil
+}
+
+func (p *Project) evaluate(ctx context.Context, exp *config.Experiment, stage config.Stage, keys map[string]string, key, python string, run *tracking.Run) (*EvalResult, error) {
+	dir := p.Ledger.RunDir(run.ID)
+	ensure := func() (string, error) { return python, nil }
+	data, err := p.data(ctx, exp, keys, "", ensure, dataRun{ID: run.ID, Dir: dir})
+	if err != nil {
+		return nil, err
+	}
+	out := filepath.Join(dir, "eval")
+	if err := os.RemoveAll(out); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(p.Out, "eval: evaluating run %s with %s\n", run.ID, describe(stage))
+	spec := stageSpec{Stage: stage, Root: p.Root, Python: python, Params: exp.Params, ParamsFile: filepath.Join(out, "params.json"),
+		In: data.Dir, Model: filepath.Join(dir, "out"), Out: out, RunID: run.ID, RunDir: dir, BaseEnv: os.Environ()}
+	rec, err := runStage(ctx, spec, filepath.Join(dir, "logs", "eval.log"), p.Out)
+	rec.Key = key
+	if err != nil {
+		return nil, err
+	}
+	metrics, err := stageMetrics(spec, rec.Log)
+	if err != nil {
+		return nil, &StageError{Stage: "eval", RunID: run.ID, ExitCode: 1, Log: rec.Log, Err: err}
+	}
+	return &EvalResult{Run: run, Metrics: metrics}, p.recordEval(run, rec, metrics)
+}
+
+// recordEval adds the eval stage and its metrics to the run's record and
+// appends run.evaluated.
+func (p *Project) recordEval(run *tracking.Run, rec tracking.StageRecord, metrics map[string]float64) error {
+	run.SetStage(rec)
+	if run.Metrics == nil {
+		run.Metrics = map[string]float64{}
+	}
+	for k, v := range metrics {
+		run.Metrics[k] = v
+	}
+	if err := p.Ledger.WriteRecord(run); err != nil {
+		return err
+	}
+	ev := tracking.Event{Type: tracking.EventRunEvaluated, Time: time.Now().UTC(), Run: run.ID, Metrics: metrics}
+	return p.Ledger.Append(ev)
+}
+
+// withSection returns the run's params with the named sections taken from
+// current instead.
+func withSection(run map[string]any, current config.Params, sections []string) config.Params {
+	out := config.Params{}
+	for k, v := range run {
+		out[k] = v
+	}
+	for _, s := range sections {
+		if v, ok := current[s]; ok {
+			out[s] = v
+		} else {
+			delete(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,448 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestHelperProcess is not a test: it is the child process that the other
+// tests start by re-executing the test binary. The scenario follows "--".
+func TestHelperProcess(t *testing.T) {
+	if os.Getenv("GO_WANT_HELPER_PROCESS") != "1" {
+		return
+	}
+	args := os.Args
+	for len(args) > 0 && args[0] != "--" {
+		args = args[1:]
+	}
+	if len(args) < 2 {
+		fmt.Fprintln(os.Stderr, "helper: no scenario after --")
+		os.Exit(2)
+	}
+	os.Exit(procHelperMain(args[1], args[2:]))
+}
+
+// procHelperMain runs one scenario and returns the exit status.
+func procHelperMain(scenario string, args []string) int {
+	switch scenario {
+	case "exit":
+		code, _ := strconv.Atoi(args[0])
+		return code
+	case "kill":
+		sig, _ := strconv.Atoi(args[0])
+		syscall.Kill(os.Getpid(), syscall.Signal(sig))
+		time.Sleep(time.Minute)
+		return 3
+	case "stdout-stderr":
+		os.Stdout.WriteString("out1\n")
+		os.Stderr.WriteString("err1\n")
+		os.Stdout.WriteString("out2\n")
+		os.Stderr.WriteString("err2\n")
+		return 0
+	case "hang":
+		os.Stdout.WriteString("ready\n")
+		time.Sleep(time.Minute)
+		return 3
+	case "ignore-sigint":
+		signal.Ignore(os.Interrupt)
+		os.Stdout.WriteString("ready\n")
+		time.Sleep(time.Minute)
+		return 3
+	case "alloc":
+		return procHelperAlloc(50 << 20)
+	case "sleeper": // args: pidfile
+		signal.Ignore(os.Interrupt)
+		os.Stdout.WriteString("grandchild up\n")
+		procWritePIDFile(args[0], os.Getpid())
+		time.Sleep(time.Minute)
+		return 3
+	case "parent": // args: pidfile, then "exit", "hang" or "escape"
+		return procHelperParent(args[0], args[1])
+	}
+	fmt.Fprintf(os.Stderr, "helper: unknown scenario %q\n", scenario)
+	return 2
+}
+
+// procHelperAlloc allocates n bytes and touches every page, so they count in RSS.
+func procHelperAlloc(n int) int {
+	b := make([]byte, n)
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
+	}
+	runtime.KeepAlive(b)
+	return 0
+}
+
+// procHelperParent starts a sleeper grandchild that shares its output, waits
+// until the grandchild has written its pid, then exits or hangs. With
+// "escape" the grandchild leaves the process group (setsid) first.
+func procHelperParent(pidfile, then string) int {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "--", "sleeper", pidfile)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if then == "escape" {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "helper:", err)
+		return 2
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(pidfile); err == nil {
+			break
+		}
+	}
+	os.Stdout.WriteString("ready\n")
+	if then == "hang" {
+		time.Sleep(time.Minute)
+		return 3
+	}
+	return 0
+}
+
+// procWritePIDFile writes pid to path atomically, so readers never see half.
+func procWritePIDFile(path string, pid int) {
+	tmp := path + ".tmp"
+	os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644)
+	os.Rename(tmp, path)
+}
+
+// procHelperCommand returns a Command that runs the helper with scenario args.
+func procHelperCommand(out *procMarkerWriter, args ...string) Command {
+	return Command{
+		Path:   os.Args[0],
+		Args:   append([]string{"-test.run=^TestHelperProcess$", "--"}, args...),
+		Env:    append(os.Environ(), "GO_WANT_HELPER_PROCESS=1"),
+		Output: out,
+	}
+}
+
+// procMarkerWriter collects output and closes ready when "ready\n" first
+// appears in it, so a test can act once the child has set itself up.
+type procMarkerWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	once  sync.Once
+	ready chan struct{}
+}
+
+func procNewMarkerWriter() *procMarkerWriter {
+	return &procMarkerWriter{ready: make(chan struct{})}
+}
+
+func (m *procMarkerWriter) Write(b []byte) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.buf.Write(b)
+	if bytes.Contains(m.buf.Bytes(), []byte("ready\n")) {
+		m.once.Do(func() { close(m.ready) })
+	}
+	return len(b), nil
+}
+
+func (m *procMarkerWriter) String() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.buf.String()
+}
+
+// procCancelWhenReady cancels ctx once out has seen "ready\n", or after a long
+// bound so a broken child cannot hang the test. It returns when it cancelled.
+func procCancelWhenReady(t *testing.T, out *procMarkerWriter, cancel context.CancelFunc) <-chan time.Time {
+	t.Helper()
+	at := make(chan time.Time, 1)
+	go func() {
+		select {
+		case <-out.ready:
+		case <-time.After(60 * time.Second):
+		}
+		at <- time.Now()
+		cancel()
+	}()
+	return at
+}
+
+// procMustReadPID reads the pid a sleeper wrote to path and arranges for the
+// process to be killed when the test ends, whatever happens.
+func procMustReadPID(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("grandchild pid: %v", err)
+	}
+	pid, err := strconv.Atoi(string(b))
+	if err != nil || pid <= 1 {
+		t.Fatalf("grandchild pid %q: %v", b, err)
+	}
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+	return pid
+}
+
+// procGone polls until pid no longer runs: it does not exist, or it is a
+// zombie waiting for whichever process adopted it to reap it.
+func procGone(pid int, within time.Duration) bool {
+	for deadline := time.Now().Add(within); ; time.Sleep(20 * time.Millisecond) {
+		if syscall.Kill(pid, 0) == syscall.ESRCH {
+			return true
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return true
+		}
+		// The state follows the command name, which is in parentheses.
+		if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) {
+			if s := stat[i+2]; s == 'Z' || s == 'X' {
+				return true
+			}
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+}
+
+func TestRun(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		grace  time.Duration
+		cancel bool // cancel the context once the child prints "ready"
+		want   Result
+		output string        // exact output, if not empty
+		min    time.Duration // Run takes at least this long after the cancel
+		max    time.Duration // and returns within this
+	}{
+		{name: "ExitZero", args: []string{"exit", "0"}, want: Result{}},
+		{name: "ExitNonZero", args: []string{"exit", "7"}, want: Result{ExitCode: 7}},
+		{name: "KilledBySignal", args: []string{"kill", "9"},
+			want: Result{ExitCode: 137, Signal: syscall.SIGKILL}},
+		{name: "KilledBySIGTERM", args: []string{"kill", "15"},
+			want: Result{ExitCode: 143, Signal: syscall.SIGTERM}},
+		{name: "WritesToStderr", args: []string{"stdout-stderr"},
+			want: Result{}, output: "out1\nerr1\nout2\nerr2\n"},
+		{name: "InterruptedBySIGINT", args: []string{"hang"}, cancel: true,
+			want: Result{ExitCode: 130, Signal: syscall.SIGINT, Interrupted: true}, max: 10 * time.Second},
+		{name: "IgnoresSIGINT", args: []string{"ignore-sigint"}, cancel: true, grace: 300 * time.Millisecond,
+			want: Result{ExitCode: 130, Signal: syscall.SIGKILL, Interrupted: true},
+			min:  300 * time.Millisecond, max: 10 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			out := procNewMarkerWriter()
+			c := procHelperCommand(out, tt.args...)
+			c.Grace = tt.grace
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var cancelled <-chan time.Time
+			if tt.cancel {
+				cancelled = procCancelWhenReady(t, out, cancel)
+			}
+			res, err := Run(ctx, c)
+			end := time.Now()
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			got := Result{ExitCode: res.ExitCode, Signal: res.Signal, Interrupted: res.Interrupted}
+			if got != tt.want {
+				t.Errorf("Run = %+v, want %+v (output %q)", got, tt.want, out.String())
+			}
+			if res.OK() != (tt.want == Result{}) {
+				t.Errorf("OK() = %v for %+v", res.OK(), got)
+			}
+			if tt.output != "" && out.String() != tt.output {
+				t.Errorf("output = %q, want %q", out.String(), tt.output)
+			}
+			if res.Duration <= 0 || res.UserTime+res.SysTime <= 0 {
+				t.Errorf("Duration %v, CPU %v+%v: want all measured", res.Duration, res.UserTime, res.SysTime)
+			}
+			if cancelled != nil {
+				took := end.Sub(<-cancelled)
+				if took < tt.min || took > tt.max {
+					t.Errorf("Run returned %v after the cancel, want between %v and %v", took, tt.min, tt.max)
+				}
+			}
+		})
+	}
+}
+
+func TestRunTimeout(t *testing.T) {
+	t.Run("HangsUntilTimeout", func(t *testing.T) {
+		t.Parallel()
+		out := procNewMarkerWriter()
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		res, err := Run(ctx, procHelperCommand(out, "hang"))
+		took := time.Since(start)
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if !res.Interrupted || res.ExitCode != 130 || res.Signal != syscall.SIGINT {
+			t.Errorf("Run = %+v, want interrupted by SIGINT with exit code 130", res)
+		}
+		if took < 300*time.Millisecond || took > 10*time.Second {
+			t.Errorf("Run took %v, want between the 300ms timeout and 10s", took)
+		}
+	})
+	t.Run("AlreadyCancelled", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		res, err := Run(ctx, procHelperCommand(procNewMarkerWriter(), "exit", "0"))
+		if !errors.Is(err, context.Canceled) || !res.Interrupted {
+			t.Errorf("Run = %+v, %v; want interrupted and context.Canceled", res, err)
+		}
+	})
+}
+
+func TestRunGrandchild(t *testing.T) {
+	tests := []struct {
+		name   string
+		then   string // what the child does once the grandchild runs
+		cancel bool
+		want   Result
+		stays  bool // the grandchild escaped the group and survives Run
+	}{
+		{name: "GrandchildNotOrphaned", then: "exit", want: Result{}},
+		{name: "GrandchildNotOrphanedOnCancel", then: "hang", cancel: true,
+			want: Result{ExitCode: 130, Signal: syscall.SIGINT, Interrupted: true}},
+		{name: "GrandchildOutsideGroupDoesNotHang", then: "escape", want: Result{}, stays: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			pidfile := filepath.Join(t.TempDir(), "grandchild.pid")
+			out := procNewMarkerWriter()
+			c := procHelperCommand(out, "parent", pidfile, tt.then)
+			c.Grace = 30 * time.Second // the leader dies of SIGINT; Run must not wait for this
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.cancel {
+				procCancelWhenReady(t, out, cancel)
+			}
+			start := time.Now()
+			res, err := Run(ctx, c)
+			took := time.Since(start)
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			pid := procMustReadPID(t, pidfile)
+			got := Result{ExitCode: res.ExitCode, Signal: res.Signal, Interrupted: res.Interrupted}
+			if got != tt.want {
+				t.Errorf("Run = %+v, want %+v (output %q)", got, tt.want, out.String())
+			}
+			// The sleeper sleeps a minute and holds the output pipe.
+			if took > 20*time.Second {
+				t.Errorf("Run took %v, want it not to wait for the grandchild", took)
+			}
+			if !strings.Contains(out.String(), "grandchild up\n") {
+				t.Errorf("output %q lacks the grandchild's line", out.String())
+			}
+			switch {
+			case tt.stays && procGone(pid, 0):
+				t.Errorf("grandchild %d outside the group is gone; the test proves nothing", pid)
+			case !tt.stays && !procGone(pid, 5*time.Second):
+				t.Errorf("grandchild %d still runs after Run returned", pid)
+			}
+		})
+	}
+}
+
+func TestRunMaxRSS(t *testing.T) {
+	res, err := Run(context.Background(), procHelperCommand(procNewMarkerWriter(), "alloc"))
+	if err != nil || !res.OK() {
+		t.Fatalf("Run = %+v, %v", res, err)
+	}
+	if res.MaxRSS < 40<<20 || res.MaxRSS > 4<<30 {
+		t.Errorf("MaxRSS = %d bytes, want between 40 MiB and 4 GiB after touching 50 MiB", res.MaxRSS)
+	}
+}
+
+func TestRunStartErrors(t *testing.T) {
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "plain.sh")
+	if err := os.WriteFile(plain, []byte("#!/bin/sh\necho hi\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tool := filepath.Join(dir, "tool")
+	if err := os.WriteFile(tool, []byte("#!/bin/sh\necho hi\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	noShebang := filepath.Join(dir, "noshebang")
+	if err := os.WriteFile(noShebang, []byte("echo hi\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		c     Command
+		is    error
+		names string // the error message must contain this
+		hint  string // and this advice
+	}{
+		{name: "NotFound", c: Command{Path: "magelab-no-such-tool"},
+			is: exec.ErrNotFound, names: "magelab-no-such-tool", hint: "install it"},
+		{name: "NotFoundAtPath", c: Command{Path: filepath.Join(dir, "missing")},
+			is: fs.ErrNotExist, names: filepath.Join(dir, "missing"), hint: "install it"},
+		{name: "NotExecutable", c: Command{Path: plain},
+			is: fs.ErrPermission, names: plain, hint: "chmod +x"},
+		{name: "NotExecutableOnPATH", c: Command{Path: "plain.sh", Env: []string{"PATH=" + dir}},
+			is: fs.ErrPermission, names: plain, hint: "chmod +x"},
+		{name: "DirectoryOnPATH", c: Command{Path: "sub", Env: []string{"PATH=" + dir}},
+			is: exec.ErrNotFound, names: "sub", hint: "install it"},
+		{name: "IsDirectory", c: Command{Path: filepath.Join(dir, "sub")},
+			is: syscall.EISDIR, names: filepath.Join(dir, "sub"), hint: "inside it"},
+		{name: "NotAProgram", c: Command{Path: noShebang},
+			is: syscall.ENOEXEC, names: noShebang, hint: "#!"},
+		{name: "MissingDir", c: Command{Path: "/bin/sh", Dir: filepath.Join(dir, "nodir")},
+			is: fs.ErrNotExist, names: filepath.Join(dir, "nodir"), hint: "Command.Dir"},
+		{name: "RelativePATHEntry", c: Command{Path: "tool", Env: []string{"PATH=.:/bin:/usr/bin"}, Dir: dir},
+			is: exec.ErrDot, names: "tool", hint: "./name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := Run(context.Background(), tt.c)
+			if !errors.Is(err, tt.is) {
+				t.Fatalf("Run error = %v, want it to wrap %v", err, tt.is)
+			}
+			if msg := err.Error(); !strings.Contains(msg, tt.names) || !strings.Contains(msg, tt.hint) {
+				t.Errorf("Run error %q, want it to name %q and advise %q", msg, tt.names, tt.hint)
+			}
+			if res != (Result{}) {
+				t.Errorf("Run = %+v, want a zero Result", res)
+			}
+		})
+	}
+}
+
+func TestRunUsesPATHFromEnv(t *testing.T) {
+	dir := t.TempDir()
+	script := "#!/bin/sh\necho \"tool $1 in $PWD\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "magelab-tool"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	env := append(os.Environ(), "PATH=/nowhere", "PATH="+dir) // the last PATH wins, as in the child
+	res, err := Run(context.Background(), Command{Path: "magelab-tool", Args: []string{"x"}, Env: env, Dir: "/", Output: &out})
+	if err != nil || !res.OK() {
+		t.Fatalf("Run = %+v, %v", res, err)
+	}
+	if got, want := out.String(), "tool x in /\n"; got != want {
+		t.Errorf("output = %q, want %q", got, want)
+	}
+}

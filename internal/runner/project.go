@@ -1,0 +1,109 @@
+package runner
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/tracking"
+)
+
+// Project is one magelab project tree: where its venv, stage cache and run
+// ledger live, and where status lines and stage output are written.
+type Project struct {
+	Root     string
+	Settings Settings
+	Out      io.Writer
+	Ledger   *tracking.Ledger
+	Cache    StageCache
+	hashes   *HashCache
+}
+
+// NewProject returns the project rooted at root.
+func NewProject(root string, s Settings, out io.Writer) *Project {
+	state := filepath.Join(root, ".magelab")
+	return &Project{
+		Root:     root,
+		Settings: s,
+		Out:      out,
+		Ledger:   tracking.Open(filepath.Join(root, "runs")),
+		Cache:    StageCache{Dir: filepath.Join(state, "cache")},
+		hashes:   LoadHashCache(filepath.Join(state, "hashes.json")),
+	}
+}
+
+// Venv is the project venv for exp: MAGELAB_PYTHON wins over the
+// experiment's venv.python, and either one means the venv is built on that
+// interpreter's packages.
+func (p *Project) Venv(exp *config.Experiment) Venv {
+	v := Venv{
+		Dir:          p.Settings.venvDir(p.Root),
+		Root:         p.Root,
+		Requirements: exp.Requirements,
+		BasePython:   exp.Venv.Python,
+		SystemSite:   exp.Venv.SystemSitePackages,
+		Installer:    exp.Venv.Installer,
+	}
+	if p.Settings.Python != "" {
+		v.BasePython, v.SystemSite = p.Settings.Python, true
+	}
+	if p.Settings.Installer != "" {
+		v.Installer = p.Settings.Installer
+	}
+	return v
+}
+
+// keys computes the cache key of every configured stage except eval, in
+// pipeline order.
+func (p *Project) keys(exp *config.Experiment, reqHash string) (map[string]string, error) {
+	keys := map[string]string{}
+	var upstream []string
+	for _, s := range exp.Stages {
+		if s.Name == "eval" {
+			break
+		}
+		k, err := exp.StageKey(s.Name, upstream, reqHash, p.hashes)
+		if err != nil {
+			return nil, err
+		}
+		keys[s.Name] = k
+		upstream = append(upstream, k)
+	}
+	if err := p.hashes.Save(); err != nil {
+		fmt.Fprintf(p.Out, "warning: %v\n", err)
+	}
+	return keys, nil
+}
+
+// Clean removes the stage cache and build outputs; with all, also the run
+// ledger and the venv.
+func (p *Project) Clean(all bool) error {
+	targets := []string{filepath.Join(p.Root, ".magelab"), filepath.Join(p.Root, "bin")}
+	filepath.WalkDir(filepath.Join(p.Root, "python"), func(path string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() && (d.Name() == "__pycache__" || d.Name() == ".pytest_cache") {
+			targets = append(targets, path)
+			return filepath.SkipDir
+		}
+		return nil
+	})
+	if all {
+		targets = append(targets, p.Ledger.Dir)
+		// A venv shared through MAGELAB_VENV is not this project's to remove.
+		if v := p.Settings.venvDir(p.Root); filepath.Dir(v) == p.Root {
+			targets = append(targets, v)
+		}
+	}
+	for _, t := range targets {
+		if _, err := os.Lstat(t); err != nil {
+			continue
+		}
+		if err := os.RemoveAll(t); err != nil {
+			return fmt.Errorf("clean %s: %w", t, err)
+		}
+		rel, _ := filepath.Rel(p.Root, t)
+		fmt.Fprintf(p.Out, "removed %s\n", rel)
+	}
+	return nil
+}

@@ -1,0 +1,162 @@
+package runner
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/tracking"
+)
+
+// stageSpec is everything needed to run one stage's process.
+type stageSpec struct {
+	Stage      config.Stage
+	Root       string
+	Python     string // the venv's interpreter
+	Params     config.Params
+	ParamsFile string
+	In         string // upstream output; empty for the first stage
+	Model      string // the train stage's output, for eval
+	Out        string
+	RunID      string
+	RunDir     string
+	BaseEnv    []string
+}
+
+// stageCmd builds the command line and environment of a stage. It is pure:
+// it reads no file and starts nothing.
+func stageCmd(s stageSpec) (path string, args, env []string, err error) {
+	env = stageEnv(s)
+	if !s.Stage.IsCmd() {
+		args = []string{filepath.Join(s.Root, s.Stage.Script), "--params", s.ParamsFile, "--out", s.Out}
+		if s.In != "" {
+			args = append(args, "--in", s.In)
+		}
+		if s.Model != "" {
+			args = append(args, "--model", s.Model)
+		}
+		return s.Python, args, env, nil
+	}
+	line, err := config.Expand(s.Stage.Cmd, s.Params, s.templateVars())
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("stage %s: %w", s.Stage.Name, err)
+	}
+	return "/bin/sh", []string{"-c", line}, env, nil
+}
+
+func (s stageSpec) templateVars() map[string]string {
+	return map[string]string{"in": s.In, "out": s.Out, "run_dir": s.RunDir, "python": s.Python, "root": s.Root, "model": s.Model}
+}
+
+// stageEnv is the base environment with the venv first on PATH and the
+// MAGELAB_* variables of the contract. Variables the child must not inherit
+// from an outer magelab or venv are dropped.
+func stageEnv(s stageSpec) []string {
+	venv := filepath.Dir(filepath.Dir(s.Python))
+	set := map[string]string{
+		"VIRTUAL_ENV":      venv,
+		"PYTHONUNBUFFERED": "1",
+		"MAGELAB_STAGE":    s.Stage.Name,
+		"MAGELAB_RUN_ID":   s.RunID,
+		"MAGELAB_RUN_DIR":  s.RunDir,
+	}
+	env := make([]string, 0, len(s.BaseEnv)+len(set)+2)
+	path, order := "", ""
+	for _, kv := range s.BaseEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		switch {
+		case k == "PATH":
+			path = v
+		case k == "CUDA_DEVICE_ORDER":
+			order = v
+		case k == "PYTHONHOME", strings.HasPrefix(k, "MAGELAB_RUN_"), k == "MAGELAB_STAGE":
+		default:
+			if _, ours := set[k]; !ours {
+				env = append(env, kv)
+			}
+		}
+	}
+	bin := filepath.Join(venv, "bin")
+	if path != "" {
+		bin += string(os.PathListSeparator) + path
+	}
+	if order == "" {
+		// CUDA numbers devices by speed unless told otherwise; nvidia-smi
+		// numbers them by PCI bus. Make them agree.
+		order = "PCI_BUS_ID"
+	}
+	env = append(env, "PATH="+bin, "CUDA_DEVICE_ORDER="+order)
+	for _, k := range []string{"VIRTUAL_ENV", "PYTHONUNBUFFERED", "MAGELAB_STAGE", "MAGELAB_RUN_ID", "MAGELAB_RUN_DIR"} {
+		if set[k] != "" {
+			env = append(env, k+"="+set[k])
+		}
+	}
+	return env
+}
+
+// runStage runs one stage: its output goes to the log file at logPath and,
+// line by line with a stage prefix, to terminal. A failed or interrupted
+// process is a *StageError carrying the end of the log.
+func runStage(ctx context.Context, s stageSpec, logPath string, terminal io.Writer) (tracking.StageRecord, error) {
+	rec := tracking.StageRecord{Name: s.Stage.Name, Started: time.Now().UTC(), Output: s.Out, Log: logPath}
+	if err := os.WriteFile(s.ParamsFile, s.Params.JSON(), 0o644); err != nil {
+		return rec, fmt.Errorf("stage %s: write params: %w", s.Stage.Name, err)
+	}
+	path, args, env, err := stageCmd(s)
+	if err != nil {
+		return rec, err
+	}
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return rec, err
+	}
+	log, err := os.Create(logPath)
+	if err != nil {
+		return rec, fmt.Errorf("stage %s: create log: %w", s.Stage.Name, err)
+	}
+	defer log.Close()
+	prefixed := NewPrefixWriter(terminal, "["+s.Stage.Name+"] ")
+	res, err := Run(ctx, Command{Path: path, Args: args, Env: env, Dir: s.Root, Output: io.MultiWriter(log, prefixed)})
+	prefixed.Flush()
+	rec.Ended = time.Now().UTC()
+	if err != nil {
+		rec.ExitCode = 127
+		return rec, &StageError{Stage: s.Stage.Name, RunID: s.RunID, ExitCode: 127, Log: logPath, Err: err}
+	}
+	rec.ExitCode = res.ExitCode
+	if res.Interrupted {
+		rec.ExitCode = ExitInterrupted
+	}
+	if rec.ExitCode != 0 {
+		log.Sync()
+		return rec, &StageError{Stage: s.Stage.Name, RunID: s.RunID, ExitCode: rec.ExitCode, Log: logPath, LogTail: tail(logPath, 15)}
+	}
+	return rec, nil
+}
+
+// tail returns the last n lines of the file at path.
+func tail(path string, n int) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > 64*1024 {
+		f.Seek(st.Size()-64*1024, io.SeekStart)
+	}
+	var lines []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if len(lines) > n {
+			lines = lines[1:]
+		}
+	}
+	return lines
+}

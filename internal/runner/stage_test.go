@@ -1,0 +1,85 @@
+package runner
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/magelab/magelab/internal/config"
+)
+
+func TestStageCmd(t *testing.T) {
+	params := config.Params{"seed": 42, "train": map[string]any{"lr": 0.01, "note": "a b"}}
+	base := stageSpec{
+		Root: "/proj", Python: "/proj/.venv/bin/python", Params: params, ParamsFile: "/run/params.json",
+		Out: "/run/out", RunID: "r1", RunDir: "/run",
+		BaseEnv: []string{"PATH=/usr/bin", "HOME=/root", "MAGELAB_RUN_ID=stale", "VIRTUAL_ENV=/other", "PYTHONHOME=/x"},
+	}
+	tests := []struct {
+		name     string
+		stage    config.Stage
+		in       string
+		model    string
+		wantPath string
+		wantArgs []string
+		wantErr  string
+	}{
+		{"ScriptFirstStage", config.Stage{Name: "setup-data", Script: "python/s.py"}, "", "",
+			"/proj/.venv/bin/python", []string{"/proj/python/s.py", "--params", "/run/params.json", "--out", "/run/out"}, ""},
+		{"ScriptWithInput", config.Stage{Name: "train", Script: "python/t.py"}, "/cache/pre/out", "",
+			"/proj/.venv/bin/python", []string{"/proj/python/t.py", "--params", "/run/params.json", "--out", "/run/out", "--in", "/cache/pre/out"}, ""},
+		{"ScriptEvalWithModel", config.Stage{Name: "eval", Script: "python/e.py"}, "/d", "/run/out",
+			"/proj/.venv/bin/python", []string{"/proj/python/e.py", "--params", "/run/params.json", "--out", "/run/out", "--in", "/d", "--model", "/run/out"}, ""},
+		{"CommandTemplate", config.Stage{Name: "train", Cmd: "python train.py --lr ${train.lr} --note ${train.note} --save ${out}/m.pt"}, "", "",
+			"/bin/sh", []string{"-c", "python train.py --lr 0.01 --note 'a b' --save /run/out/m.pt"}, ""},
+		{"CommandUnknownName", config.Stage{Name: "train", Cmd: "python train.py --lr ${train.lrr}"}, "", "",
+			"", nil, "train.lrr"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := base
+			s.Stage, s.In, s.Model = tc.stage, tc.in, tc.model
+			path, args, env, err := stageCmd(s)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want it to mention %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if path != tc.wantPath || !reflect.DeepEqual(args, tc.wantArgs) {
+				t.Fatalf("got %s %q\nwant %s %q", path, args, tc.wantPath, tc.wantArgs)
+			}
+			checkEnv(t, env, map[string]string{
+				"PATH": "/proj/.venv/bin:/usr/bin", "HOME": "/root", "VIRTUAL_ENV": "/proj/.venv",
+				"MAGELAB_RUN_ID": "r1", "MAGELAB_RUN_DIR": "/run", "MAGELAB_STAGE": tc.stage.Name,
+				"CUDA_DEVICE_ORDER": "PCI_BUS_ID", "PYTHONUNBUFFERED": "1", "PYTHONHOME": "",
+			})
+		})
+	}
+}
+
+func TestStageEnvKeepsUserDeviceOrder(t *testing.T) {
+	env := stageEnv(stageSpec{Stage: config.Stage{Name: "train"}, Python: "/v/bin/python", BaseEnv: []string{"CUDA_DEVICE_ORDER=FASTEST_FIRST"}})
+	checkEnv(t, env, map[string]string{"CUDA_DEVICE_ORDER": "FASTEST_FIRST", "PATH": "/v/bin", "MAGELAB_RUN_ID": ""})
+}
+
+// checkEnv asserts each key has the wanted value ("" = absent) and appears once.
+func checkEnv(t *testing.T, env []string, want map[string]string) {
+	t.Helper()
+	got := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		if _, dup := got[k]; dup {
+			t.Errorf("env has %s twice", k)
+		}
+		got[k] = v
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("env %s = %q, want %q", k, got[k], v)
+		}
+	}
+}

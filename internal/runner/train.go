@@ -1,0 +1,241 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/tracking"
+)
+
+// TrainOptions change how Train decides what to do.
+type TrainOptions struct {
+	// Force trains even when an identical finished run exists.
+	Force bool
+}
+
+// TrainResult is what Train did.
+type TrainResult struct {
+	Run      *tracking.Run
+	UpToDate bool // an identical finished run existed; nothing ran
+}
+
+// Train runs the data stages as needed and the train stage as a new run in
+// the ledger. When a finished run with the same train key exists (same
+// scripts, params, seed, data and requirements) nothing runs unless Force:
+// that check reads no process and no large file.
+func (p *Project) Train(ctx context.Context, exp *config.Experiment, opts TrainOptions) (*TrainResult, error) {
+	train, ok := exp.Stage("train")
+	if !ok {
+		return nil, fmt.Errorf("experiment %s (%s) has no train stage: add one under stages:", exp.Name, exp.File)
+	}
+	v := p.Venv(exp)
+	reqHash, err := v.Hash()
+	if err != nil {
+		return nil, err
+	}
+	keys, err := p.keys(exp, reqHash)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.Force {
+		if r, ok := p.upToDate(exp, keys["train"]); ok {
+			return &TrainResult{Run: r, UpToDate: true}, nil
+		}
+	}
+	if _, err := v.Ensure(ctx, p.Out); err != nil {
+		return nil, err
+	}
+	run, err := p.startRun(exp, keys["train"], reqHash, v.Python())
+	if err != nil {
+		return nil, err
+	}
+	err = p.trainStages(ctx, exp, train, keys, v.Python(), run)
+	return &TrainResult{Run: run}, p.finishRun(run, err)
+}
+
+// upToDate finds a finished run of exp with the given train key.
+func (p *Project) upToDate(exp *config.Experiment, key string) (*tracking.Run, bool) {
+	runs, warnings, err := p.Ledger.Summaries()
+	p.warn(warnings...)
+	if err != nil {
+		p.warn(err.Error())
+		return nil, false
+	}
+	s, ok := tracking.FindFinished(runs, exp.Name, key)
+	if !ok {
+		return nil, false
+	}
+	r, err := p.Ledger.ReadRecord(s.ID)
+	if err != nil {
+		p.warn(fmt.Sprintf("run %s is in the ledger but its record is unreadable (%v); training again", s.ID, err))
+		return nil, false
+	}
+	return r, true
+}
+
+// startRun creates the run directory and record and appends run.started.
+func (p *Project) startRun(exp *config.Experiment, key, reqHash, python string) (*tracking.Run, error) {
+	id, err := tracking.NewID()
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	now := time.Now().UTC()
+	rel, _ := filepath.Rel(p.Root, exp.File)
+	r := &tracking.Run{
+		ID: id, Experiment: exp.Name, ExperimentFile: rel, ExperimentHash: exp.Hash,
+		Status: tracking.StatusRunning, Started: now, Key: key,
+		Params: exp.Params, ParamsHash: exp.Params.Hash(),
+		Metrics: map[string]float64{},
+		Process: tracking.Process{Host: host, PID: os.Getpid(), Started: now},
+		Env:     tracking.Env{Python: python, RequirementsHash: reqHash},
+	}
+	dir := p.Ledger.RunDir(id)
+	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
+		return nil, fmt.Errorf("create run directory: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "params.yaml"), exp.Params.YAML(), 0o644); err != nil {
+		return nil, fmt.Errorf("write params.yaml: %w", err)
+	}
+	if err := p.Ledger.WriteRecord(r); err != nil {
+		return nil, err
+	}
+	ev := tracking.Event{Type: tracking.EventRunStarted, Time: now, Run: id, Experiment: exp.Name, Key: key, Host: host, PID: os.Getpid()}
+	if err := p.Ledger.Append(ev); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(p.Out, "run %s started (%s)\n", id, exp.Name)
+	return r, nil
+}
+
+// trainStages runs the data stages and the train stage into the run.
+func (p *Project) trainStages(ctx context.Context, exp *config.Experiment, train config.Stage, keys map[string]string, python string, run *tracking.Run) error {
+	dir := p.Ledger.RunDir(run.ID)
+	ensure := func() (string, error) { return python, nil }
+	data, err := p.data(ctx, exp, keys, "", ensure, dataRun{ID: run.ID, Dir: dir})
+	run.Stages = append(run.Stages, data.Stages...)
+	if err != nil {
+		return err
+	}
+	out := filepath.Join(dir, "out")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	fmt.Fprintf(p.Out, "train: running %s\n", describe(train))
+	spec := stageSpec{Stage: train, Root: p.Root, Python: python, Params: exp.Params, ParamsFile: filepath.Join(dir, "params.json"),
+		In: data.Dir, Out: out, RunID: run.ID, RunDir: dir, BaseEnv: os.Environ()}
+	rec, err := runStage(ctx, spec, filepath.Join(dir, "logs", "train.log"), p.Out)
+	rec.Key = keys["train"]
+	run.SetStage(rec)
+	if err != nil {
+		return err
+	}
+	metrics, err := stageMetrics(spec, rec.Log)
+	if err != nil {
+		return &StageError{Stage: "train", RunID: run.ID, ExitCode: 1, Log: rec.Log, Err: err}
+	}
+	run.Metrics = metrics
+	return nil
+}
+
+// stageMetrics reads the metrics a stage produced: OUTPUT_DIR/metrics.json,
+// the file a command stage declares, or else name=value lines in its log.
+// Metrics found only in the log are written to OUTPUT_DIR/metrics.json.
+func stageMetrics(s stageSpec, log string) (map[string]float64, error) {
+	path := filepath.Join(s.Out, "metrics.json")
+	if s.Stage.IsCmd() && s.Stage.Metrics != "" {
+		p, err := config.Expand(s.Stage.Metrics, s.Params, s.templateVars())
+		if err != nil {
+			return nil, err
+		}
+		path = strings.Trim(p, "'")
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(s.Root, path)
+		}
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("declared metrics file %s was not written by the command (%w)", path, err)
+		}
+	}
+	m, err := ReadMetrics(path)
+	if err != nil || m != nil || !s.Stage.IsCmd() {
+		return m, err
+	}
+	f, err := os.Open(log)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	m = ParseMetricLines(f)
+	if len(m) > 0 {
+		b := jsonMetrics(m)
+		if err := os.WriteFile(filepath.Join(s.Out, "metrics.json"), b, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// finishRun stamps the run's end from stageErr, writes its record and
+// appends run.finished. The ledger is written even when ctx was cancelled.
+func (p *Project) finishRun(run *tracking.Run, stageErr error) error {
+	status, code := tracking.StatusFinished, 0
+	var se *StageError
+	switch {
+	case stageErr == nil:
+	case errors.As(stageErr, &se) && se.ExitCode == ExitInterrupted, isInterrupted(stageErr):
+		status, code = tracking.StatusInterrupted, ExitInterrupted
+	case errors.As(stageErr, &se):
+		status, code = tracking.StatusFailed, se.ExitCode
+		if code == 0 {
+			code = 1
+		}
+	default:
+		status, code = tracking.StatusFailed, 1
+	}
+	if stageErr != nil {
+		run.Error = stageErr.Error()
+	}
+	now := time.Now().UTC()
+	run.Finish(status, code, now)
+	err := p.Ledger.WriteRecord(run)
+	ev := tracking.Event{Type: tracking.EventRunFinished, Time: now, Run: run.ID, Status: status, ExitCode: &code, Metrics: run.Metrics}
+	if aerr := p.Ledger.Append(ev); err == nil {
+		err = aerr
+	}
+	if stageErr != nil {
+		return stageErr
+	}
+	return err
+}
+
+func isInterrupted(err error) bool {
+	var ie *InterruptedError
+	return errors.As(err, &ie)
+}
+
+func (p *Project) warn(msgs ...string) {
+	for _, m := range msgs {
+		fmt.Fprintf(p.Out, "warning: %s\n", m)
+	}
+}
+
+// FormatMetrics renders metrics as sorted name=value pairs.
+func FormatMetrics(m map[string]float64) string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, k := range names {
+		parts[i] = fmt.Sprintf("%s=%.4g", k, m[k])
+	}
+	return strings.Join(parts, " ")
+}
