@@ -1,0 +1,194 @@
+// Command overhead measures what magelab adds to running a pipeline: a
+// trivial three-stage experiment whose scripts do nothing, run through
+// `go tool mage train` and through a binary built by `go tool mage -compile`,
+// against the same scripts run with the venv's python directly; and the
+// up-to-date check, with 10,000 files in the data stage's output.
+//
+// Run it from the repository root: go run ./bench/overhead [-n 15]
+// It prints min/median/max per case and writes bench/results/overhead.json.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"time"
+)
+
+const stageScript = `import argparse, os
+ap = argparse.ArgumentParser()
+ap.add_argument("--params"); ap.add_argument("--out"); ap.add_argument("--in", dest="in_dir")
+a = ap.parse_args()
+n = int(os.environ.get("BENCH_FILES", "0")) if os.environ.get("MAGELAB_STAGE") == "setup-data" else 0
+for i in range(n):
+    open(os.path.join(a.out, f"f{i:05d}.txt"), "w").write(str(i))
+open(os.path.join(a.out, "metrics.json"), "w").write('{"score": 1}')
+`
+
+const experiment = `name: trivial
+requirements: []
+stages:
+  setup-data: python/s1.py
+  preprocess: python/s2.py
+  train: python/s3.py
+data: {n: 0}
+train: {lr: 0.1}
+`
+
+type stats struct {
+	Case                string    `json:"case"`
+	Runs                int       `json:"runs"`
+	MinMS, MedMS, MaxMS float64   `json:"-"`
+	Samples             []float64 `json:"samples_ms"`
+}
+
+func main() {
+	n := flag.Int("n", 15, "repetitions per case")
+	flag.Parse()
+	if err := run(*n); err != nil {
+		fmt.Fprintln(os.Stderr, "overhead:", err)
+		os.Exit(1)
+	}
+}
+
+func run(n int) error {
+	repo, _ := os.Getwd()
+	work, err := os.MkdirTemp("", "magelab-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	bin := filepath.Join(work, "magelab")
+	if err := sh(repo, nil, "go", "tool", "mage", "-compile", bin); err != nil {
+		return err
+	}
+	proj := filepath.Join(work, "proj")
+	if err := layout(repo, proj); err != nil {
+		return err
+	}
+	venv := filepath.Join(work, "venv")
+	env := []string{"MAGELAB_VENV=" + venv}
+	if err := sh(proj, env, bin, "setup", "-exp=trivial"); err != nil {
+		return err
+	}
+	py := filepath.Join(venv, "bin", "python")
+	i := 0
+	next := func() string { i++; return fmt.Sprintf("-set=data.n=%d", i) }
+
+	results := []stats{
+		measure("bare python, 3 stages", n, func() error {
+			out := filepath.Join(work, "bare")
+			for _, s := range []string{"s1", "s2", "s3"} {
+				os.RemoveAll(out)
+				os.MkdirAll(out, 0o755)
+				if err := sh(proj, nil, py, "python/"+s+".py", "--params", filepath.Join(proj, "p.json"), "--out", out); err != nil {
+					return err
+				}
+			}
+			return nil
+		}),
+		measure("magelab compiled, 3 stages", n, func() error { return sh(proj, env, bin, "train", "-exp=trivial", next()) }),
+		measure("go tool mage, 3 stages", n, func() error { return sh(proj, env, "go", "tool", "mage", "train", "-exp=trivial", next()) }),
+		measure("magelab compiled, up to date", n, func() error { return sh(proj, env, bin, "train", "-exp=trivial") }),
+		measure("go tool mage, up to date", n, func() error { return sh(proj, env, "go", "tool", "mage", "train", "-exp=trivial") }),
+	}
+	many := append(env, "BENCH_FILES=10000")
+	if err := sh(proj, many, bin, "setupData", "-exp=trivial", "-set=data.n=-1"); err != nil {
+		return err
+	}
+	results = append(results,
+		measure("compiled setupData up to date, 10k output files", n, func() error {
+			return sh(proj, many, bin, "setupData", "-exp=trivial", "-set=data.n=-1")
+		}),
+		measure("compiled train up to date, 10k files upstream", n, func() error {
+			if err := sh(proj, many, bin, "train", "-exp=trivial", "-set=data.n=-1"); err != nil {
+				return err
+			}
+			return nil
+		}))
+	report(results)
+	return save(repo, results)
+}
+
+// layout writes the trivial project: the magefiles come from the repo so
+// that `go tool mage` works in it.
+func layout(repo, proj string) error {
+	files := map[string]string{
+		"experiments/trivial.yaml": experiment,
+		"python/s1.py":             stageScript,
+		"python/s2.py":             stageScript,
+		"python/s3.py":             stageScript,
+		"p.json":                   `{"seed": 0}`,
+	}
+	for rel, content := range files {
+		p := filepath.Join(proj, rel)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	// go tool mage needs the module and the magefiles: use the repo's own.
+	for _, rel := range []string{"go.mod", "go.sum", "magefiles", "internal"} {
+		if err := os.Symlink(filepath.Join(repo, rel), filepath.Join(proj, rel)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func measure(name string, n int, f func() error) stats {
+	if err := f(); err != nil { // warm-up, not counted
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+	}
+	s := stats{Case: name, Runs: n}
+	for k := 0; k < n; k++ {
+		start := time.Now()
+		if err := f(); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+			continue
+		}
+		s.Samples = append(s.Samples, float64(time.Since(start).Microseconds())/1000)
+	}
+	sorted := append([]float64(nil), s.Samples...)
+	sort.Float64s(sorted)
+	if len(sorted) > 0 {
+		s.MinMS, s.MedMS, s.MaxMS = sorted[0], sorted[len(sorted)/2], sorted[len(sorted)-1]
+	}
+	return s
+}
+
+func report(results []stats) {
+	bare := results[0].MedMS
+	fmt.Printf("%-50s %9s %9s %9s %12s\n", "case", "min ms", "median", "max", "vs bare")
+	for _, s := range results {
+		fmt.Printf("%-50s %9.1f %9.1f %9.1f %+11.1f\n", s.Case, s.MinMS, s.MedMS, s.MaxMS, s.MedMS-bare)
+	}
+	fmt.Printf("\ncompiled wrapper overhead per run: %.1f ms over bare python (goal ≤ 30 ms)\n", results[1].MedMS-bare)
+	fmt.Printf("up-to-date check, compiled: %.1f ms; with 10k output files: %.1f ms (goal ≤ 50 ms)\n", results[3].MedMS, results[5].MedMS)
+}
+
+func save(repo string, results []stats) error {
+	dir := filepath.Join(repo, "bench", "results")
+	os.MkdirAll(dir, 0o755)
+	rows := make([]map[string]any, len(results))
+	for i, s := range results {
+		rows[i] = map[string]any{"case": s.Case, "runs": s.Runs, "min_ms": s.MinMS, "median_ms": s.MedMS, "max_ms": s.MaxMS, "samples_ms": s.Samples}
+	}
+	b, _ := json.MarshalIndent(map[string]any{"time": time.Now().UTC(), "results": rows}, "", "  ")
+	return os.WriteFile(filepath.Join(dir, "overhead.json"), b, 0o644)
+}
+
+func sh(dir string, env []string, name string, args ...string) error {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %v: %v\n%s", name, args, err, out)
+	}
+	return nil
+}

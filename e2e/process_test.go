@@ -1,0 +1,132 @@
+package e2e
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/magelab/magelab/internal/tracking"
+)
+
+// TestInterrupt sends SIGINT to magelab during a stage, as Ctrl-C does: the
+// stage's process group is stopped, the run is recorded as interrupted with
+// exit status 130, and no process is left behind.
+func TestInterrupt(t *testing.T) {
+	p := newProject(t)
+	p.write("python/slow/train.py", `import os, subprocess, sys, time
+run_dir = os.environ["MAGELAB_RUN_DIR"]
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+open(os.path.join(run_dir, "pids"), "w").write(f"{os.getpid()} {child.pid}")
+print("training forever", flush=True)
+time.sleep(300)
+`)
+	p.write("experiments/slow.yaml", "name: slow\nrequirements: [python/requirements.txt]\nstages:\n  train: python/slow/train.py\n")
+	cmd := p.command(magelabBin, "train", "-exp=slow")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pids := waitForFile(t, p, "pids", 60*time.Second)
+	// Ctrl-C reaches the whole foreground process group: magelab's own.
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+	err := cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Fatalf("exit %d (%v), want 130:\n%s", code, err, out.String())
+	}
+	run := p.newestRun()
+	if run.Status != tracking.StatusInterrupted || run.ExitCode != 130 {
+		t.Fatalf("run %s exit %d", run.Status, run.ExitCode)
+	}
+	mustContain(t, p.read("runs/ledger.jsonl"), `"status":"interrupted","exit_code":130`)
+	for _, f := range strings.Fields(pids) {
+		pid, _ := strconv.Atoi(f)
+		waitGone(t, pid)
+	}
+}
+
+// TestConcurrentSameStage starts two magelab processes that need the same
+// data stage: it runs once, and the other process waits and reuses it.
+func TestConcurrentSameStage(t *testing.T) {
+	p := newProject(t)
+	p.write("python/shared/prep.py", `import argparse, os, time
+ap = argparse.ArgumentParser(); ap.add_argument("--params"); ap.add_argument("--out")
+a = ap.parse_args()
+with open(os.environ["PREP_RUNS"], "a") as f:
+    f.write("x\n")
+time.sleep(3)
+open(os.path.join(a.out, "data.txt"), "w").write("prepared")
+`)
+	p.write("experiments/shared.yaml", "name: shared\nrequirements: [python/requirements.txt]\nstages:\n  setup-data: python/shared/prep.py\n")
+	counter := filepath.Join(t.TempDir(), "prep-runs")
+	p.env = []string{"PREP_RUNS=" + counter}
+	var wg sync.WaitGroup
+	results := make([]result, 2)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = p.mage("setupData", "-exp=shared")
+		}()
+	}
+	wg.Wait()
+	for _, r := range results {
+		if r.code != 0 {
+			t.Fatalf("exit %d:\n%s", r.code, r.out)
+		}
+	}
+	runs, _ := os.ReadFile(counter)
+	if n := strings.Count(string(runs), "x"); n != 1 {
+		t.Fatalf("stage ran %d times, want once\n%s\n%s", n, results[0].out, results[1].out)
+	}
+	both := results[0].out + results[1].out
+	mustContain(t, both, "waiting for it")
+}
+
+func waitForFile(t *testing.T, p *project, name string, limit time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		matches, _ := filepath.Glob(filepath.Join(p.dir, "runs", "*", name))
+		if len(matches) == 1 {
+			if b, _ := os.ReadFile(matches[0]); len(bytes.Fields(b)) == 2 {
+				return string(b)
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no runs/*/%s after %s", name, limit)
+	return ""
+}
+
+// waitGone waits for pid to exit; a process still there after a few seconds
+// was orphaned.
+func waitGone(t *testing.T, pid int) {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		if syscall.Kill(pid, 0) == syscall.ESRCH || isZombie(pid) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Errorf("process %d is still running: orphaned", pid)
+	syscall.Kill(pid, syscall.SIGKILL)
+}
+
+// isZombie reports a process that has exited but was not yet reaped (its new
+// parent after reparenting may be slow to wait for it).
+func isZombie(pid int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i > 0 && i+2 < len(s) && s[i+2] == 'Z'
+}
