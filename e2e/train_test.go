@@ -253,3 +253,22 @@ func (p *project) markSeen(ids []string) {
 		p.seenRuns()[id] = true
 	}
 }
+
+// TestDefaultExperimentWithPip trains the default experiment on a fresh copy
+// whose .venv is built by python3 -m venv + pip, the path of machines
+// without uv.
+func TestDefaultExperimentWithPip(t *testing.T) {
+	p := newProject(t)
+	p.venv = ""
+	p.env = []string{"MAGELAB_INSTALLER=pip"}
+	r := p.mustMage("train")
+	mustContain(t, r.out, "with pip", "[train] ")
+	if _, err := os.Stat(filepath.Join(p.dir, ".venv", "bin", "pip")); err != nil {
+		t.Fatalf("not a pip-built venv: %v", err)
+	}
+	run := p.onlyNewRun()
+	if run.Status != tracking.StatusFinished || run.Metrics["val_accuracy"] < 0.95 {
+		t.Fatalf("run %s val_accuracy %v", run.Status, run.Metrics["val_accuracy"])
+	}
+	mustContain(t, p.mustMage("train").out, "up to date", run.ID)
+}

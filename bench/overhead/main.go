@@ -79,37 +79,32 @@ func run(n int) error {
 	i := 0
 	next := func() string { i++; return fmt.Sprintf("-set=data.n=%d", i) }
 
-	results := []stats{
-		measure("bare python, 3 stages", n, func() error {
-			out := filepath.Join(work, "bare")
-			for _, s := range []string{"s1", "s2", "s3"} {
-				os.RemoveAll(out)
-				os.MkdirAll(out, 0o755)
-				if err := sh(proj, nil, py, "python/"+s+".py", "--params", filepath.Join(proj, "p.json"), "--out", out); err != nil {
-					return err
-				}
-			}
-			return nil
-		}),
-		measure("magelab compiled, 3 stages", n, func() error { return sh(proj, env, bin, "train", "-exp=trivial", next()) }),
-		measure("go tool mage, 3 stages", n, func() error { return sh(proj, env, "go", "tool", "mage", "train", "-exp=trivial", next()) }),
-		measure("magelab compiled, up to date", n, func() error { return sh(proj, env, bin, "train", "-exp=trivial") }),
-		measure("go tool mage, up to date", n, func() error { return sh(proj, env, "go", "tool", "mage", "train", "-exp=trivial") }),
-	}
-	many := append(env, "BENCH_FILES=10000")
-	if err := sh(proj, many, bin, "setupData", "-exp=trivial", "-set=data.n=-1"); err != nil {
-		return err
-	}
-	results = append(results,
-		measure("compiled setupData up to date, 10k output files", n, func() error {
-			return sh(proj, many, bin, "setupData", "-exp=trivial", "-set=data.n=-1")
-		}),
-		measure("compiled train up to date, 10k files upstream", n, func() error {
-			if err := sh(proj, many, bin, "train", "-exp=trivial", "-set=data.n=-1"); err != nil {
+	bare := func() error {
+		out := filepath.Join(work, "bare")
+		for _, s := range []string{"s1", "s2", "s3"} {
+			os.RemoveAll(out)
+			os.MkdirAll(out, 0o755)
+			if err := sh(proj, nil, py, "python/"+s+".py", "--params", filepath.Join(proj, "p.json"), "--out", out); err != nil {
 				return err
 			}
-			return nil
-		}))
+		}
+		return nil
+	}
+	many := append(env, "BENCH_FILES=10000")
+	cases := []benchCase{
+		{"bare python, 3 stages", bare},
+		{"magelab compiled, 3 stages", func() error { return sh(proj, env, bin, "train", "-exp=trivial", next()) }},
+		{"go tool mage, 3 stages", func() error { return sh(proj, env, "go", "tool", "mage", "train", "-exp=trivial", next()) }},
+		{"magelab compiled, up to date", func() error { return sh(proj, env, bin, "train", "-exp=trivial") }},
+		{"go tool mage, up to date", func() error { return sh(proj, env, "go", "tool", "mage", "train", "-exp=trivial") }},
+		{"compiled setupData up to date, 10k output files", func() error {
+			return sh(proj, many, bin, "setupData", "-exp=trivial", "-set=data.n=-1")
+		}},
+		{"compiled train up to date, 10k files upstream", func() error {
+			return sh(proj, many, bin, "train", "-exp=trivial", "-set=data.n=-1")
+		}},
+	}
+	results := measure(cases, n)
 	report(results)
 	return save(repo, results)
 }
@@ -140,25 +135,39 @@ func layout(repo, proj string) error {
 	return nil
 }
 
-func measure(name string, n int, f func() error) stats {
-	if err := f(); err != nil { // warm-up, not counted
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-	}
-	s := stats{Case: name, Runs: n}
-	for k := 0; k < n; k++ {
-		start := time.Now()
-		if err := f(); err != nil {
-			fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-			continue
+type benchCase struct {
+	name string
+	run  func() error
+}
+
+// measure runs the cases round-robin, n rounds after one warm-up round, so
+// that the machine's noise falls on every case alike.
+func measure(cases []benchCase, n int) []stats {
+	out := make([]stats, len(cases))
+	for i, c := range cases {
+		out[i] = stats{Case: c.name, Runs: n}
+		if err := c.run(); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", c.name, err)
 		}
-		s.Samples = append(s.Samples, float64(time.Since(start).Microseconds())/1000)
 	}
-	sorted := append([]float64(nil), s.Samples...)
-	sort.Float64s(sorted)
-	if len(sorted) > 0 {
-		s.MinMS, s.MedMS, s.MaxMS = sorted[0], sorted[len(sorted)/2], sorted[len(sorted)-1]
+	for k := 0; k < n; k++ {
+		for i, c := range cases {
+			start := time.Now()
+			if err := c.run(); err != nil {
+				fmt.Fprintf(os.Stderr, "%s: %v\n", c.name, err)
+				continue
+			}
+			out[i].Samples = append(out[i].Samples, float64(time.Since(start).Microseconds())/1000)
+		}
 	}
-	return s
+	for i := range out {
+		sorted := append([]float64(nil), out[i].Samples...)
+		sort.Float64s(sorted)
+		if len(sorted) > 0 {
+			out[i].MinMS, out[i].MedMS, out[i].MaxMS = sorted[0], sorted[len(sorted)/2], sorted[len(sorted)-1]
+		}
+	}
+	return out
 }
 
 func report(results []stats) {

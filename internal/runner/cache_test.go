@@ -149,3 +149,24 @@ func TestStageCacheDetectsChangedOutput(t *testing.T) {
 		}
 	})
 }
+
+func TestManifestRoundTrip(t *testing.T) {
+	m := manifest{Stage: "prep", Key: "k", Computed: time.Unix(10, 0).UTC(), Files: []manifestFile{
+		{Path: "plain.txt", Size: 3, MtimeNS: 42, Sum: "abc"},
+		{Path: "tab\tand\nnewline", Size: 0, MtimeNS: -1, Sum: "def"},
+		{Path: `"quoted"`, Size: 1 << 40, MtimeNS: 7, Sum: "0"},
+		{Path: "dir/ünïcode file", Size: 5, MtimeNS: 8, Sum: "1"},
+	}}
+	got, err := parseManifest(m.encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(m) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, m)
+	}
+	for _, bad := range []string{"not json\n", `{"key":"k"}` + "\n1\t2\tsum\n", `{"key":"k"}` + "\nx\t2\tsum\tp\n"} {
+		if _, err := parseManifest([]byte(bad)); err == nil {
+			t.Errorf("parsed malformed manifest %q", bad)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -31,20 +32,6 @@ type Entry struct {
 	Cached bool   // reused rather than computed now
 }
 
-type manifest struct {
-	Stage    string         `json:"stage"`
-	Key      string         `json:"key"`
-	Computed time.Time      `json:"computed"`
-	Files    []manifestFile `json:"files"`
-}
-
-type manifestFile struct {
-	Path    string `json:"path"`
-	Size    int64  `json:"size"`
-	MtimeNS int64  `json:"mtime_ns"`
-	Sum     string `json:"sha256"`
-}
-
 func (c StageCache) entry(stage, key string) Entry {
 	dir := filepath.Join(c.Dir, stage, key)
 	return Entry{Dir: dir, Out: filepath.Join(dir, "out"), Log: filepath.Join(dir, "stage.log")}
@@ -52,24 +39,44 @@ func (c StageCache) entry(stage, key string) Entry {
 
 // Lookup returns the cached output of stage at key when it exists and its
 // files are as they were written. Files are compared by size and mtime and
-// re-hashed only when those changed.
+// re-hashed only when those changed, so an up-to-date check over thousands
+// of output files reads no file content.
 func (c StageCache) Lookup(stage, key string) (Entry, bool) {
 	e := c.entry(stage, key)
-	b, err := os.ReadFile(filepath.Join(e.Dir, "manifest.json"))
+	b, err := os.ReadFile(filepath.Join(e.Dir, manifestName))
 	if err != nil {
 		return e, false
 	}
-	var m manifest
-	if json.Unmarshal(b, &m) != nil || m.Key != key {
+	m, err := parseManifest(b)
+	if err != nil || m.Key != key {
 		return e, false
 	}
-	for _, f := range m.Files {
-		if !f.intact(filepath.Join(e.Out, f.Path)) {
-			return e, false
-		}
+	if !allIntact(e.Out, m.Files) {
+		return e, false
 	}
 	e.Cached = true
 	return e, true
+}
+
+// allIntact checks the files with a few goroutines: stat calls dominate and
+// overlap well.
+func allIntact(dir string, files []manifestFile) bool {
+	const workers = 4
+	var bad atomic.Bool
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(files) && !bad.Load(); i += workers {
+				if !files[i].intact(filepath.Join(dir, files[i].Path)) {
+					bad.Store(true)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return !bad.Load()
 }
 
 func (f manifestFile) intact(p string) bool {
@@ -149,11 +156,7 @@ func writeManifest(dir, stage, key string) error {
 		return fmt.Errorf("stage cache: list outputs of %s: %w", stage, err)
 	}
 	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	return tracking.WriteFileAtomic(filepath.Join(dir, "manifest.json"), b)
+	return tracking.WriteFileAtomic(filepath.Join(dir, manifestName), m.encode())
 }
 
 // lock takes the per-key lock, polling so that ctx can cancel the wait.

@@ -168,6 +168,21 @@ func TestVenvBadBase(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
+	t.Run("VenvCreationFails", func(t *testing.T) {
+		// An interpreter whose venv module is broken, like a Debian python3
+		// without python3-venv.
+		fake := filepath.Join(root, "python3")
+		os.WriteFile(fake, []byte("#!/bin/sh\necho 'The virtual environment was not created successfully because ensurepip is not available.' >&2\nexit 1\n"), 0o755)
+		v := Venv{Dir: filepath.Join(root, "broken-venv"), Root: root, Requirements: []string{"requirements.txt"}, BasePython: fake, Installer: "pip"}
+		var out bytes.Buffer
+		_, err := v.Ensure(context.Background(), &out)
+		if err == nil || !strings.Contains(err.Error(), "create venv "+v.Dir) || !strings.Contains(out.String(), "ensurepip is not available") {
+			t.Fatalf("err = %v\n%s", err, out.String())
+		}
+		if ok, _, _ := v.UpToDate(); ok {
+			t.Fatal("a venv that failed to build is marked done")
+		}
+	})
 	t.Run("RequirementsFileMissing", func(t *testing.T) {
 		v := Venv{Dir: filepath.Join(root, ".venv"), Root: root, Requirements: []string{"nope.txt"}}
 		_, err := v.Ensure(context.Background(), &bytes.Buffer{})
