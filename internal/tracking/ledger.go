@@ -21,18 +21,37 @@ const (
 )
 
 // Event is one line of runs/ledger.jsonl. Each event carries enough to list
-// runs without opening their run.json files.
+// and query runs without opening their run.json files: run.started holds
+// what the run was made from (params, git, host), run.finished how it ended
+// and its metrics, run.evaluated the metrics an eval added. A run's started
+// event is always its first, so a reader going backwards from the end of the
+// ledger knows a run is complete when it meets run.started.
+//
+// Run is the first field so that a scanner finds the id at a fixed offset.
 type Event struct {
+	Run        string             `json:"run"`
 	Type       string             `json:"type"`
 	Time       time.Time          `json:"time"`
-	Run        string             `json:"run"`
 	Experiment string             `json:"experiment,omitempty"`
+	SweepID    string             `json:"sweep,omitempty"`
 	Key        string             `json:"key,omitempty"`
-	Status     Status             `json:"status,omitempty"`
-	ExitCode   *int               `json:"exit_code,omitempty"`
-	Metrics    map[string]float64 `json:"metrics,omitempty"`
+	Params     map[string]any     `json:"params,omitempty"` // flattened: "train.lr" → 0.01
+	Git        *GitBrief          `json:"git,omitempty"`
+	GPU        string             `json:"gpu,omitempty"` // e.g. "1x NVIDIA H200"
 	Host       string             `json:"host,omitempty"`
 	PID        int                `json:"pid,omitempty"`
+	PIDStart   uint64             `json:"pid_start,omitempty"` // process start time, clock ticks since boot (/proc/PID/stat)
+	Status     Status             `json:"status,omitempty"`
+	ExitCode   *int               `json:"exit_code,omitempty"`
+	Duration   float64            `json:"duration_s,omitempty"`
+	Metrics    map[string]float64 `json:"metrics,omitempty"`
+}
+
+// GitBrief is the part of a run's git stamp that listings show.
+type GitBrief struct {
+	SHA    string `json:"sha"`
+	Branch string `json:"branch,omitempty"`
+	Dirty  bool   `json:"dirty,omitempty"`
 }
 
 // Ledger is a runs/ directory: ledger.jsonl plus one directory per run.

@@ -16,13 +16,19 @@ import (
 type Summary struct {
 	ID         string
 	Experiment string
+	SweepID    string
 	Key        string
 	Status     Status
 	ExitCode   int
 	Started    time.Time
+	Duration   float64
+	Params     map[string]any
 	Metrics    map[string]float64
+	Git        *GitBrief
+	GPU        string
 	Host       string
 	PID        int
+	PIDStart   uint64
 }
 
 // NewID returns a new run id: a UUIDv7, time-ordered and unique across
@@ -69,11 +75,12 @@ func fold(events []Event, host string, alive func(int) bool) []Summary {
 func apply(s *Summary, ev Event) {
 	switch ev.Type {
 	case EventRunStarted:
-		s.Experiment, s.Key, s.Started = ev.Experiment, ev.Key, ev.Time
-		s.Host, s.PID = ev.Host, ev.PID
+		s.Experiment, s.SweepID, s.Key, s.Started = ev.Experiment, ev.SweepID, ev.Key, ev.Time
+		s.Params, s.Git, s.GPU = ev.Params, ev.Git, ev.GPU
+		s.Host, s.PID, s.PIDStart = ev.Host, ev.PID, ev.PIDStart
 		s.Status = StatusRunning
 	case EventRunFinished:
-		s.Status = ev.Status
+		s.Status, s.Duration = ev.Status, ev.Duration
 		if ev.ExitCode != nil {
 			s.ExitCode = *ev.ExitCode
 		}

@@ -36,7 +36,13 @@ type Run struct {
 	Stages         []StageRecord      `json:"stages"`
 	Metrics        map[string]float64 `json:"metrics"`
 	Process        Process            `json:"process"`
+	Git            *Git               `json:"git"`
 	Env            Env                `json:"env"`
+	GPU            *GPU               `json:"gpu"`                 // null when the run used no GPU
+	Framework      map[string]any     `json:"framework,omitempty"` // the train stage's framework.json
+	Reproduces     string             `json:"reproduces,omitempty"`
+	Verdict        string             `json:"verdict,omitempty"`
+	Warnings       []string           `json:"warnings,omitempty"` // what could not be stamped, and why
 }
 
 // StageRecord is one stage of a run: its cache key, whether its output was
@@ -50,20 +56,72 @@ type StageRecord struct {
 	ExitCode int       `json:"exit_code"`
 	Output   string    `json:"output,omitempty"`
 	Log      string    `json:"log,omitempty"`
+	// Resources of the stage's process tree (rusage of the waited-for
+	// children); zero when the stage was cached.
+	MaxRSS  int64   `json:"max_rss_bytes,omitempty"`
+	UserSec float64 `json:"user_s,omitempty"`
+	SysSec  float64 `json:"sys_s,omitempty"`
 }
 
 // Process identifies the magelab process that owns a run, so that a run
 // whose finish never came can be told apart from one still going.
 type Process struct {
-	Host    string    `json:"host"`
-	PID     int       `json:"pid"`
-	Started time.Time `json:"started"`
+	Host     string    `json:"host"`
+	PID      int       `json:"pid"`
+	PIDStart uint64    `json:"pid_start"` // clock ticks since boot (/proc/PID/stat field 22): tells a reused pid apart
+	Started  time.Time `json:"started"`
 }
 
-// Env is what a run was computed with. The full stamping grows here.
+// Git is the state of the project's repository when the run started.
+type Git struct {
+	SHA       string          `json:"sha,omitempty"`
+	Branch    string          `json:"branch,omitempty"`
+	Remote    string          `json:"remote,omitempty"` // credentials removed
+	Dirty     bool            `json:"dirty"`
+	Patch     string          `json:"patch,omitempty"` // file in the run dir with the uncommitted changes against HEAD
+	Untracked []UntrackedFile `json:"untracked,omitempty"`
+	Shallow   bool            `json:"shallow,omitempty"`
+	Worktree  bool            `json:"worktree,omitempty"` // a linked worktree
+	Tool      string          `json:"tool,omitempty"`     // "git" (the CLI) or "go-git": what read the status
+}
+
+// UntrackedFile is an untracked, not ignored file; Saved says its content is
+// under untracked/ in the run dir (files over the size cap are only listed).
+type UntrackedFile struct {
+	Path  string `json:"path"`
+	Size  int64  `json:"size"`
+	Saved bool   `json:"saved"`
+}
+
+// Env is what a run was computed with.
 type Env struct {
-	Python           string `json:"python"`
-	RequirementsHash string `json:"requirements_hash"`
+	Python           string            `json:"python"`
+	PythonVersion    string            `json:"python_version,omitempty"`
+	RequirementsHash string            `json:"requirements_hash"`
+	PipFreeze        string            `json:"pip_freeze,omitempty"` // file in the run dir
+	OS               string            `json:"os,omitempty"`
+	Kernel           string            `json:"kernel,omitempty"`
+	CPU              string            `json:"cpu,omitempty"`
+	Cores            int               `json:"cores,omitempty"`
+	RAMBytes         uint64            `json:"ram_bytes,omitempty"`
+	Hostname         string            `json:"hostname,omitempty"`
+	Magelab          string            `json:"magelab,omitempty"` // version from the build info
+	Vars             map[string]string `json:"vars,omitempty"`    // allow-listed environment variables only
+}
+
+// GPU is the GPUs a run used.
+type GPU struct {
+	Driver  string      `json:"driver,omitempty"`
+	CUDA    string      `json:"cuda,omitempty"`
+	Devices []GPUDevice `json:"devices"`
+}
+
+// GPUDevice is one GPU as nvidia-smi reports it.
+type GPUDevice struct {
+	Index     int    `json:"index"`
+	UUID      string `json:"uuid"`
+	Name      string `json:"name"`
+	MemoryMiB int    `json:"memory_mib,omitempty"`
 }
 
 // Stage returns the record of the named stage and its index, or -1.
