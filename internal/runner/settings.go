@@ -18,6 +18,12 @@ type Settings struct {
 	// Installer forces "uv" or "pip" (MAGELAB_INSTALLER); empty means uv
 	// when it is on PATH, else pip.
 	Installer string
+	// HeadRef names the branch when HEAD is detached, as in CI checkouts
+	// (GITHUB_HEAD_REF for pull requests, else GITHUB_REF_NAME).
+	HeadRef string
+	// Lookup reads the allow-listed variables a run records
+	// (tracking.EnvVars); nothing else of the environment is recorded.
+	Lookup func(string) (string, bool)
 }
 
 // SettingsFromEnv reads the settings from the environment.
@@ -26,7 +32,18 @@ func SettingsFromEnv() Settings {
 		Python:    os.Getenv("MAGELAB_PYTHON"),
 		VenvDir:   os.Getenv("MAGELAB_VENV"),
 		Installer: os.Getenv("MAGELAB_INSTALLER"),
+		HeadRef:   firstSet(os.Getenv("GITHUB_HEAD_REF"), os.Getenv("GITHUB_REF_NAME")),
+		Lookup:    os.LookupEnv,
 	}
+}
+
+func firstSet(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // venvDir is where the project venv lives.

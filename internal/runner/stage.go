@@ -129,6 +129,7 @@ func runStage(ctx context.Context, s stageSpec, logPath string, terminal io.Writ
 		return rec, &StageError{Stage: s.Stage.Name, RunID: s.RunID, ExitCode: 127, Log: logPath, Err: err}
 	}
 	rec.ExitCode = res.ExitCode
+	rec.MaxRSS, rec.UserSec, rec.SysSec = res.MaxRSS, res.UserTime.Seconds(), res.SysTime.Seconds()
 	if res.Interrupted {
 		rec.ExitCode = ExitInterrupted
 	}

@@ -52,7 +52,7 @@ func (p *Project) Train(ctx context.Context, exp *config.Experiment, opts TrainO
 	if _, err := v.Ensure(ctx, p.Out); err != nil {
 		return nil, err
 	}
-	run, err := p.startRun(exp, keys["train"], reqHash, v.Python())
+	run, err := p.startRun(ctx, exp, keys["train"], reqHash, v)
 	if err != nil {
 		return nil, err
 	}
@@ -80,13 +80,13 @@ func (p *Project) upToDate(exp *config.Experiment, key string) (*tracking.Run, b
 	return r, true
 }
 
-// startRun creates the run directory and record and appends run.started.
-func (p *Project) startRun(exp *config.Experiment, key, reqHash, python string) (*tracking.Run, error) {
+// startRun creates the run directory and record, stamps it and appends
+// run.started.
+func (p *Project) startRun(ctx context.Context, exp *config.Experiment, key, reqHash string, v Venv) (*tracking.Run, error) {
 	id, err := tracking.NewID()
 	if err != nil {
 		return nil, err
 	}
-	host, _ := os.Hostname()
 	now := time.Now().UTC()
 	rel, _ := filepath.Rel(p.Root, exp.File)
 	r := &tracking.Run{
@@ -94,8 +94,7 @@ func (p *Project) startRun(exp *config.Experiment, key, reqHash, python string) 
 		Status: tracking.StatusRunning, Started: now, Key: key,
 		Params: exp.Params, ParamsHash: exp.Params.Hash(),
 		Metrics: map[string]float64{},
-		Process: tracking.Process{Host: host, PID: os.Getpid(), Started: now},
-		Env:     tracking.Env{Python: python, RequirementsHash: reqHash},
+		Env:     tracking.Env{Python: v.Python(), RequirementsHash: reqHash},
 	}
 	dir := p.Ledger.RunDir(id)
 	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
@@ -104,10 +103,13 @@ func (p *Project) startRun(exp *config.Experiment, key, reqHash, python string) 
 	if err := os.WriteFile(filepath.Join(dir, "params.yaml"), exp.Params.YAML(), 0o644); err != nil {
 		return nil, fmt.Errorf("write params.yaml: %w", err)
 	}
+	p.stamp(ctx, r, v)
 	if err := p.Ledger.WriteRecord(r); err != nil {
 		return nil, err
 	}
-	ev := tracking.Event{Type: tracking.EventRunStarted, Time: now, Run: id, Experiment: exp.Name, Key: key, Host: host, PID: os.Getpid()}
+	ev := tracking.Event{Type: tracking.EventRunStarted, Time: now, Run: id, Experiment: exp.Name, Key: key,
+		Params: exp.Params.Flatten(), Git: brief(r.Git),
+		Host: r.Process.Host, PID: r.Process.PID, PIDStart: r.Process.PIDStart}
 	if err := p.Ledger.Append(ev); err != nil {
 		return nil, err
 	}
@@ -142,6 +144,7 @@ func (p *Project) trainStages(ctx context.Context, exp *config.Experiment, train
 		return &StageError{Stage: "train", RunID: run.ID, ExitCode: 1, Log: rec.Log, Err: err}
 	}
 	run.Metrics = metrics
+	run.Framework = readFramework(out)
 	return nil
 }
 
@@ -205,7 +208,8 @@ func (p *Project) finishRun(run *tracking.Run, stageErr error) error {
 	now := time.Now().UTC()
 	run.Finish(status, code, now)
 	err := p.Ledger.WriteRecord(run)
-	ev := tracking.Event{Type: tracking.EventRunFinished, Time: now, Run: run.ID, Status: status, ExitCode: &code, Metrics: run.Metrics}
+	ev := tracking.Event{Type: tracking.EventRunFinished, Time: now, Run: run.ID, Status: status, ExitCode: &code,
+		Duration: run.DurationSec, Metrics: run.Metrics}
 	if aerr := p.Ledger.Append(ev); err == nil {
 		err = aerr
 	}

@@ -23,7 +23,7 @@ func TestAppendAndRead(t *testing.T) {
 	if len(events) != 3 || events[2].Type != EventRunEvaluated {
 		t.Fatalf("events = %+v", events)
 	}
-	runs := fold(events, "h", func(int) bool { return false })
+	runs := fold(events, "h", func(int, uint64) bool { return false })
 	if len(runs) != 1 {
 		t.Fatalf("runs = %+v", runs)
 	}
@@ -63,16 +63,27 @@ func TestTornLine(t *testing.T) {
 
 func TestCrashedWhenProcessGone(t *testing.T) {
 	events := []Event{
-		{Type: EventRunStarted, Run: "dead", Host: "h", PID: 10},
-		{Type: EventRunStarted, Run: "alive", Host: "h", PID: 11},
+		{Type: EventRunStarted, Run: "dead", Host: "h", PID: 10, PIDStart: 500},
+		{Type: EventRunStarted, Run: "alive", Host: "h", PID: 11, PIDStart: 600},
+		{Type: EventRunStarted, Run: "aliveStartUnknown", Host: "h", PID: 11},
+		{Type: EventRunStarted, Run: "pidReused", Host: "h", PID: 11, PIDStart: 400},
 		{Type: EventRunStarted, Run: "elsewhere", Host: "other", PID: 10},
 	}
-	runs := fold(events, "h", func(pid int) bool { return pid == 11 })
-	want := map[string]Status{"dead": StatusCrashed, "alive": StatusRunning, "elsewhere": StatusRunning}
+	live := map[int]uint64{11: 600} // pid → start ticks of the processes running now
+	runs := fold(events, "h", func(pid int, start uint64) bool {
+		got, ok := live[pid]
+		return ok && (start == 0 || start == got)
+	})
+	want := map[string]Status{
+		"dead": StatusCrashed, "alive": StatusRunning, "aliveStartUnknown": StatusRunning,
+		"pidReused": StatusCrashed, "elsewhere": StatusRunning,
+	}
 	for _, r := range runs {
-		if r.Status != want[r.ID] {
-			t.Errorf("%s: status %s, want %s", r.ID, r.Status, want[r.ID])
-		}
+		t.Run(strings.ToUpper(r.ID[:1])+r.ID[1:], func(t *testing.T) {
+			if r.Status != want[r.ID] {
+				t.Errorf("status %s, want %s", r.Status, want[r.ID])
+			}
+		})
 	}
 }
 

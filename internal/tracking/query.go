@@ -42,7 +42,8 @@ func NewID() (string, error) {
 }
 
 // Summaries folds the ledger's events into one summary per run, oldest first.
-// A run still marked running whose process is gone on this host is crashed.
+// A run still marked running whose process is gone on this host, or whose
+// pid now belongs to a later process, is crashed.
 func (l *Ledger) Summaries() ([]Summary, []string, error) {
 	events, warnings, err := l.Events()
 	if err != nil {
@@ -51,7 +52,9 @@ func (l *Ledger) Summaries() ([]Summary, []string, error) {
 	return fold(events, hostname(), processAlive), warnings, nil
 }
 
-func fold(events []Event, host string, alive func(int) bool) []Summary {
+// fold folds events into summaries. alive reports whether the process with
+// pid and start ticks (0: not recorded) still runs on host.
+func fold(events []Event, host string, alive func(pid int, start uint64) bool) []Summary {
 	index := map[string]int{}
 	var out []Summary
 	for _, ev := range events {
@@ -65,7 +68,7 @@ func fold(events []Event, host string, alive func(int) bool) []Summary {
 	}
 	for i := range out {
 		s := &out[i]
-		if s.Status == StatusRunning && s.Host == host && !alive(s.PID) {
+		if s.Status == StatusRunning && s.Host == host && !alive(s.PID, s.PIDStart) {
 			s.Status = StatusCrashed
 		}
 	}
@@ -90,12 +93,31 @@ func apply(s *Summary, ev Event) {
 	}
 }
 
-func processAlive(pid int) bool {
+// processAlive reports whether pid runs and, when start is not 0, is still
+// the process that started at those ticks rather than a later one that
+// reuses its pid. A zombie is gone: it only waits to be reaped. When /proc
+// cannot tell (not Linux, hidepid, no permission), the signal check decides.
+func processAlive(pid int, start uint64) bool {
 	if pid <= 0 {
 		return false
 	}
 	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
+	if err != nil && !errors.Is(err, syscall.EPERM) {
+		return false
+	}
+	signalled := err == nil
+	state, got, err := procStat(pid)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		// Exited since the signal, unless /proc is absent or hides the
+		// processes of other users.
+		return !signalled || !procFSMounted()
+	case err != nil:
+		return true
+	case state == 'Z':
+		return false
+	}
+	return start == 0 || got == start
 }
 
 func hostname() string {
