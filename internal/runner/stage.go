@@ -130,6 +130,9 @@ func runStage(ctx context.Context, s stageSpec, logPath string, terminal io.Writ
 	}
 	rec.ExitCode = res.ExitCode
 	rec.MaxRSS, rec.UserSec, rec.SysSec = res.MaxRSS, res.UserTime.Seconds(), res.SysTime.Seconds()
+	if res.Signal != 0 {
+		rec.Signal = res.Signal.String()
+	}
 	if res.Interrupted {
 		rec.ExitCode = ExitInterrupted
 	}

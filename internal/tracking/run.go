@@ -54,6 +54,7 @@ type StageRecord struct {
 	Started  time.Time `json:"started"`
 	Ended    time.Time `json:"ended"`
 	ExitCode int       `json:"exit_code"`
+	Signal   string    `json:"signal,omitempty"` // the signal that ended the stage's process, if one did
 	Output   string    `json:"output,omitempty"`
 	Log      string    `json:"log,omitempty"`
 	// Resources of the stage's process tree (rusage of the waited-for
