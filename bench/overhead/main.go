@@ -132,6 +132,13 @@ func layout(repo, proj string) error {
 			return err
 		}
 	}
+	// A real repository, as in a user's project: every run stamps its git state.
+	os.WriteFile(filepath.Join(proj, ".gitignore"), []byte("/runs/\n/.magelab/\n"), 0o644)
+	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "bench"}} {
+		if err := sh(proj, nil, "git", args...); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
