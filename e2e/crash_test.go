@@ -1,0 +1,148 @@
+package e2e
+
+import (
+	"bytes"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/magelab/magelab/internal/tracking"
+)
+
+// crashScript is a train stage that records its pid and its child's, then
+// sleeps CRASH_NAP seconds without printing, so that it outlives a killed
+// magelab, and ends normally with a metrics file.
+const crashScript = `import argparse, json, os, subprocess, sys, time
+ap = argparse.ArgumentParser()
+ap.add_argument("--out")
+a, _ = ap.parse_known_args()
+nap = float(os.environ.get("CRASH_NAP", "0"))
+child = subprocess.Popen([sys.executable, "-c", f"import time; time.sleep({nap})"])
+pids = os.path.join(os.environ["MAGELAB_RUN_DIR"], "pids")
+open(pids + ".tmp", "w").write(f"{os.getpid()} {child.pid}")
+os.rename(pids + ".tmp", pids)
+print("training", flush=True)
+time.sleep(nap)
+child.wait()
+json.dump({"loss": 0.5}, open(os.path.join(a.out, "metrics.json"), "w"))
+`
+
+// TestCrash kills magelab with SIGKILL while its train stage runs. Nothing
+// of magelab runs after SIGKILL, so it cannot stop the stage: the stage, in
+// its own process group, is orphaned and runs until it ends on its own (or
+// until it next writes to its output, whose reader is gone, and gets
+// EPIPE). What magelab does guarantee: the ledger stays readable, the run
+// shows as crashed because its owning process is gone, and the next train
+// works and records a finished run, even while the orphan still runs.
+func TestCrash(t *testing.T) {
+	p := newProject(t)
+	p.write("python/crash/train.py", crashScript)
+	p.write("experiments/crash.yaml", "name: crash\nrequirements: [python/requirements.txt]\nstages:\n  train: python/crash/train.py\n")
+	const nap = 8 * time.Second
+	p.env = []string{"CRASH_NAP=" + strconv.Itoa(int(nap.Seconds()))}
+	cmd := p.command(magelabBin, "train", "-exp=crash")
+	p.env = nil
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pids := stagePIDs(t, waitForFile(t, p, "pids", 60*time.Second))
+	crashed := p.newestRun()
+	cmd.Process.Signal(syscall.SIGKILL) // magelab alone, as kill -9 PID does
+	killed := time.Now()
+	cmd.Wait()
+	if ws := cmd.ProcessState.Sys().(syscall.WaitStatus); ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("magelab ended with %v before the kill:\n%s", cmd.ProcessState, out.String())
+	}
+	ledger := tracking.Open(filepath.Join(p.dir, "runs"))
+
+	t.Run("LedgerReadable", func(t *testing.T) {
+		events, warnings, err := ledger.Events()
+		if err != nil || len(warnings) != 0 {
+			t.Fatalf("%d events, warnings %q, %v", len(events), warnings, err)
+		}
+		var types []string
+		for _, ev := range events {
+			if ev.Run == crashed.ID {
+				types = append(types, ev.Type)
+			}
+		}
+		if len(types) != 1 || types[0] != tracking.EventRunStarted {
+			t.Fatalf("the killed run has events %v, want only run.started", types)
+		}
+	})
+	t.Run("RunIsCrashed", func(t *testing.T) {
+		if s := summary(t, ledger, crashed.ID); s.Status != tracking.StatusCrashed {
+			t.Fatalf("status %s, want crashed", s.Status)
+		}
+		if r := p.readRun(crashed.ID); r.Status != tracking.StatusRunning || r.Ended != nil {
+			t.Errorf("run.json says %s: the record stays as last written, crashed is inferred", r.Status)
+		}
+	})
+	t.Run("NextTrainWorks", func(t *testing.T) {
+		r := p.mustMage("train", "-exp=crash")
+		mustContain(t, r.out, "[train] training")
+		next := p.newestRun()
+		if next.ID == crashed.ID || next.Status != tracking.StatusFinished || next.Metrics["loss"] != 0.5 {
+			t.Fatalf("next run %s: %s, metrics %v", next.ID, next.Status, next.Metrics)
+		}
+		if s := summary(t, ledger, next.ID); s.Status != tracking.StatusFinished {
+			t.Fatalf("next run folds as %s", s.Status)
+		}
+		if s := summary(t, ledger, crashed.ID); s.Status != tracking.StatusCrashed {
+			t.Fatalf("crashed run now folds as %s", s.Status)
+		}
+	})
+	t.Run("OrphanEndsOnItsOwn", func(t *testing.T) {
+		for _, pid := range pids {
+			waitEnded(t, pid, nap+20*time.Second)
+		}
+		t.Logf("the orphaned stage ended %s after magelab was killed", time.Since(killed).Round(100*time.Millisecond))
+	})
+}
+
+// stagePIDs parses the "pid childpid" file the crash script writes.
+func stagePIDs(t *testing.T, s string) []int {
+	t.Helper()
+	var pids []int
+	for _, f := range strings.Fields(s) {
+		pid, err := strconv.Atoi(f)
+		if err != nil {
+			t.Fatalf("pids file %q", s)
+		}
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+func summary(t *testing.T, l *tracking.Ledger, id string) tracking.Summary {
+	t.Helper()
+	runs, _, err := l.Summaries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range runs {
+		if s.ID == id {
+			return s
+		}
+	}
+	t.Fatalf("run %s not in the ledger", id)
+	return tracking.Summary{}
+}
+
+// waitEnded waits until pid has exited (a zombie counts: its new parent may
+// be slow to reap it), and kills it if it outlives limit.
+func waitEnded(t *testing.T, pid int, limit time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if syscall.Kill(pid, 0) == syscall.ESRCH || isZombie(pid) {
+			return
+		}
+	}
+	t.Errorf("stage process %d still runs %s after the crash", pid, limit)
+	syscall.Kill(pid, syscall.SIGKILL)
+}
