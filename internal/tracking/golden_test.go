@@ -66,7 +66,7 @@ func goldenRun() *Run {
 		},
 		GPU: &GPU{Driver: "550.90.07", CUDA: "12.4", Devices: []GPUDevice{
 			{Index: 1, UUID: "GPU-5f1d9c0e-0000-1111-2222-333344445555", Name: "NVIDIA H200", MemoryMiB: 143771},
-		}},
+		}, Telemetry: &GPUTelemetry{IntervalMS: 1000, Samples: 75, PeakMemoryMiB: 20480, MeanUtilPct: 61.5, MaxUtilPct: 98, MeanPowerW: 412.5, EnergyWh: 8.6}},
 		Framework:  map[string]any{"torch": "2.5.1", "cuda": "12.4", "cudnn": 90100.0},
 		Reproduces: "019ce19f-0000-7000-8000-0000000000aa", Verdict: "drifted",
 		Warnings: []string{"git: shallow clone, history unknown"},

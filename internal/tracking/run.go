@@ -112,9 +112,21 @@ type Env struct {
 
 // GPU is the GPUs a run used.
 type GPU struct {
-	Driver  string      `json:"driver,omitempty"`
-	CUDA    string      `json:"cuda,omitempty"`
-	Devices []GPUDevice `json:"devices"`
+	Driver    string        `json:"driver,omitempty"`
+	CUDA      string        `json:"cuda,omitempty"`
+	Devices   []GPUDevice   `json:"devices"`
+	Telemetry *GPUTelemetry `json:"telemetry,omitempty"` // summary of runs/<id>/gpu.csv
+}
+
+// GPUTelemetry summarises the samples taken while the run's stages ran.
+type GPUTelemetry struct {
+	IntervalMS    int     `json:"interval_ms"`
+	Samples       int     `json:"samples"`
+	PeakMemoryMiB float64 `json:"peak_memory_mib"`
+	MeanUtilPct   float64 `json:"mean_util_pct"`
+	MaxUtilPct    float64 `json:"max_util_pct"`
+	MeanPowerW    float64 `json:"mean_power_w"`
+	EnergyWh      float64 `json:"energy_wh"`
 }
 
 // GPUDevice is one GPU as nvidia-smi reports it.
