@@ -3,6 +3,7 @@ package runner
 import (
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // Settings are the environment variables magelab reads. They are read here
@@ -21,6 +22,14 @@ type Settings struct {
 	// HeadRef names the branch when HEAD is detached, as in CI checkouts
 	// (GITHUB_HEAD_REF for pull requests, else GITHUB_REF_NAME).
 	HeadRef string
+	// CUDAVisible is CUDA_VISIBLE_DEVICES as the user gave it; the run
+	// records and samples only those GPUs. CUDAVisibleSet tells "" (no GPU)
+	// from unset (all GPUs).
+	CUDAVisible    string
+	CUDAVisibleSet bool
+	// GPUInterval is the telemetry sampling interval (MAGELAB_GPU_INTERVAL,
+	// a Go duration such as 500ms; default 1s).
+	GPUInterval time.Duration
 	// Lookup reads the allow-listed variables a run records
 	// (tracking.EnvVars); nothing else of the environment is recorded.
 	Lookup func(string) (string, bool)
@@ -28,12 +37,17 @@ type Settings struct {
 
 // SettingsFromEnv reads the settings from the environment.
 func SettingsFromEnv() Settings {
+	visible, visibleSet := os.LookupEnv("CUDA_VISIBLE_DEVICES")
+	interval, _ := time.ParseDuration(os.Getenv("MAGELAB_GPU_INTERVAL"))
 	return Settings{
-		Python:    os.Getenv("MAGELAB_PYTHON"),
-		VenvDir:   os.Getenv("MAGELAB_VENV"),
-		Installer: os.Getenv("MAGELAB_INSTALLER"),
-		HeadRef:   firstSet(os.Getenv("GITHUB_HEAD_REF"), os.Getenv("GITHUB_REF_NAME")),
-		Lookup:    os.LookupEnv,
+		CUDAVisible:    visible,
+		CUDAVisibleSet: visibleSet,
+		GPUInterval:    interval,
+		Python:         os.Getenv("MAGELAB_PYTHON"),
+		VenvDir:        os.Getenv("MAGELAB_VENV"),
+		Installer:      os.Getenv("MAGELAB_INSTALLER"),
+		HeadRef:        firstSet(os.Getenv("GITHUB_HEAD_REF"), os.Getenv("GITHUB_REF_NAME")),
+		Lookup:         os.LookupEnv,
 	}
 }
 

@@ -52,11 +52,12 @@ func (p *Project) Train(ctx context.Context, exp *config.Experiment, opts TrainO
 	if _, err := v.Ensure(ctx, p.Out); err != nil {
 		return nil, err
 	}
-	run, err := p.startRun(ctx, exp, keys["train"], reqHash, v)
+	run, gpus, err := p.startRun(ctx, exp, keys["train"], reqHash, v)
 	if err != nil {
 		return nil, err
 	}
 	err = p.trainStages(ctx, exp, train, keys, v.Python(), run)
+	gpus.stop(run)
 	return &TrainResult{Run: run}, p.finishRun(run, err)
 }
 
@@ -80,12 +81,12 @@ func (p *Project) upToDate(exp *config.Experiment, key string) (*tracking.Run, b
 	return r, true
 }
 
-// startRun creates the run directory and record, stamps it and appends
-// run.started.
-func (p *Project) startRun(ctx context.Context, exp *config.Experiment, key, reqHash string, v Venv) (*tracking.Run, error) {
+// startRun creates the run directory and record, stamps it, starts its GPU
+// telemetry and appends run.started.
+func (p *Project) startRun(ctx context.Context, exp *config.Experiment, key, reqHash string, v Venv) (*tracking.Run, *gpuRun, error) {
 	id, err := tracking.NewID()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	now := time.Now().UTC()
 	rel, _ := filepath.Rel(p.Root, exp.File)
@@ -98,23 +99,26 @@ func (p *Project) startRun(ctx context.Context, exp *config.Experiment, key, req
 	}
 	dir := p.Ledger.RunDir(id)
 	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
-		return nil, fmt.Errorf("create run directory: %w", err)
+		return nil, nil, fmt.Errorf("create run directory: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "params.yaml"), exp.Params.YAML(), 0o644); err != nil {
-		return nil, fmt.Errorf("write params.yaml: %w", err)
+		return nil, nil, fmt.Errorf("write params.yaml: %w", err)
 	}
 	p.stamp(ctx, r, v)
+	gpus := p.startGPU(ctx, r)
 	if err := p.Ledger.WriteRecord(r); err != nil {
-		return nil, err
+		gpus.stop(r)
+		return nil, nil, err
 	}
 	ev := tracking.Event{Type: tracking.EventRunStarted, Time: now, Run: id, Experiment: exp.Name, Key: key,
-		Params: exp.Params.Flatten(), Git: brief(r.Git),
+		Params: exp.Params.Flatten(), Git: brief(r.Git), GPU: gpuBrief(r.GPU),
 		Host: r.Process.Host, PID: r.Process.PID, PIDStart: r.Process.PIDStart}
 	if err := p.Ledger.Append(ev); err != nil {
-		return nil, err
+		gpus.stop(r)
+		return nil, nil, err
 	}
 	fmt.Fprintf(p.Out, "run %s started (%s)\n", id, exp.Name)
-	return r, nil
+	return r, gpus, nil
 }
 
 // trainStages runs the data stages and the train stage into the run.

@@ -1,0 +1,6 @@
+def is_available():
+    return True
+
+
+def version():
+    return 91900

@@ -1,0 +1,81 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/magelab/magelab/internal/gpu"
+	"github.com/magelab/magelab/internal/tracking"
+)
+
+// gpuRun is a run's share of the GPUs: the devices it may use and the
+// recording of their telemetry into runs/<id>/gpu.csv.
+type gpuRun struct {
+	sampler *gpu.Sampler
+	rec     *gpu.Recording
+	file    *os.File
+}
+
+// noGPUWarning makes "no GPU information" a warning given once per process,
+// not once per run of a sweep.
+var noGPUWarning sync.Once
+
+// startGPU records which GPUs the run may use (CUDA_VISIBLE_DEVICES as the
+// user set it) and starts recording their telemetry. No GPU information is
+// never an error: the run goes on without it.
+func (p *Project) startGPU(ctx context.Context, r *tracking.Run) *gpuRun {
+	inv, err := gpu.Query(ctx)
+	if err != nil {
+		var ue *gpu.UnavailableError
+		if errors.As(err, &ue) {
+			noGPUWarning.Do(func() { p.warn(err.Error()) })
+		}
+		return nil
+	}
+	devices := gpu.Visible(inv, p.Settings.CUDAVisible, p.Settings.CUDAVisibleSet)
+	if len(devices) == 0 {
+		return nil
+	}
+	r.GPU = &tracking.GPU{Driver: inv.Driver, CUDA: inv.CUDA}
+	for _, d := range devices {
+		r.GPU.Devices = append(r.GPU.Devices, tracking.GPUDevice{Index: d.Index, UUID: d.UUID, Name: d.Name, MemoryMiB: d.MemoryMiB})
+	}
+	s, err := gpu.Acquire(ctx, p.Settings.GPUInterval)
+	if err != nil {
+		p.warn(fmt.Sprintf("GPU telemetry off for this run: %v", err))
+	}
+	f, err := os.Create(filepath.Join(p.Ledger.RunDir(r.ID), "gpu.csv"))
+	if err != nil {
+		p.warn(fmt.Sprintf("GPU telemetry off for this run: %v", err))
+		s.Release()
+		return nil
+	}
+	return &gpuRun{sampler: s, rec: s.Attach(gpu.UUIDs(devices), f), file: f}
+}
+
+// stop ends the recording and puts its summary into the run's record.
+func (g *gpuRun) stop(r *tracking.Run) {
+	if g == nil {
+		return
+	}
+	sum := g.rec.Stop()
+	g.file.Close()
+	interval := g.sampler.Interval()
+	g.sampler.Release()
+	r.GPU.Telemetry = &tracking.GPUTelemetry{
+		IntervalMS: int(interval.Milliseconds()), Samples: sum.Samples, PeakMemoryMiB: sum.PeakMemoryMiB,
+		MeanUtilPct: sum.MeanUtilPct, MaxUtilPct: sum.MaxUtilPct, MeanPowerW: sum.MeanPowerW, EnergyWh: sum.EnergyWh,
+	}
+}
+
+// gpuBrief is the short GPU description listings show: "1x NVIDIA H200".
+func gpuBrief(g *tracking.GPU) string {
+	if g == nil || len(g.Devices) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%dx %s", len(g.Devices), g.Devices[0].Name)
+}
