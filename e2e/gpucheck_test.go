@@ -1,0 +1,40 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/magelab/magelab/internal/runner"
+)
+
+// TestGPUCheckWithTensorFlow runs gpu:check in a venv that has TensorFlow
+// next to PyTorch (its own venv, kept in .cache/test-venv-tf between test
+// runs): both frameworks' checks run, on CPU here, and pass.
+func TestGPUCheckWithTensorFlow(t *testing.T) {
+	p := newProject(t)
+	reqs := []string{"python/requirements.txt", "python/requirements-tf.txt"}
+	v := runner.Venv{Dir: filepath.Join(repoRoot, ".cache", "test-venv-tf"), Root: repoRoot, Requirements: reqs}
+	if _, err := v.Ensure(context.Background(), os.Stderr); err != nil {
+		t.Fatal(err)
+	}
+	p.venv = v.Dir
+	p.write("experiments/gpu-check-tf.yaml", `name: gpu-check-tf
+requirements: [python/requirements.txt, python/requirements-tf.txt]
+stages:
+  train: python/gpu/check_torch.py
+seed: 42
+train: {matmul_size: 4096, matmul_repeats: 3, cpu_matmul_size: 512, steps: 20, batch_size: 128, hidden: 256, lr: 0.001, device: auto}
+`)
+	r := p.mustMage("gpu:check", "-exp=gpu-check-tf", "-set=train.steps=30")
+	mustContain(t, r.out, "no GPU: the checks ran on CPU")
+	for _, fw := range []string{"torch", "tensorflow"} {
+		for _, check := range []string{"matmul_fp32", "train_loop"} {
+			if !regexp.MustCompile(`(?mi)^\s*` + fw + `\s+` + check + `\s+(ok|pass)`).MatchString(r.out) {
+				t.Errorf("%s %s did not pass:\n%s", fw, check, r.out)
+			}
+		}
+	}
+}
