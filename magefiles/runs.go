@@ -1,0 +1,150 @@
+//go:build mage
+
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/runner"
+	"github.com/magelab/magelab/internal/tracking"
+)
+
+// Runs holds the targets that read the run ledger: runs:show, runs:compare.
+type Runs mg.Namespace
+
+// The listing is `runs`, not `runs:list`: Mage lowercases target names, and
+// Go cannot name a function Runs beside the namespace type, so it is RUNS.
+
+// RUNS lists runs, newest first: -exp=NAME, -where="val_accuracy>0.9 train.lr=0.01 status=finished", -sort=-val_accuracy, -limit=20 (0: all), -format=table|md|csv|json, -sweep=ID.
+func RUNS(exp, where, sort *string, limit *int, format, sweep *string) error {
+	f, err := tracking.ParseFormat(deref(format))
+	if err != nil {
+		return fmt.Errorf("-format: %w", err)
+	}
+	conds, err := tracking.ParseWhere(deref(where))
+	if err != nil {
+		return fmt.Errorf("-where: %w", err)
+	}
+	name, err := experimentName(deref(exp))
+	if err != nil {
+		return err
+	}
+	q := tracking.Query{Experiment: name, SweepID: deref(sweep), Where: conds, Sort: deref(sort), Limit: 20}
+	if limit != nil {
+		q.Limit = *limit
+	}
+	l, err := ledger()
+	if err != nil {
+		return err
+	}
+	runs, warnings, err := l.List(q)
+	warn(warnings)
+	if err != nil {
+		return err
+	}
+	if len(runs) == 0 && (f == tracking.FormatTable || f == tracking.FormatMarkdown) {
+		if len(conds) > 0 || name != "" || q.SweepID != "" {
+			fmt.Println("no runs match")
+		} else {
+			fmt.Println("no runs yet: `go tool mage train` records one")
+		}
+		return nil
+	}
+	return tracking.WriteRuns(os.Stdout, runs, f, tracking.FormatOptions{})
+}
+
+// Show prints a run's record (ID: a unique prefix or suffix of its id): status and timings, params, metrics, stages, git, env, GPU; -format=json prints run.json as stored.
+func (Runs) Show(id string, format *string) error {
+	l, err := ledger()
+	if err != nil {
+		return err
+	}
+	runs, raw, warnings, err := l.Records(id)
+	warn(warnings)
+	if err != nil {
+		return err
+	}
+	switch f := strings.ToLower(deref(format)); f {
+	case "json":
+		if raw[0] == nil { // no run.json: what the ledger knows, in its shape
+			raw[0], err = json.MarshalIndent(runs[0], "", "  ")
+			raw[0] = append(raw[0], '\n')
+		}
+		if err == nil {
+			_, err = os.Stdout.Write(raw[0])
+		}
+		return err
+	case "", "table", "text":
+		return tracking.WriteRun(os.Stdout, runs[0], tracking.FormatOptions{})
+	default:
+		return fmt.Errorf("-format: unknown format %q (want text or json)", f)
+	}
+}
+
+// Compare prints runs side by side ("ID ID ..."): params and metrics with the rows that differ marked *, git SHAs, and the git, env and GPU fields that differ.
+func (Runs) Compare(ids string) error {
+	fields := strings.Fields(ids)
+	if len(fields) < 2 {
+		return fmt.Errorf("runs:compare wants two run ids or more, like \"8f3a1c2d 77e0b9a1\"; got %q", ids)
+	}
+	l, err := ledger()
+	if err != nil {
+		return err
+	}
+	runs, _, warnings, err := l.Records(fields...)
+	warn(warnings)
+	if err != nil {
+		return err
+	}
+	return tracking.WriteCompare(os.Stdout, runs, tracking.FormatOptions{})
+}
+
+// ledger is the project's run ledger.
+func ledger() (*tracking.Ledger, error) {
+	root, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	return runner.NewProject(root, runner.SettingsFromEnv(), os.Stdout).Ledger, nil
+}
+
+// experimentName is the name the ledger records for -exp: the name inside
+// experiments/NAME.yaml (or the file a path points to), else NAME as given,
+// for runs whose experiment file is not here (imported from elsewhere).
+func experimentName(exp string) (string, error) {
+	if exp == "" {
+		return "", nil
+	}
+	root, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	e, err := config.Load(root, exp)
+	switch {
+	case err == nil:
+		return e.Name, nil
+	case errors.Is(err, fs.ErrNotExist) && !strings.ContainsRune(exp, '/') && filepath.Ext(exp) == "":
+		return exp, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return "", err
+	}
+	warn([]string{fmt.Sprintf("-exp: %v; listing the runs recorded as %q", err, exp)})
+	return exp, nil
+}
+
+// warn prints warnings to stderr: the listing on stdout stays clean for
+// pipes.
+func warn(warnings []string) {
+	for _, w := range warnings {
+		fmt.Fprintln(os.Stderr, "warning:", w)
+	}
+}
