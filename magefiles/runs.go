@@ -148,3 +148,20 @@ func warn(warnings []string) {
 		fmt.Fprintln(os.Stderr, "warning:", w)
 	}
 }
+
+// Import merges another runs/ tree into this one (a directory, or a .tar, .tar.gz or .zip CI artifact): new runs are added, known ones skipped, conflicts reported.
+func (Runs) Import(src string) error {
+	l, err := ledger()
+	if err != nil {
+		return err
+	}
+	rep, err := l.Import(src)
+	if err != nil {
+		return err
+	}
+	fmt.Print(tracking.FormatImport(rep))
+	if len(rep.Conflicts) > 0 || len(rep.Rejected) > 0 {
+		return fmt.Errorf("runs:import: %d conflict(s), %d rejected: see above", len(rep.Conflicts), len(rep.Rejected))
+	}
+	return nil
+}

@@ -77,22 +77,18 @@ func (p *Project) Eval(ctx context.Context, exp *config.Experiment, opts EvalOpt
 // evalTarget resolves the run to evaluate, training one when the experiment
 // has no finished run yet.
 func (p *Project) evalTarget(ctx context.Context, exp *config.Experiment, id string) (*tracking.Run, error) {
-	runs, warnings, err := p.Ledger.Summaries()
-	p.warn(warnings...)
-	if err != nil {
-		return nil, err
-	}
 	if id != "" {
-		s, err := tracking.Resolve(runs, id)
+		runs, warnings, err := p.Ledger.Find(id)
+		p.warn(warnings...)
 		if err != nil {
 			return nil, err
 		}
-		if s.Status != tracking.StatusFinished {
+		if s := runs[0]; s.Status != tracking.StatusFinished {
 			return nil, fmt.Errorf("run %s is %s: only a finished run can be evaluated", s.ID, s.Status)
 		}
-		return p.Ledger.ReadRecord(s.ID)
+		return p.Ledger.ReadRecord(runs[0].ID)
 	}
-	if s, ok := tracking.Newest(runs, exp.Name, tracking.StatusFinished); ok {
+	if s, ok := p.newest(exp.Name, "status=finished"); ok {
 		return p.Ledger.ReadRecord(s.ID)
 	}
 	fmt.Fprintf(p.Out, "eval: experiment %s has no finished run; training one first\n", exp.Name)

@@ -61,15 +61,11 @@ func (p *Project) Train(ctx context.Context, exp *config.Experiment, opts TrainO
 	return &TrainResult{Run: run}, p.finishRun(run, err)
 }
 
-// upToDate finds a finished run of exp with the given train key.
+// upToDate finds a finished run of exp with the given train key. It is a
+// ledger query that stops at the newest match, so it stays fast on a ledger
+// of a million runs.
 func (p *Project) upToDate(exp *config.Experiment, key string) (*tracking.Run, bool) {
-	runs, warnings, err := p.Ledger.Summaries()
-	p.warn(warnings...)
-	if err != nil {
-		p.warn(err.Error())
-		return nil, false
-	}
-	s, ok := tracking.FindFinished(runs, exp.Name, key)
+	s, ok := p.newest(exp.Name, "key="+key+" status=finished")
 	if !ok {
 		return nil, false
 	}
@@ -79,6 +75,25 @@ func (p *Project) upToDate(exp *config.Experiment, key string) (*tracking.Run, b
 		return nil, false
 	}
 	return r, true
+}
+
+// newest returns the newest run of experiment matching where.
+func (p *Project) newest(experiment, where string) (tracking.Summary, bool) {
+	conds, err := tracking.ParseWhere(where)
+	if err != nil {
+		p.warn(err.Error())
+		return tracking.Summary{}, false
+	}
+	runs, warnings, err := p.Ledger.List(tracking.Query{Experiment: experiment, Where: conds, Limit: 1})
+	p.warn(warnings...)
+	if err != nil {
+		p.warn(err.Error())
+		return tracking.Summary{}, false
+	}
+	if len(runs) == 0 {
+		return tracking.Summary{}, false
+	}
+	return runs[0], true
 }
 
 // startRun creates the run directory and record, stamps it, starts its GPU

@@ -120,38 +120,6 @@ func TestConcurrentAppends(t *testing.T) {
 	}
 }
 
-func TestResolve(t *testing.T) {
-	runs := []Summary{
-		{ID: "019abc00-0000-7000-8000-00000000aaaa"},
-		{ID: "019abc00-0000-7000-8000-00000000bbbb"},
-		{ID: "019def00-0000-7000-8000-00000000cccc"},
-	}
-	tests := []struct {
-		name, short, want, err string
-	}{
-		{"FullID", "019abc00-0000-7000-8000-00000000aaaa", "019abc00-0000-7000-8000-00000000aaaa", ""},
-		{"UniquePrefix", "019d", "019def00-0000-7000-8000-00000000cccc", ""},
-		{"UniqueSuffix", "bbbb", "019abc00-0000-7000-8000-00000000bbbb", ""},
-		{"Ambiguous", "019abc", "", "ambiguous, it matches 2 runs"},
-		{"Unknown", "zzzz", "", `no run matches "zzzz"`},
-		{"Empty", " ", "", "empty run id"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := Resolve(runs, tc.short)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err = %v, want %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil || got.ID != tc.want {
-				t.Fatalf("got %q, %v; want %q", got.ID, err, tc.want)
-			}
-		})
-	}
-}
-
 func TestNewIDIsTimeOrdered(t *testing.T) {
 	a, _ := NewID()
 	time.Sleep(2 * time.Millisecond)

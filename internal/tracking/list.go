@@ -76,7 +76,7 @@ func (l *Ledger) list(q Query, hook func()) ([]Summary, []string, int, error) {
 // crashed is fold's rule for one run: still marked running, on this host,
 // and its process gone (or its pid now another process's).
 func crashed(s Summary) bool {
-	return s.Status == StatusRunning && s.Host == localHost() && !processAlive(s.PID, s.PIDStart)
+	return isCrashed(s, localHost(), processAlive)
 }
 
 var localHost = sync.OnceValue(hostname)

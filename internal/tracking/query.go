@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
-	"strings"
 	"syscall"
 	"time"
 
@@ -68,7 +66,7 @@ func fold(events []Event, host string, alive func(pid int, start uint64) bool) [
 	}
 	for i := range out {
 		s := &out[i]
-		if s.Status == StatusRunning && s.Host == host && !alive(s.PID, s.PIDStart) {
+		if isCrashed(*s, host, alive) {
 			s.Status = StatusCrashed
 		}
 	}
@@ -125,59 +123,8 @@ func hostname() string {
 	return h
 }
 
-// Newest returns the newest run of experiment with the given status ("" for
-// any status), or false.
-func Newest(runs []Summary, experiment string, status Status) (Summary, bool) {
-	for i := len(runs) - 1; i >= 0; i-- {
-		r := runs[i]
-		if r.Experiment == experiment && (status == "" || r.Status == status) {
-			return r, true
-		}
-	}
-	return Summary{}, false
-}
-
-// FindFinished returns the newest finished run of experiment whose key is key.
-func FindFinished(runs []Summary, experiment, key string) (Summary, bool) {
-	for i := len(runs) - 1; i >= 0; i-- {
-		r := runs[i]
-		if r.Experiment == experiment && r.Key == key && r.Status == StatusFinished {
-			return r, true
-		}
-	}
-	return Summary{}, false
-}
-
-// Resolve finds the run whose id is short, or starts or ends with it. An
-// ambiguous or unknown id is an error that lists candidates.
-func Resolve(runs []Summary, short string) (Summary, error) {
-	short = strings.ToLower(strings.TrimSpace(short))
-	if short == "" {
-		return Summary{}, errors.New("empty run id")
-	}
-	var hits []Summary
-	for _, r := range runs {
-		if r.ID == short {
-			return r, nil
-		}
-		if strings.HasPrefix(r.ID, short) || strings.HasSuffix(r.ID, short) {
-			hits = append(hits, r)
-		}
-	}
-	switch len(hits) {
-	case 1:
-		return hits[0], nil
-	case 0:
-		return Summary{}, fmt.Errorf("no run matches %q (%d runs in the ledger; `go tool mage runs` lists them)", short, len(runs))
-	}
-	sort.Slice(hits, func(i, j int) bool { return hits[i].ID > hits[j].ID })
-	ids := make([]string, 0, 5)
-	for i, h := range hits {
-		if i == 5 {
-			ids = append(ids, fmt.Sprintf("… %d more", len(hits)-5))
-			break
-		}
-		ids = append(ids, h.ID)
-	}
-	return Summary{}, fmt.Errorf("run id %q is ambiguous, it matches %d runs: %s (give more characters; the end of an id is more distinctive than its start)", short, len(hits), strings.Join(ids, ", "))
+// isCrashed is the crash rule: a run still marked running on this host whose
+// process is gone, or whose pid now belongs to another process.
+func isCrashed(s Summary, host string, alive func(pid int, start uint64) bool) bool {
+	return s.Status == StatusRunning && s.Host == host && !alive(s.PID, s.PIDStart)
 }

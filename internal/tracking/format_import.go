@@ -1,0 +1,27 @@
+package tracking
+
+import (
+	"fmt"
+	"strings"
+)
+
+// FormatImport renders what an import did, one line per fact, for the
+// terminal and CI logs.
+func FormatImport(r ImportReport) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "added %d run(s), skipped %d already here, %d conflict(s), %d rejected\n",
+		len(r.Added), len(r.Skipped), len(r.Conflicts), len(r.Rejected))
+	for _, id := range r.Added {
+		fmt.Fprintf(&b, "  added    %s\n", id)
+	}
+	for _, c := range r.Conflicts {
+		fmt.Fprintf(&b, "  conflict %s: %s\n", c.ID, c.Reason)
+	}
+	for _, why := range r.Rejected {
+		fmt.Fprintf(&b, "  rejected %s\n", why)
+	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(&b, "  warning  %s\n", w)
+	}
+	return b.String()
+}
