@@ -15,6 +15,17 @@ import (
 // name is an error naming it and the nearest known names; so are an
 // unterminated ${ and a ${name} that is a whole section.
 func Expand(template string, p Params, vars map[string]string) (string, error) {
+	return expand(template, p, vars, shellQuote)
+}
+
+// ExpandPath fills a template that names a file, such as a command stage's
+// metrics file: like Expand, but values go in as they are, unquoted, since
+// no shell reads the result.
+func ExpandPath(template string, p Params, vars map[string]string) (string, error) {
+	return expand(template, p, vars, func(s string) string { return s })
+}
+
+func expand(template string, p Params, vars map[string]string, quote func(string) string) (string, error) {
 	var b strings.Builder
 	for i := 0; i < len(template); {
 		c := template[i]
@@ -33,7 +44,7 @@ func Expand(template string, p Params, vars map[string]string) (string, error) {
 			return "", fmt.Errorf("unterminated ${ at offset %d (write $$ for a literal $)", i)
 		}
 		name := strings.TrimSpace(template[i+2 : i+2+end])
-		val, err := lookupName(name, p, vars)
+		val, err := lookupName(name, p, vars, quote)
 		if err != nil {
 			return "", err
 		}
@@ -43,13 +54,13 @@ func Expand(template string, p Params, vars map[string]string) (string, error) {
 	return b.String(), nil
 }
 
-// lookupName returns the shell-quoted value of one ${name}.
-func lookupName(name string, p Params, vars map[string]string) (string, error) {
+// lookupName returns the value of one ${name}, quoted by quote.
+func lookupName(name string, p Params, vars map[string]string, quote func(string) string) (string, error) {
 	if name == "" {
 		return "", fmt.Errorf("empty ${} (write $$ for a literal $)")
 	}
 	if v, ok := vars[name]; ok {
-		return shellQuote(v), nil
+		return quote(v), nil
 	}
 	v, ok := p.Lookup(name)
 	if !ok {
@@ -58,7 +69,7 @@ func lookupName(name string, p Params, vars map[string]string) (string, error) {
 	if _, isMap := asMap(v); isMap {
 		return "", fmt.Errorf("${%s} is a section, not a value: name one of its keys (%s)", name, keysUnder(p, name))
 	}
-	return shellQuote(formatValue(v)), nil
+	return quote(formatValue(v)), nil
 }
 
 // unknownName builds the error for an unknown ${name}: a suggestion when one

@@ -88,3 +88,14 @@ func TestShellQuote(t *testing.T) {
 		}
 	}
 }
+
+func TestExpandPathDoesNotQuote(t *testing.T) {
+	p := Params{"train": map[string]any{"tag": "a b"}}
+	got, err := ExpandPath("${out}/${train.tag}/results.json", p, map[string]string{"out": "/runs/x y/out"})
+	if err != nil || got != "/runs/x y/out/a b/results.json" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	if _, err := ExpandPath("${nope}", p, nil); err == nil {
+		t.Fatal("unknown name accepted")
+	}
+}

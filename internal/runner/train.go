@@ -173,11 +173,11 @@ func (p *Project) trainStages(ctx context.Context, exp *config.Experiment, train
 func stageMetrics(s stageSpec, log string) (map[string]float64, error) {
 	path := filepath.Join(s.Out, "metrics.json")
 	if s.Stage.IsCmd() && s.Stage.Metrics != "" {
-		p, err := config.Expand(s.Stage.Metrics, s.Params, s.templateVars())
+		p, err := config.ExpandPath(s.Stage.Metrics, s.Params, s.templateVars())
 		if err != nil {
 			return nil, err
 		}
-		path = strings.Trim(p, "'")
+		path = p
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(s.Root, path)
 		}
