@@ -1,7 +1,6 @@
 package tracking
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -525,23 +524,11 @@ func impReadLines(path string) ([]impLine, []string, error) {
 	}
 	defer f.Close()
 	var lines []impLine
-	var warnings []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 64*1024*1024)
-	for n := 1; sc.Scan(); n++ {
-		raw := bytes.TrimSpace(sc.Bytes())
-		if len(raw) == 0 {
-			continue
-		}
-		var ev Event
-		if err := json.Unmarshal(raw, &ev); err != nil || ev.Run == "" {
-			warnings = append(warnings, fmt.Sprintf("%s:%d: skipped an unreadable line (a write cut short by a crash?)", path, n))
-			continue
-		}
+	warnings, err := scanEvents(f, path, func(ev Event, raw []byte) {
 		lines = append(lines, impLine{ev: ev, raw: bytes.Clone(raw)})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, warnings, fmt.Errorf("read %s: %w", path, err)
+	})
+	if err != nil {
+		return nil, warnings, err
 	}
 	return lines, warnings, nil
 }

@@ -130,6 +130,14 @@ func (l *Ledger) Events() (events []Event, warnings []string, err error) {
 
 func readEvents(r io.Reader, name string) ([]Event, []string, error) {
 	var events []Event
+	warnings, err := scanEvents(r, name, func(ev Event, _ []byte) { events = append(events, ev) })
+	return events, warnings, err
+}
+
+// scanEvents calls fn with each readable event and its line. Lines that do
+// not decode (a torn line from a crash) are skipped and reported in
+// warnings; they never fail the read.
+func scanEvents(r io.Reader, name string, fn func(ev Event, raw []byte)) ([]string, error) {
 	var warnings []string
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 64*1024*1024)
@@ -143,10 +151,10 @@ func readEvents(r io.Reader, name string) ([]Event, []string, error) {
 			warnings = append(warnings, fmt.Sprintf("%s:%d: skipped an unreadable line (a write cut short by a crash?)", name, n))
 			continue
 		}
-		events = append(events, ev)
+		fn(ev, line)
 	}
 	if err := sc.Err(); err != nil {
-		return events, warnings, fmt.Errorf("read %s: %w", name, err)
+		return warnings, fmt.Errorf("read %s: %w", name, err)
 	}
-	return events, warnings, nil
+	return warnings, nil
 }
