@@ -9,7 +9,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
-	"unsafe"
+
+	"github.com/magelab/magelab/internal/pgroup"
 )
 
 // samplerGrace is how long a sampler has between SIGINT and SIGKILL.
@@ -82,7 +83,7 @@ func (p *smiProc) read(r *os.File, handle func(string) bool, done chan<- struct{
 // reaps it, drains its output and records how it ended.
 func (p *smiProc) wait(cmd *exec.Cmd, r *os.File, read <-chan struct{}) {
 	defer close(p.done)
-	waitExited(p.pid)
+	pgroup.WaitExited(p.pid)
 	p.mu.Lock()
 	// The leader is an unreaped zombie, so its group id is still ours.
 	syscall.Kill(-p.pid, syscall.SIGKILL)
@@ -162,20 +163,5 @@ func (p *smiProc) signal(sig syscall.Signal) {
 	defer p.mu.Unlock()
 	if !p.reaped {
 		syscall.Kill(-p.pid, sig)
-	}
-}
-
-// waitExited blocks until the child pid has exited, leaving it a zombie
-// (waitid with WNOWAIT) so that its process group id stays reserved until
-// exec.Cmd.Wait reaps it.
-func waitExited(pid int) {
-	const pPID = 1      // P_PID from sys/wait.h
-	var info [16]uint64 // siginfo_t is 128 bytes
-	for {
-		_, _, errno := syscall.Syscall6(syscall.SYS_WAITID, pPID, uintptr(pid),
-			uintptr(unsafe.Pointer(&info)), syscall.WEXITED|syscall.WNOWAIT, 0, 0)
-		if errno != syscall.EINTR {
-			return
-		}
 	}
 }

@@ -12,7 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unsafe"
+
+	"github.com/magelab/magelab/internal/pgroup"
 )
 
 // DefaultGrace is how long Run waits between SIGINT and SIGKILL when a
@@ -266,7 +267,7 @@ func procDrain(r *os.File, copied <-chan struct{}) {
 func procWait(ctx context.Context, pid int, grace time.Duration) (interrupted bool) {
 	exited := make(chan struct{})
 	go func() {
-		procWaitExited(pid)
+		pgroup.WaitExited(pid)
 		close(exited)
 	}()
 	select {
@@ -290,22 +291,6 @@ func procWait(ctx context.Context, pid int, grace time.Duration) (interrupted bo
 	syscall.Kill(-pid, syscall.SIGKILL)
 	<-exited
 	return true
-}
-
-// procWaitExited blocks until the child pid has exited, leaving it a zombie
-// (waitid with WNOWAIT) so that its process group id stays reserved until
-// exec.Cmd.Wait reaps it. An error such as ECHILD returns at once; Wait
-// then reports it.
-func procWaitExited(pid int) {
-	const pPID = 1      // P_PID from sys/wait.h
-	var info [16]uint64 // siginfo_t is 128 bytes
-	for {
-		_, _, errno := syscall.Syscall6(syscall.SYS_WAITID, pPID, uintptr(pid),
-			uintptr(unsafe.Pointer(&info)), syscall.WEXITED|syscall.WNOWAIT, 0, 0)
-		if errno != syscall.EINTR {
-			return
-		}
-	}
 }
 
 // procResult turns the reaped process's state into a Result.

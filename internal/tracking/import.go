@@ -541,27 +541,7 @@ func (l *Ledger) impAppendLines(lines [][]byte) error {
 		buf.Write(ln)
 		buf.WriteByte('\n')
 	}
-	f, err := os.OpenFile(l.path(), os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("open ledger: %w", err)
-	}
-	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("lock ledger %s: %w", l.path(), err)
-	}
-	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-	torn, err := endsTorn(f)
-	if err != nil {
-		return fmt.Errorf("read ledger %s: %w", l.path(), err)
-	}
-	data := buf.Bytes()
-	if torn {
-		data = append([]byte{'\n'}, data...)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("append to ledger %s: %w", l.path(), err)
-	}
-	return nil
+	return l.appendLines(buf.Bytes())
 }
 
 // impFrom is where the runs to import are: a directory holding

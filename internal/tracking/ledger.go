@@ -75,6 +75,12 @@ func (l *Ledger) Append(ev Event) error {
 	if err != nil {
 		return fmt.Errorf("encode ledger event: %w", err)
 	}
+	return l.appendLines(append(line, '\n'))
+}
+
+// appendLines writes whole newline-terminated lines with one write call
+// under the ledger's exclusive lock, first ending a torn last line.
+func (l *Ledger) appendLines(data []byte) error {
 	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
 		return fmt.Errorf("create ledger dir: %w", err)
 	}
@@ -92,10 +98,10 @@ func (l *Ledger) Append(ev Event) error {
 		return fmt.Errorf("read ledger %s: %w", l.path(), err)
 	}
 	if torn {
-		// Terminate the torn line so this event starts on a line of its own.
-		line = append([]byte{'\n'}, line...)
+		// Terminate the torn line so these lines start on a line of their own.
+		data = append([]byte{'\n'}, data...)
 	}
-	if _, err := f.Write(append(line, '\n')); err != nil {
+	if _, err := f.Write(data); err != nil {
 		return fmt.Errorf("append to ledger %s: %w", l.path(), err)
 	}
 	return nil
