@@ -428,21 +428,26 @@ func writeBigLedger(tb testing.TB, n int) *Ledger {
 // TestListMemoryIsFlat: the heap a query holds does not grow with the
 // ledger: ten times the runs, the same peak. The live heap is sampled after
 // each block, with a collection first so that garbage does not count.
+//
+// The peak moves by a block or two between tries (which chunk a worker is
+// filling when the sample is taken, a slice that doubled), so the bound
+// allows 4 MiB: keeping as little as one run id per run would add 6 MiB
+// over the 180k extra runs, and still fail.
 func TestListMemoryIsFlat(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes a 130 MB ledger")
 	}
-	// The least of two peaks: a leak shows in both, a collection that
-	// happened to run late in one.
+	// The least of three peaks: a leak shows in all, a collection that
+	// happened to run late, or a block in flight, in one.
 	peak := func(n int) uint64 {
 		l := writeBigLedger(t, n)
-		return min(peakOf(t, l), peakOf(t, l))
+		return min(peakOf(t, l), peakOf(t, l), peakOf(t, l))
 	}
 	small, big := peak(20_000), peak(200_000)
 	t.Logf("peak live heap: %d KiB for 20k runs, %d KiB for 200k runs", small>>10, big>>10)
-	const bound = 16 << 20
-	if big > bound || big > small+(1<<20) {
-		t.Fatalf("peak live heap %d KiB for 200k runs against %d KiB for 20k: it grows with the ledger (bound %d KiB)", big>>10, small>>10, bound>>10)
+	const bound, slack = 16 << 20, 4 << 20
+	if big > bound || big > small+slack {
+		t.Fatalf("peak live heap %d KiB for 200k runs against %d KiB for 20k: it grows with the ledger (bound %d KiB, slack %d KiB)", big>>10, small>>10, bound>>10, slack>>10)
 	}
 }
 
