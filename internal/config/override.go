@@ -47,35 +47,80 @@ func (e *Experiment) Set(overrides string) error {
 	return nil
 }
 
+// KV is one typed override: a sweep trial's value of one parameter.
+type KV struct {
+	Key   string
+	Value any
+}
+
+// With returns a copy of e with values set, checked as Set checks them: the
+// keys must exist and keep their kind. e is not changed.
+func (e *Experiment) With(values []KV) (*Experiment, error) {
+	p, seed := e.Params.clone(), e.Seed
+	if p == nil {
+		p = Params{"seed": seed}
+	}
+	for _, kv := range values {
+		if err := checkKey(p, kv.Key); err != nil {
+			return nil, err
+		}
+		v := cloneValue(kv.Value)
+		if err := checkValue(p, kv.Key, formatValue(v), v); err != nil {
+			return nil, err
+		}
+		if kv.Key == "seed" {
+			seed = v.(int)
+		}
+		setPath(p, kv.Key, v)
+	}
+	c := *e
+	c.Params, c.Seed = p, seed
+	return &c, nil
+}
+
+// checkKey reports a key that is not a leaf of p.
+func checkKey(p Params, key string) error {
+	old, ok := p.Lookup(key)
+	if !ok {
+		return unknownOverride(p, key)
+	}
+	if _, isMap := asMap(old); isMap {
+		return fmt.Errorf("%s is a section: set its keys instead (%s)", key, keysUnder(p, key))
+	}
+	return nil
+}
+
 // overrideValue parses and checks the value of one key=text item against the
 // current value of key in p.
 func overrideValue(p Params, key, text string) (any, error) {
-	old, ok := p.Lookup(key)
-	if !ok {
-		return nil, unknownOverride(p, key)
-	}
-	if _, isMap := asMap(old); isMap {
-		return nil, fmt.Errorf("%s is a section: set its keys instead (%s)", key, keysUnder(p, key))
+	if err := checkKey(p, key); err != nil {
+		return nil, err
 	}
 	v, err := parseOverride(key, text)
 	if err != nil {
 		return nil, err
 	}
+	return v, checkValue(p, key, text, v)
+}
+
+// checkValue checks that v, written text, may replace key's value in p.
+func checkValue(p Params, key, text string, v any) error {
+	old, _ := p.Lookup(key)
 	if key == "seed" {
 		i, isInt := v.(int)
 		if !isInt || i < 0 || i > maxSeed {
-			return nil, fmt.Errorf("seed=%s: the seed is an integer from 0 to %d", text, maxSeed)
+			return fmt.Errorf("seed=%s: the seed is an integer from 0 to %d", text, maxSeed)
 		}
-		return v, nil
+		return nil
 	}
 	if was, now := kind(old), kind(v); was != "null" && now != "null" && was != now {
 		hint := ""
 		if was == "string" {
 			hint = fmt.Sprintf("; to pass it as a string quote it for YAML: %s=\"'%s'\"", key, text)
 		}
-		return nil, fmt.Errorf("%s=%s would change a %s (now %s) into a %s%s", key, text, was, formatValue(old), now, hint)
+		return fmt.Errorf("%s=%s would change a %s (now %s) into a %s%s", key, text, was, formatValue(old), now, hint)
 	}
-	return v, nil
+	return nil
 }
 
 // unknownOverride reports a key that is not in the params, with the nearest

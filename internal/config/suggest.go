@@ -94,3 +94,7 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(rb)]
 }
+
+// DidYouMean is didYouMean for other packages' messages (the sweep block's
+// keys): ` (did you mean "metric"?)`, or "".
+func DidYouMean(name string, candidates []string) string { return didYouMean(name, candidates) }

@@ -14,6 +14,7 @@ import (
 // eval run; the zero value means outside any run.
 type dataRun struct {
 	ID, Dir string
+	Env     []string // added to the stage's environment (TrainOptions.Env)
 }
 
 // DataResult is the outcome of the data stages: the directory the next stage
@@ -90,7 +91,7 @@ func (p *Project) dataStage(ctx context.Context, exp *config.Experiment, s confi
 		}
 		fmt.Fprintf(p.Out, "%s: running %s\n", s.Name, describe(s))
 		spec := stageSpec{Stage: s, Root: p.Root, Python: python, Params: exp.Params, ParamsFile: filepath.Join(filepath.Dir(out), "params.json"),
-			In: in, Out: out, RunID: run.ID, RunDir: run.Dir, BaseEnv: os.Environ()}
+			In: in, Out: out, RunID: run.ID, RunDir: run.Dir, BaseEnv: p.stageBaseEnv(run.Env)}
 		rec, err = runStage(ctx, spec, log, p.Out)
 		if err != nil && run.Dir != "" {
 			copyFile(log, filepath.Join(run.Dir, "logs", s.Name+".log"))

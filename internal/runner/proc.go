@@ -117,11 +117,14 @@ func procCommand(c Command) (*exec.Cmd, error) {
 		return nil, procStartError(c.Path, err)
 	}
 	return &exec.Cmd{
-		Path:        path,
-		Args:        append([]string{c.Path}, c.Args...),
-		Env:         c.Env,
-		Dir:         c.Dir,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+		Path: path,
+		Args: append([]string{c.Path}, c.Args...),
+		Env:  c.Env,
+		Dir:  c.Dir,
+		// Pdeathsig: a magelab killed with SIGKILL cannot stop its
+		// children, so the kernel does (a sweep resumed after kill -9
+		// must not race the old trials).
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
 	}, nil
 }
 

@@ -30,6 +30,12 @@ type Settings struct {
 	// GPUInterval is the telemetry sampling interval (MAGELAB_GPU_INTERVAL,
 	// a Go duration such as 500ms; default 1s).
 	GPUInterval time.Duration
+	// StepSummary is the file GitHub Actions shows as the job summary
+	// (GITHUB_STEP_SUMMARY); a sweep appends its table to it.
+	StepSummary string
+	// ProgressInterval is how often a sweep prints its progress when the
+	// output is not a terminal (MAGELAB_PROGRESS_INTERVAL; default 10s).
+	ProgressInterval time.Duration
 	// Lookup reads the allow-listed variables a run records
 	// (tracking.EnvVars); nothing else of the environment is recorded.
 	Lookup func(string) (string, bool)
@@ -39,15 +45,21 @@ type Settings struct {
 func SettingsFromEnv() Settings {
 	visible, visibleSet := os.LookupEnv("CUDA_VISIBLE_DEVICES")
 	interval, _ := time.ParseDuration(os.Getenv("MAGELAB_GPU_INTERVAL"))
+	progress, _ := time.ParseDuration(os.Getenv("MAGELAB_PROGRESS_INTERVAL"))
+	if progress <= 0 {
+		progress = 10 * time.Second
+	}
 	return Settings{
-		CUDAVisible:    visible,
-		CUDAVisibleSet: visibleSet,
-		GPUInterval:    interval,
-		Python:         os.Getenv("MAGELAB_PYTHON"),
-		VenvDir:        os.Getenv("MAGELAB_VENV"),
-		Installer:      os.Getenv("MAGELAB_INSTALLER"),
-		HeadRef:        firstSet(os.Getenv("GITHUB_HEAD_REF"), os.Getenv("GITHUB_REF_NAME")),
-		Lookup:         os.LookupEnv,
+		CUDAVisible:      visible,
+		CUDAVisibleSet:   visibleSet,
+		GPUInterval:      interval,
+		Python:           os.Getenv("MAGELAB_PYTHON"),
+		VenvDir:          os.Getenv("MAGELAB_VENV"),
+		Installer:        os.Getenv("MAGELAB_INSTALLER"),
+		HeadRef:          firstSet(os.Getenv("GITHUB_HEAD_REF"), os.Getenv("GITHUB_REF_NAME")),
+		StepSummary:      os.Getenv("GITHUB_STEP_SUMMARY"),
+		ProgressInterval: progress,
+		Lookup:           os.LookupEnv,
 	}
 }
 

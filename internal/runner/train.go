@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,6 +19,20 @@ import (
 type TrainOptions struct {
 	// Force trains even when an identical finished run exists.
 	Force bool
+	// SweepID makes the run a trial of that sweep; only a finished run of
+	// the same sweep makes it up to date.
+	SweepID string
+	// Devices, when not nil, is the run's CUDA_VISIBLE_DEVICES in place of
+	// the user's ("" for no GPU): a sweep gives each trial its own.
+	Devices *string
+	// Env is added to every stage's environment, after everything else
+	// (a sweep trial's thread caps).
+	Env []string
+	// Out, when not nil, takes the status lines and stage output in place
+	// of the project's Out.
+	Out io.Writer
+	// Started is called once the run is in the ledger, before any stage.
+	Started func(*tracking.Run)
 }
 
 // TrainResult is what Train did.
@@ -35,6 +50,7 @@ func (p *Project) Train(ctx context.Context, exp *config.Experiment, opts TrainO
 	if !ok {
 		return nil, fmt.Errorf("experiment %s (%s) has no train stage: add one under stages:", exp.Name, exp.File)
 	}
+	p = p.with(opts)
 	v := p.Venv(exp)
 	reqHash, err := v.Hash()
 	if err != nil {
@@ -45,27 +61,49 @@ func (p *Project) Train(ctx context.Context, exp *config.Experiment, opts TrainO
 		return nil, err
 	}
 	if !opts.Force {
-		if r, ok := p.upToDate(exp, keys["train"]); ok {
+		if r, ok := p.upToDate(exp, keys["train"], opts.SweepID); ok {
 			return &TrainResult{Run: r, UpToDate: true}, nil
 		}
 	}
 	if _, err := v.Ensure(ctx, p.Out); err != nil {
 		return nil, err
 	}
-	run, gpus, err := p.startRun(ctx, exp, keys["train"], reqHash, v)
+	run, gpus, err := p.startRun(ctx, exp, keys["train"], reqHash, v, opts.SweepID)
 	if err != nil {
 		return nil, err
 	}
-	err = p.trainStages(ctx, exp, train, keys, v.Python(), run)
+	if opts.Started != nil {
+		opts.Started(run)
+	}
+	err = p.trainStages(ctx, exp, train, keys, v.Python(), run, opts.Env)
 	gpus.stop(run)
 	return &TrainResult{Run: run}, p.finishRun(run, err)
 }
 
-// upToDate finds a finished run of exp with the given train key. It is a
-// ledger query that stops at the newest match, so it stays fast on a ledger
-// of a million runs.
-func (p *Project) upToDate(exp *config.Experiment, key string) (*tracking.Run, bool) {
-	s, ok := p.newest(exp.Name, "key="+key+" status=finished")
+// with is p as a run with opts sees it: its own output and GPUs.
+func (p *Project) with(opts TrainOptions) *Project {
+	if opts.Out == nil && opts.Devices == nil {
+		return p
+	}
+	q := *p
+	if opts.Out != nil {
+		q.Out = opts.Out
+	}
+	if opts.Devices != nil {
+		q.Settings.CUDAVisible, q.Settings.CUDAVisibleSet = *opts.Devices, true
+	}
+	return &q
+}
+
+// upToDate finds a finished run of exp with the given train key (in sweep,
+// when not ""). It is a ledger query that stops at the newest match, so it
+// stays fast on a ledger of a million runs.
+func (p *Project) upToDate(exp *config.Experiment, key, sweep string) (*tracking.Run, bool) {
+	where := "key=" + key + " status=finished"
+	if sweep != "" {
+		where += " sweep=" + sweep
+	}
+	s, ok := p.newest(exp.Name, where)
 	if !ok {
 		return nil, false
 	}
@@ -98,7 +136,7 @@ func (p *Project) newest(experiment, where string) (tracking.Summary, bool) {
 
 // startRun creates the run directory and record, stamps it, starts its GPU
 // telemetry and appends run.started.
-func (p *Project) startRun(ctx context.Context, exp *config.Experiment, key, reqHash string, v Venv) (*tracking.Run, *gpuRun, error) {
+func (p *Project) startRun(ctx context.Context, exp *config.Experiment, key, reqHash string, v Venv, sweep string) (*tracking.Run, *gpuRun, error) {
 	id, err := tracking.NewID()
 	if err != nil {
 		return nil, nil, err
@@ -106,7 +144,7 @@ func (p *Project) startRun(ctx context.Context, exp *config.Experiment, key, req
 	now := time.Now().UTC()
 	rel, _ := filepath.Rel(p.Root, exp.File)
 	r := &tracking.Run{
-		ID: id, Experiment: exp.Name, ExperimentFile: rel, ExperimentHash: exp.Hash,
+		ID: id, Experiment: exp.Name, SweepID: sweep, ExperimentFile: rel, ExperimentHash: exp.Hash,
 		Status: tracking.StatusRunning, Started: now, Key: key,
 		Params: exp.Params, ParamsHash: exp.Params.Hash(),
 		Metrics: map[string]float64{},
@@ -125,7 +163,7 @@ func (p *Project) startRun(ctx context.Context, exp *config.Experiment, key, req
 		gpus.stop(r)
 		return nil, nil, err
 	}
-	ev := tracking.Event{Type: tracking.EventRunStarted, Time: now, Run: id, Experiment: exp.Name, Key: key,
+	ev := tracking.Event{Type: tracking.EventRunStarted, Time: now, Run: id, Experiment: exp.Name, SweepID: sweep, Key: key,
 		Params: exp.Params.Flatten(), Git: brief(r.Git), GPU: gpuBrief(r.GPU),
 		Host: r.Process.Host, PID: r.Process.PID, PIDStart: r.Process.PIDStart}
 	if err := p.Ledger.Append(ev); err != nil {
@@ -136,11 +174,22 @@ func (p *Project) startRun(ctx context.Context, exp *config.Experiment, key, req
 	return r, gpus, nil
 }
 
+// stageBaseEnv is the environment stages start from: ours, with the run's
+// own CUDA_VISIBLE_DEVICES when it was given one, and extra last (the later
+// of two values wins).
+func (p *Project) stageBaseEnv(extra []string) []string {
+	env := os.Environ()
+	if p.Settings.CUDAVisibleSet {
+		env = append(env, "CUDA_VISIBLE_DEVICES="+p.Settings.CUDAVisible)
+	}
+	return append(env, extra...)
+}
+
 // trainStages runs the data stages and the train stage into the run.
-func (p *Project) trainStages(ctx context.Context, exp *config.Experiment, train config.Stage, keys map[string]string, python string, run *tracking.Run) error {
+func (p *Project) trainStages(ctx context.Context, exp *config.Experiment, train config.Stage, keys map[string]string, python string, run *tracking.Run, env []string) error {
 	dir := p.Ledger.RunDir(run.ID)
 	ensure := func() (string, error) { return python, nil }
-	data, err := p.data(ctx, exp, keys, "", ensure, dataRun{ID: run.ID, Dir: dir})
+	data, err := p.data(ctx, exp, keys, "", ensure, dataRun{ID: run.ID, Dir: dir, Env: env})
 	run.Stages = append(run.Stages, data.Stages...)
 	if err != nil {
 		return err
@@ -151,7 +200,7 @@ func (p *Project) trainStages(ctx context.Context, exp *config.Experiment, train
 	}
 	fmt.Fprintf(p.Out, "train: running %s\n", describe(train))
 	spec := stageSpec{Stage: train, Root: p.Root, Python: python, Params: exp.Params, ParamsFile: filepath.Join(dir, "params.json"),
-		In: data.Dir, Out: out, RunID: run.ID, RunDir: dir, BaseEnv: os.Environ()}
+		In: data.Dir, Out: out, RunID: run.ID, RunDir: dir, BaseEnv: p.stageBaseEnv(env)}
 	rec, err := runStage(ctx, spec, filepath.Join(dir, "logs", "train.log"), p.Out)
 	rec.Key = keys["train"]
 	run.SetStage(rec)

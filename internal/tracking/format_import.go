@@ -11,6 +11,9 @@ func FormatImport(r ImportReport) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "added %d run(s), skipped %d already here, %d conflict(s), %d rejected\n",
 		len(r.Added), len(r.Skipped), len(r.Conflicts), len(r.Rejected))
+	if r.SweepEvents > 0 {
+		fmt.Fprintf(&b, "added %d sweep event(s)\n", r.SweepEvents)
+	}
 	for _, id := range r.Added {
 		fmt.Fprintf(&b, "  added    %s\n", id)
 	}

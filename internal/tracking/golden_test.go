@@ -86,6 +86,11 @@ func goldenEvents() []Event {
 			Duration: 754.25, Metrics: map[string]float64{"val_accuracy": 0.9722, "val_loss": 0.0931}},
 		{Run: goldenID, Type: EventRunEvaluated, Time: goldenEnd.Add(time.Minute),
 			Metrics: map[string]float64{"test_accuracy": 0.9611}},
+		{Type: EventSweepStarted, Time: goldenStart, SweepID: "5e1f0c3a9b2d", Experiment: "digits-mlp",
+			Spec: map[string]any{"method": "grid", "metric": "val_accuracy", "goal": "maximize",
+				"parameters": map[string]any{"train.lr": []any{0.1, 0.01}}}, Host: "gpu-node-7", PID: 31337},
+		{Type: EventSweepFinished, Time: goldenEnd, SweepID: "5e1f0c3a9b2d", Status: StatusFailed,
+			Trials: []string{goldenID, ""}, Best: goldenID},
 	}
 }
 

@@ -23,6 +23,8 @@ type ImportReport struct {
 	Conflicts []ImportConflict // same id, different run.json: reported, left as they were
 	Rejected  []string         // what was refused, with the reason: bad ids, unsafe files, unsafe archive entries
 	Warnings  []string         // imported with a caveat, or ignored: say so to the user
+
+	SweepEvents int // sweep.started/finished events new to this ledger, appended
 }
 
 // ImportConflict is a run that both ledgers hold with different records.
@@ -94,6 +96,8 @@ type impJob struct {
 	from  impFrom
 	rep   *ImportReport
 	known map[string]bool // run ids with events in l's ledger
+
+	sweepSeen map[string]bool // sweep events l's ledger holds (sweepEventKey)
 }
 
 func (im *impJob) run() error {
@@ -107,9 +111,15 @@ func (im *impJob) run() error {
 		return fmt.Errorf("import: read this ledger: %w", err)
 	}
 	im.known = map[string]bool{}
+	im.sweepSeen = map[string]bool{}
 	for _, ev := range events {
+		if ev.IsSweep() {
+			im.sweepSeen[sweepEventKey(ev)] = true
+			continue
+		}
 		im.known[ev.Run] = true
 	}
+	lines, sweeps := impSweepLines(lines)
 	order, byRun := impGroup(lines)
 	for _, id := range order {
 		if err := im.importRun(id, byRun[id]); err != nil {
@@ -117,6 +127,9 @@ func (im *impJob) run() error {
 		}
 	}
 	im.warnUnlisted(byRun)
+	if err := im.appendSweeps(sweeps); err != nil {
+		return err
+	}
 	return nil
 }
 

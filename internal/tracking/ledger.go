@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -18,6 +19,10 @@ const (
 	EventRunStarted   = "run.started"
 	EventRunFinished  = "run.finished"
 	EventRunEvaluated = "run.evaluated"
+
+	// A sweep's own events have no run: "run" is empty and "sweep" names it.
+	EventSweepStarted  = "sweep.started"
+	EventSweepFinished = "sweep.finished"
 )
 
 // Event is one line of runs/ledger.jsonl. Each event carries enough to list
@@ -45,6 +50,17 @@ type Event struct {
 	ExitCode   *int               `json:"exit_code,omitempty"`
 	Duration   float64            `json:"duration_s,omitempty"`
 	Metrics    map[string]float64 `json:"metrics,omitempty"`
+
+	// Sweep events: the sweep's spec as resolved (sweep.started), its
+	// trials' run ids in trial order and the best of them (sweep.finished).
+	Spec   map[string]any `json:"spec,omitempty"`
+	Trials []string       `json:"trials,omitempty"`
+	Best   string         `json:"best,omitempty"`
+}
+
+// IsSweep reports whether ev is one of a sweep's own events.
+func (ev Event) IsSweep() bool {
+	return ev.Run == "" && ev.SweepID != "" && strings.HasPrefix(ev.Type, "sweep.")
 }
 
 // GitBrief is the part of a run's git stamp that listings show.
@@ -153,7 +169,7 @@ func scanEvents(r io.Reader, name string, fn func(ev Event, raw []byte)) ([]stri
 			continue
 		}
 		var ev Event
-		if err := json.Unmarshal(line, &ev); err != nil || ev.Run == "" {
+		if err := json.Unmarshal(line, &ev); err != nil || (ev.Run == "" && !ev.IsSweep()) {
 			warnings = append(warnings, fmt.Sprintf("%s:%d: skipped an unreadable line (a write cut short by a crash?)", name, n))
 			continue
 		}

@@ -218,7 +218,11 @@ func (c *chunk) line(lo, hi int, pl *plan) {
 	}
 	b := c.data[lo:hi]
 	r := rec{lo: lo, hi: hi}
-	if _, typ, ok := peekRun(b); ok && string(typ) == EventRunStarted && b[len(b)-1] == '}' {
+	id, typ, ok := peekRun(b)
+	if ok && len(id) == 0 && bytes.HasPrefix(typ, []byte("sweep.")) {
+		return // a sweep's own event: no run to list
+	}
+	if ok && string(typ) == EventRunStarted && b[len(b)-1] == '}' {
 		r.kind = recStarted
 	} else {
 		c.grow(c.nvals + 1)

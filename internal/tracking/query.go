@@ -56,6 +56,9 @@ func fold(events []Event, host string, alive func(pid int, start uint64) bool) [
 	index := map[string]int{}
 	var out []Summary
 	for _, ev := range events {
+		if ev.IsSweep() {
+			continue
+		}
 		i, ok := index[ev.Run]
 		if !ok {
 			i = len(out)

@@ -1,0 +1,161 @@
+package sweep
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/runner"
+	"github.com/magelab/magelab/internal/tracking"
+)
+
+// Error is a sweep that did not finish every trial.
+type Error struct {
+	ID          string
+	Failed      int // trials failed, in this attempt
+	Total       int
+	Stopped     string // why it stopped early, if it did
+	Interrupted bool
+}
+
+func (e *Error) Error() string {
+	if e.Interrupted {
+		return fmt.Sprintf("sweep %s interrupted: run the same command again to resume it (finished trials are reused, the others run)", e.ID)
+	}
+	msg := fmt.Sprintf("sweep %s: %d of %d trials failed", e.ID, e.Failed, e.Total)
+	if e.Stopped != "" {
+		msg += "; stopped early: " + e.Stopped
+	}
+	return msg + "; fix the cause and run the same command again (finished trials are reused), or add -retry-failed to rerun only the failed ones"
+}
+
+// ExitStatus is 130 for an interrupted sweep (as for an interrupted run), else 1.
+func (e *Error) ExitStatus() int {
+	if e.Interrupted {
+		return runner.ExitInterrupted
+	}
+	return 1
+}
+
+// finish fills in the trials this attempt did not run from the sweep's
+// earlier runs, records sweep.finished, prints the table and appends it to
+// the job summary. The error says whether any trial failed.
+func finish(p *runner.Project, res *Result, trials []Trial, interrupted bool) error {
+	ran := map[int]Outcome{}
+	failed := 0
+	for _, o := range res.Outcomes {
+		if o.Ran() {
+			ran[o.Trial.Index] = o
+		}
+		if o.Ran() && !o.OK() && o.Status != tracking.StatusInterrupted {
+			failed++
+		}
+	}
+	prev, _ := previous(p.Ledger, res.ID, res.Spec)
+	all := make([]Outcome, len(trials))
+	for i, t := range trials {
+		o, ok := ran[t.Index]
+		if !ok {
+			o = Outcome{Trial: t}
+			if s, found := prev[trialKey(t.Values)]; found {
+				o.RunID, o.Status, o.Metrics, o.Reused = s.ID, s.Status, s.Metrics, true
+				o.Duration = time.Duration(s.Duration * float64(time.Second))
+			}
+		}
+		all[i] = o
+	}
+	res.Outcomes, res.Best = all, best(res.Spec, all)
+	status := tracking.StatusFinished
+	switch {
+	case interrupted:
+		status = tracking.StatusInterrupted
+	case failed > 0 || res.Stopped != "":
+		status = tracking.StatusFailed
+	}
+	ev := tracking.Event{Type: tracking.EventSweepFinished, Time: time.Now().UTC(), SweepID: res.ID, Status: status}
+	for _, o := range all {
+		ev.Trials = append(ev.Trials, o.RunID)
+	}
+	if res.Best != nil {
+		ev.Best, ev.Metrics = res.Best.RunID, map[string]float64{res.Spec.Metric: res.Best.Metrics[res.Spec.Metric]}
+	}
+	err := p.Ledger.Append(ev)
+	WriteTable(p.Out, res)
+	if p.Settings.StepSummary != "" {
+		if serr := appendSummary(p.Settings.StepSummary, res); serr != nil {
+			fmt.Fprintf(p.Out, "warning: job summary: %v\n", serr)
+		}
+	}
+	if interrupted || failed > 0 {
+		return &Error{ID: res.ID, Failed: failed, Total: len(trials), Stopped: res.Stopped, Interrupted: interrupted}
+	}
+	return err
+}
+
+func appendSummary(path string, res *Result) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := WriteMarkdown(f, res); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// previous is the latest attempt at each trial among the sweep's runs, by
+// trialKey.
+func previous(l *tracking.Ledger, id string, s *Spec) (map[string]tracking.Summary, error) {
+	runs, _, err := l.List(tracking.Query{SweepID: id})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]tracking.Summary{}
+	for _, r := range runs { // newest first
+		k := summaryKey(r, s)
+		if _, seen := out[k]; !seen {
+			out[k] = r
+		}
+	}
+	return out, nil
+}
+
+// failedTrials are the trials whose latest attempt failed, crashed or was
+// interrupted; trials never attempted are left out.
+func failedTrials(l *tracking.Ledger, id string, s *Spec, trials []Trial) ([]Trial, error) {
+	prev, err := previous(l, id, s)
+	if err != nil {
+		return nil, err
+	}
+	var out []Trial
+	for _, t := range trials {
+		if r, ok := prev[trialKey(t.Values)]; ok && r.Status != tracking.StatusFinished && r.Status != tracking.StatusRunning {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// trialKey identifies a trial by its values as JSON, so that 64 and 64.0
+// (an int from YAML, a float from the ledger's JSON) agree.
+func trialKey(values []config.KV) string {
+	var b strings.Builder
+	for _, kv := range values {
+		v, _ := json.Marshal(kv.Value)
+		b.WriteString(kv.Key + "=" + string(v) + "\x00")
+	}
+	return b.String()
+}
+
+// summaryKey is trialKey of the values a run was made with.
+func summaryKey(r tracking.Summary, s *Spec) string {
+	values := make([]config.KV, len(s.Parameters))
+	for i, p := range s.Parameters {
+		values[i] = config.KV{Key: p.Key, Value: r.Params[p.Key]}
+	}
+	return trialKey(values)
+}

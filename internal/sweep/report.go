@@ -1,0 +1,118 @@
+package sweep
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+)
+
+// maxMarkdownRows keeps the job summary well inside GitHub's 1 MiB per step.
+const maxMarkdownRows = 500
+
+// ranked is the outcomes sorted by the sweep metric (best first, by goal),
+// trials without the metric after those with it, then by trial order.
+func ranked(res *Result) []Outcome {
+	out := append([]Outcome(nil), res.Outcomes...)
+	m, minimize := res.Spec.Metric, res.Spec.Goal == "minimize"
+	sort.SliceStable(out, func(i, j int) bool {
+		a, aok := out[i].Metrics[m]
+		b, bok := out[j].Metrics[m]
+		aok, bok = aok && out[i].OK(), bok && out[j].OK()
+		switch {
+		case aok != bok:
+			return aok
+		case !aok || a == b:
+			return out[i].Trial.Index < out[j].Trial.Index
+		case minimize:
+			return a < b
+		}
+		return a > b
+	})
+	return out
+}
+
+// row is one trial's cells: #, status, metric, params, duration, run.
+func row(o Outcome, metric string) []string {
+	status := string(o.Status)
+	switch {
+	case !o.Ran():
+		status = "not run"
+	case o.Reused:
+		status += " (earlier)"
+	}
+	value := "-"
+	if v, ok := o.Metrics[metric]; ok {
+		value = formatMetric(v)
+	}
+	dur, run := "-", "-"
+	if o.Ran() && !o.Reused {
+		dur = formatDuration(o.Duration)
+	}
+	if o.RunID != "" {
+		run = o.RunID
+	}
+	return []string{fmt.Sprint(o.Trial.Index + 1), status, value, o.Trial.Label(), dur, run}
+}
+
+func header(res *Result) []string {
+	metric := res.Spec.Metric
+	if metric == "" {
+		metric = "metric"
+	}
+	return []string{"TRIAL", "STATUS", strings.ToUpper(metric), "PARAMS", "TIME", "RUN"}
+}
+
+// WriteTable prints the trials ranked by the sweep metric and the best one.
+func WriteTable(w io.Writer, res *Result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header(res), "\t"))
+	for _, o := range ranked(res) {
+		fmt.Fprintln(tw, strings.Join(row(o, res.Spec.Metric), "\t"))
+	}
+	tw.Flush()
+	fmt.Fprintln(w, bestLine(res))
+	fmt.Fprintf(w, "`go tool mage runs -sweep=%s` lists the sweep's runs\n", res.ID)
+}
+
+func bestLine(res *Result) string {
+	switch {
+	case res.Best != nil:
+		b := res.Best
+		return fmt.Sprintf("best: trial %d, run %s: %s=%s with %s", b.Trial.Index+1, b.RunID, res.Spec.Metric,
+			formatMetric(b.Metrics[res.Spec.Metric]), b.Trial.Label())
+	case res.Spec.Metric == "":
+		return "best: the sweep names no metric (add metric: and goal: to rank trials)"
+	}
+	return fmt.Sprintf("best: no finished trial reported %s", res.Spec.Metric)
+}
+
+// WriteMarkdown writes the sweep's table as GitHub-flavoured markdown, for
+// the job summary.
+func WriteMarkdown(w io.Writer, res *Result) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### Sweep `%s`\n\n%s\n\n", res.ID, mdEscape(bestLine(res)))
+	h := header(res)
+	b.WriteString("| " + strings.Join(h, " | ") + " |\n|" + strings.Repeat("---|", len(h)) + "\n")
+	rows := ranked(res)
+	for i, o := range rows {
+		if i == maxMarkdownRows {
+			fmt.Fprintf(&b, "\n… %d more trials: `go tool mage runs -sweep=%s` lists them all\n", len(rows)-i, res.ID)
+			break
+		}
+		cells := row(o, res.Spec.Metric)
+		for j := range cells {
+			cells[j] = mdEscape(cells[j])
+		}
+		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+	}
+	b.WriteString("\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// mdEscape keeps a cell's text from breaking the table.
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
+}

@@ -1,0 +1,92 @@
+package sweep
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/tracking"
+)
+
+func reportFixture() *Result {
+	spec := &Spec{Method: "grid", Metric: "val_accuracy", Goal: "maximize"}
+	tr := func(i int, lr float64, opt string) Trial {
+		return Trial{Index: i, Values: []config.KV{{Key: "train.lr", Value: lr}, {Key: "train.opt", Value: opt}}}
+	}
+	res := &Result{ID: "5e1f0c3a9b2d", Spec: spec, Outcomes: []Outcome{
+		{Trial: tr(0, 0.1, "adam"), Slot: Slot{ID: 0, Devices: []string{"0"}}, RunID: "019ce1a2-0000-7000-8000-000000000001", Status: tracking.StatusFinished,
+			Metrics: map[string]float64{"val_accuracy": 0.91}, Duration: 4200 * time.Millisecond},
+		{Trial: tr(1, 0.01, "a|b"), Slot: Slot{ID: 1, Devices: []string{"1"}}, RunID: "019ce1a2-0000-7000-8000-000000000002", Status: tracking.StatusFailed,
+			Duration: 800 * time.Millisecond},
+		{Trial: tr(2, 0.001, "adam"), RunID: "019ce1a2-0000-7000-8000-000000000003", Status: tracking.StatusFinished, Reused: true,
+			Metrics: map[string]float64{"val_accuracy": 0.97}},
+		{Trial: tr(3, 0.0001, "sgd")},
+	}}
+	res.Best = best(spec, res.Outcomes)
+	return res
+}
+
+func TestReport(t *testing.T) {
+	res := reportFixture()
+	if res.Best == nil || res.Best.Trial.Index != 2 {
+		t.Fatalf("best %+v, want trial 3 (0.97)", res.Best)
+	}
+	var table, md bytes.Buffer
+	WriteTable(&table, res)
+	checkGolden(t, "table.txt", table.Bytes())
+	if err := WriteMarkdown(&md, res); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "summary.md", md.Bytes())
+
+	res.Spec.Goal = "minimize"
+	res.Best = best(res.Spec, res.Outcomes)
+	if order := ranked(res); res.Best.Trial.Index != 0 || order[0].Trial.Index != 0 || order[1].Trial.Index != 2 {
+		t.Fatalf("minimize: best %d, order %d %d", res.Best.Trial.Index, order[0].Trial.Index, order[1].Trial.Index)
+	}
+}
+
+func TestMarkdownStaysSmall(t *testing.T) {
+	res := &Result{ID: "x", Spec: &Spec{Metric: "m"}}
+	for i := range 5000 {
+		res.Outcomes = append(res.Outcomes, Outcome{Trial: Trial{Index: i, Values: []config.KV{{Key: "train.note", Value: strings.Repeat("n", 100)}}},
+			Status: tracking.StatusFinished, Metrics: map[string]float64{"m": float64(i)}, RunID: "019ce1a2-0000-7000-8000-000000000003"})
+	}
+	var md bytes.Buffer
+	WriteMarkdown(&md, res)
+	if md.Len() > 1<<20 || !strings.Contains(md.String(), "… 4500 more trials") || !strings.Contains(md.String(), "| 5000 | finished | 4999 |") {
+		t.Fatalf("markdown of 5000 trials: %d bytes", md.Len())
+	}
+}
+
+func TestBoard(t *testing.T) {
+	dir := t.TempDir()
+	spec := &Spec{Metric: "acc", Goal: "maximize"}
+	b := newBoard(spec, 4, 2, func(id string) string { return filepath.Join(dir, id) })
+	tr := Trial{Index: 1, Values: []config.KV{{Key: "train.lr", Value: 0.1}}}
+	b.start(tr, Slot{ID: 1})
+	b.started(1, "run1")
+	mustWrite(t, dir, "run1/out/metrics.jsonl", `{"step": 1, "acc": 0.5}`+"\n"+`{"step": 2, "acc": 0.625, "loss": 1.5, "note": "x"}`+"\n"+`{"step": 3, "ac`)
+	if got, want := b.lineOf(1), "trial 2 [cpu 1] train.lr=0.1 · 0ms · step 2 acc=0.6250 loss=1.5000"; got != want {
+		t.Errorf("line %q\nwant %q", got, want)
+	}
+	b.end(Outcome{Trial: tr, Status: tracking.StatusFinished, RunID: "run1", Metrics: map[string]float64{"acc": 0.7}, Duration: 10 * time.Second})
+	b.end(Outcome{Trial: Trial{Index: 0}, Status: tracking.StatusFailed})
+	if got, want := b.status(), "2/4 done · 0 running · 1 failed · ETA 10.0s · best acc=0.7000 (trial 2)"; got != want {
+		t.Errorf("status %q\nwant %q", got, want)
+	}
+	if b.lineOf(1) != "" || len(b.trialLines()) != 0 {
+		t.Error("an ended trial is still shown")
+	}
+	if latestMetrics(filepath.Join(dir, "none")) != "" {
+		t.Error("metrics from a missing file")
+	}
+	os.WriteFile(filepath.Join(dir, "run1/out/metrics.jsonl"), []byte(strings.Repeat("x", 9000)+"\n"+`{"epoch": 7, "acc": 1}`+"\n"), 0o644)
+	if got := latestMetrics(filepath.Join(dir, "run1/out/metrics.jsonl")); got != "epoch 7 acc=1" {
+		t.Errorf("after a long line: %q", got)
+	}
+}

@@ -1,0 +1,29 @@
+//go:build mage
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"golang.org/x/term"
+
+	"github.com/magelab/magelab/internal/sweep"
+)
+
+// Sweep runs the experiment's sweep: its trials in parallel slots (a GPU each, or CPU slots); -dry lists them; running it again resumes.
+func Sweep(ctx context.Context, exp, set *string, parallel *int, dry, yes, retryFailed, force *bool) error {
+	if deref(parallel) < 0 {
+		return fmt.Errorf("-parallel=%d: want a number of slots ≥ 1 (or leave it out for the sweep's parallel:)", deref(parallel))
+	}
+	p, e, err := load(exp, set)
+	if err != nil {
+		return err
+	}
+	_, err = sweep.Run(ctx, p, e, sweep.Options{
+		Parallel: deref(parallel), Dry: deref(dry), Yes: deref(yes), RetryFailed: deref(retryFailed), Force: deref(force),
+		Live: term.IsTerminal(int(os.Stdout.Fd())),
+	})
+	return exit(err)
+}
