@@ -31,12 +31,12 @@ json.dump({"loss": 0.5}, open(os.path.join(a.out, "metrics.json"), "w"))
 `
 
 // TestCrash kills magelab with SIGKILL while its train stage runs. Nothing
-// of magelab runs after SIGKILL, so it cannot stop the stage: the stage, in
-// its own process group, is orphaned and runs until it ends on its own (or
-// until it next writes to its output, whose reader is gone, and gets
-// EPIPE). What magelab does guarantee: the ledger stays readable, the run
-// shows as crashed because its owning process is gone, and the next train
-// works and records a finished run, even while the orphan still runs.
+// of magelab runs after SIGKILL, so it cannot stop the stage's process
+// group: the kernel kills the stage process itself (it was started with
+// Pdeathsig), but what that process started is orphaned and runs until it
+// ends on its own. What magelab does guarantee: the ledger stays readable,
+// the run shows as crashed because its owning process is gone, and the next
+// train works and records a finished run, even while an orphan still runs.
 func TestCrash(t *testing.T) {
 	p := newProject(t)
 	p.write("python/crash/train.py", crashScript)

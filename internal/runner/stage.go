@@ -47,8 +47,41 @@ func stageCmd(s stageSpec) (path string, args, env []string, err error) {
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("stage %s: %w", s.Stage.Name, err)
 	}
-	return "/bin/sh", []string{"-c", line}, env, nil
+	return "/bin/sh", []string{"-c", execSimple(line)}, env, nil
 }
+
+// execSimple prefixes a simple command line with exec, so that the shell
+// becomes the command rather than its parent: the command then gets the
+// stage's signals and dies with magelab (Pdeathsig) instead of outliving a
+// killed magelab as the shell's orphan. Lines with operators, redirections,
+// subshells, leading assignments or shell builtins are left as written.
+func execSimple(line string) string {
+	fields := strings.Fields(line)
+	if len(fields) == 0 || strings.Contains(fields[0], "=") || shellWords[fields[0]] {
+		return line
+	}
+	var quote rune
+	for i, c := range line {
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'', c == '"':
+			quote = c
+		case strings.ContainsRune(";&|<>()`\n\\#", c), c == '$' && strings.HasPrefix(line[i:], "$("):
+			return line
+		}
+	}
+	return "exec " + line
+}
+
+// shellWords are the first words exec cannot take: reserved words and the
+// builtins that act on the shell itself.
+var shellWords = map[string]bool{"if": true, "then": true, "else": true, "elif": true, "fi": true, "case": true, "esac": true,
+	"for": true, "while": true, "until": true, "do": true, "done": true, "{": true, "}": true, "!": true, "cd": true,
+	"export": true, "set": true, "unset": true, ".": true, "source": true, "eval": true, "exit": true, "exec": true,
+	"return": true, "alias": true, "ulimit": true, "umask": true, "trap": true, "shift": true, "read": true, "wait": true}
 
 func (s stageSpec) templateVars() map[string]string {
 	return map[string]string{"in": s.In, "out": s.Out, "run_dir": s.RunDir, "python": s.Python, "root": s.Root, "model": s.Model}

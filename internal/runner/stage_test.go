@@ -8,6 +8,34 @@ import (
 	"github.com/magelab/magelab/internal/config"
 )
 
+func TestExecSimple(t *testing.T) {
+	tests := []struct{ line, want string }{
+		{"python train.py --lr 0.01", "exec python train.py --lr 0.01"},
+		{"python t.py --note 'a; b' --x \"c|d\"", "exec python t.py --note 'a; b' --x \"c|d\""},
+		{"python prep.py && python train.py", ""},
+		{"python t.py > out.txt", ""},
+		{"python t.py; echo done", ""},
+		{"python t.py --n $(nproc)", ""},
+		{"python t.py --n `nproc`", ""},
+		{"(cd sub && python t.py)", ""},
+		{"OMP_NUM_THREADS=1 python t.py", ""},
+		{"cd sub", ""},
+		{"python t.py # comment", ""},
+		{"python t.py\npython u.py", ""},
+		{"python t.py --path a\\;b", ""},
+		{"python t.py --home $HOME", "exec python t.py --home $HOME"},
+	}
+	for _, tc := range tests {
+		want := tc.want
+		if want == "" {
+			want = tc.line
+		}
+		if got := execSimple(tc.line); got != want {
+			t.Errorf("execSimple(%q) = %q, want %q", tc.line, got, want)
+		}
+	}
+}
+
 func TestStageCmd(t *testing.T) {
 	params := config.Params{"seed": 42, "train": map[string]any{"lr": 0.01, "note": "a b"}}
 	base := stageSpec{
@@ -31,7 +59,9 @@ func TestStageCmd(t *testing.T) {
 		{"ScriptEvalWithModel", config.Stage{Name: "eval", Script: "python/e.py"}, "/d", "/run/out",
 			"/proj/.venv/bin/python", []string{"/proj/python/e.py", "--params", "/run/params.json", "--out", "/run/out", "--in", "/d", "--model", "/run/out"}, ""},
 		{"CommandTemplate", config.Stage{Name: "train", Cmd: "python train.py --lr ${train.lr} --note ${train.note} --save ${out}/m.pt"}, "", "",
-			"/bin/sh", []string{"-c", "python train.py --lr 0.01 --note 'a b' --save /run/out/m.pt"}, ""},
+			"/bin/sh", []string{"-c", "exec python train.py --lr 0.01 --note 'a b' --save /run/out/m.pt"}, ""},
+		{"CommandPipeline", config.Stage{Name: "train", Cmd: "python train.py ${train.lr} | tee ${out}/log"}, "", "",
+			"/bin/sh", []string{"-c", "python train.py 0.01 | tee /run/out/log"}, ""},
 		{"CommandUnknownName", config.Stage{Name: "train", Cmd: "python train.py --lr ${train.lrr}"}, "", "",
 			"", nil, "train.lrr"},
 	}

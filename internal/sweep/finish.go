@@ -29,7 +29,7 @@ func (e *Error) Error() string {
 	if e.Stopped != "" {
 		msg += "; stopped early: " + e.Stopped
 	}
-	return msg + "; fix the cause and run the same command again (finished trials are reused), or add -retry-failed to rerun only the failed ones"
+	return msg + "; fix the cause and run the same command again (finished trials are reused), or add -retryFailed to rerun only the failed ones"
 }
 
 // ExitStatus is 130 for an interrupted sweep (as for an interrupted run), else 1.

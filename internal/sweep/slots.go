@@ -22,12 +22,13 @@ func (s Slot) Name() string {
 	return "cpu " + strconv.Itoa(s.ID)
 }
 
-// Env is the environment a trial in s gets on top of the user's: its own
-// GPUs and thread caps, so that trials neither share a GPU nor
-// oversubscribe the CPU.
+// Env is the thread caps a trial in s gets on top of the user's
+// environment, so that trials do not oversubscribe the CPU. (Its GPUs go
+// through runner.TrainOptions.Devices, which also picks what the run
+// records and samples.)
 func (s Slot) Env() []string {
 	n := strconv.Itoa(s.Threads)
-	env := []string{"CUDA_VISIBLE_DEVICES=" + strings.Join(s.Devices, ",")}
+	var env []string
 	for _, k := range threadVars {
 		env = append(env, k+"="+n)
 	}
