@@ -23,7 +23,14 @@ func Sweep(ctx context.Context, exp, set *string, parallel *int, dry, yes, retry
 	}
 	_, err = sweep.Run(ctx, p, e, sweep.Options{
 		Parallel: deref(parallel), Dry: deref(dry), Yes: deref(yes), RetryFailed: deref(retryFailed), Force: deref(force),
-		Live: term.IsTerminal(int(os.Stdout.Fd())),
+		Live: sizedTerminal(os.Stdout),
 	})
 	return exit(err)
+}
+
+// sizedTerminal reports whether f is a terminal that knows its width: the
+// live display needs one (a pty without a size gets plain lines).
+func sizedTerminal(f *os.File) bool {
+	w, _, err := term.GetSize(int(f.Fd()))
+	return err == nil && w > 0
 }

@@ -137,7 +137,7 @@ func (b *board) trialLines() []string {
 }
 
 func (b *board) trialLine(r running) string {
-	line := fmt.Sprintf("trial %d [%s] %s · %s", r.trial.Index+1, r.slot.Name(), r.trial.Label(), formatDuration(time.Since(r.since).Round(time.Second)))
+	line := fmt.Sprintf("trial %d [%s] %s · %s", r.trial.Index+1, r.slot.Name(), r.trial.Label(), elapsed(time.Since(r.since)))
 	if r.runID == "" {
 		return line
 	}
@@ -198,4 +198,12 @@ func latestMetrics(path string) string {
 		}
 	}
 	return strings.TrimSpace(step + " " + formatMetrics(nums, "", 3))
+}
+
+// elapsed is a running trial's time so far in whole seconds: 14s, 3m05s.
+func elapsed(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	}
+	return formatDuration(d)
 }

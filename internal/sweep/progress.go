@@ -39,9 +39,10 @@ type liveDisplay struct {
 }
 
 func newLiveDisplay(ctx context.Context, b *board, out io.Writer) *liveDisplay {
-	p := mpb.NewWithContext(ctx, mpb.WithOutput(out), mpb.WithWidth(24), mpb.WithRefreshRate(250*time.Millisecond))
-	total := p.AddBar(int64(b.total),
-		mpb.PrependDecorators(decor.Name("sweep "), decor.CountersNoUnit("%d/%d ")),
+	// The caller decided out is a terminal (it may be a wrapper of one).
+	p := mpb.NewWithContext(ctx, mpb.WithOutput(out), mpb.WithAutoRefresh(), mpb.WithRefreshRate(250*time.Millisecond))
+	total := p.AddBar(int64(b.total), mpb.BarWidth(16),
+		mpb.PrependDecorators(decor.Name("sweep ")),
 		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return " " + b.status() })),
 		mpb.BarPriority(-1))
 	return &liveDisplay{b: b, p: p, total: total, bars: map[int]*mpb.Bar{}}
@@ -75,7 +76,7 @@ func (d *liveDisplay) stop() {
 		bar.Abort(true)
 	}
 	d.mu.Unlock()
-	d.total.SetTotal(-1, true)
+	d.total.Abort(false) // stays drawn as it is
 	d.p.Wait()
 }
 

@@ -71,7 +71,7 @@ func TestBoard(t *testing.T) {
 	b.start(tr, Slot{ID: 1})
 	b.started(1, "run1")
 	mustWrite(t, dir, "run1/out/metrics.jsonl", `{"step": 1, "acc": 0.5}`+"\n"+`{"step": 2, "acc": 0.625, "loss": 1.5, "note": "x"}`+"\n"+`{"step": 3, "ac`)
-	if got, want := b.lineOf(1), "trial 2 [cpu 1] train.lr=0.1 · 0ms · step 2 acc=0.6250 loss=1.5000"; got != want {
+	if got, want := b.lineOf(1), "trial 2 [cpu 1] train.lr=0.1 · 0s · step 2 acc=0.6250 loss=1.5000"; got != want {
 		t.Errorf("line %q\nwant %q", got, want)
 	}
 	b.end(Outcome{Trial: tr, Status: tracking.StatusFinished, RunID: "run1", Metrics: map[string]float64{"acc": 0.7}, Duration: 10 * time.Second})
