@@ -59,7 +59,24 @@ func RUNS(exp, where, sort *string, limit *int, format, sweep *string) error {
 		}
 		return nil
 	}
-	return tracking.WriteRuns(os.Stdout, runs, f, tracking.FormatOptions{})
+	opt := tracking.FormatOptions{}
+	if f == tracking.FormatMarkdown {
+		opt.Chart = chartMetric(l, q)
+	}
+	return tracking.WriteRuns(os.Stdout, runs, f, opt)
+}
+
+// chartMetric is the metric a markdown listing charts: the sweep's own
+// metric for -sweep, else the metric it is sorted by.
+func chartMetric(l *tracking.Ledger, q tracking.Query) string {
+	if q.SweepID != "" {
+		if ev, ok, _ := l.SweepStarted(q.SweepID); ok {
+			if m, _ := ev.Spec["metric"].(string); m != "" {
+				return m
+			}
+		}
+	}
+	return strings.TrimPrefix(q.Sort, "-")
 }
 
 // Show prints a run's record (ID: a unique prefix or suffix of its id): status and timings, params, metrics, stages, git, env, GPU; -format=json prints run.json as stored.

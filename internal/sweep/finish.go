@@ -44,17 +44,73 @@ func (e *Error) ExitStatus() int {
 // earlier runs, records sweep.finished, prints the table and appends it to
 // the job summary. The error says whether any trial failed.
 func finish(p *runner.Project, res *Result, trials []Trial, interrupted bool) error {
-	ran := map[int]Outcome{}
 	failed := 0
 	for _, o := range res.Outcomes {
-		if o.Ran() {
-			ran[o.Trial.Index] = o
-		}
 		if o.Ran() && !o.OK() && o.Status != tracking.StatusInterrupted {
 			failed++
 		}
 	}
-	prev, _ := previous(p.Ledger, res.ID, res.Spec)
+	fillIn(p.Ledger, res, trials)
+	status := tracking.StatusFinished
+	switch {
+	case interrupted:
+		status = tracking.StatusInterrupted
+	case failed > 0 || res.Stopped != "":
+		status = tracking.StatusFailed
+	}
+	err := record(p, res, status)
+	if interrupted || failed > 0 {
+		return &Error{ID: res.ID, Failed: failed, Total: len(trials), Stopped: res.Stopped, Interrupted: interrupted}
+	}
+	return err
+}
+
+// Summarize reports a sweep from the ledger alone: the latest attempt at
+// each trial, wherever it ran (after `runs:import` of fanned-out chunks).
+// It records sweep.finished, prints the table and appends it to the job
+// summary; the error names the trials that did not finish.
+func Summarize(p *runner.Project, exp *config.Experiment) (*Result, error) {
+	spec, trials, err := Plan(exp, true)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{ID: ID(exp), Spec: spec}
+	fillIn(p.Ledger, res, trials)
+	var missing, failed []string
+	for _, o := range res.Outcomes {
+		switch {
+		case !o.Ran():
+			missing = append(missing, itoa(o.Trial.Index+1))
+		case !o.OK():
+			failed = append(failed, itoa(o.Trial.Index+1))
+		}
+	}
+	status := tracking.StatusFinished
+	if len(missing)+len(failed) > 0 {
+		status = tracking.StatusFailed
+	}
+	if err := record(p, res, status); err != nil {
+		return res, err
+	}
+	switch {
+	case len(missing) > 0:
+		return res, fmt.Errorf("sweep %s: no run of trial(s) %s in this ledger (import every chunk's runs/ with runs:import)", res.ID, strings.Join(missing, ", "))
+	case len(failed) > 0:
+		return res, &Error{ID: res.ID, Failed: len(failed), Total: len(trials)}
+	}
+	return res, nil
+}
+
+// fillIn completes res.Outcomes to one per trial, in trial order: the
+// trials this attempt did not run get the latest attempt in the ledger.
+func fillIn(l *tracking.Ledger, res *Result, trials []Trial) {
+	ran := map[int]Outcome{}
+	for _, o := range res.Outcomes {
+		if o.Ran() {
+			ran[o.Trial.Index] = o
+		}
+	}
+	prev, _ := previous(l, res.ID, res.Spec)
 	all := make([]Outcome, len(trials))
 	for i, t := range trials {
 		o, ok := ran[t.Index]
@@ -68,15 +124,13 @@ func finish(p *runner.Project, res *Result, trials []Trial, interrupted bool) er
 		all[i] = o
 	}
 	res.Outcomes, res.Best = all, best(res.Spec, all)
-	status := tracking.StatusFinished
-	switch {
-	case interrupted:
-		status = tracking.StatusInterrupted
-	case failed > 0 || res.Stopped != "":
-		status = tracking.StatusFailed
-	}
+}
+
+// record appends sweep.finished, prints the table and appends it to the
+// job summary.
+func record(p *runner.Project, res *Result, status tracking.Status) error {
 	ev := tracking.Event{Type: tracking.EventSweepFinished, Time: time.Now().UTC(), SweepID: res.ID, Status: status}
-	for _, o := range all {
+	for _, o := range res.Outcomes {
 		ev.Trials = append(ev.Trials, o.RunID)
 	}
 	if res.Best != nil {
@@ -88,9 +142,6 @@ func finish(p *runner.Project, res *Result, trials []Trial, interrupted bool) er
 		if serr := appendSummary(p.Settings.StepSummary, res); serr != nil {
 			fmt.Fprintf(p.Out, "warning: job summary: %v\n", serr)
 		}
-	}
-	if interrupted || failed > 0 {
-		return &Error{ID: res.ID, Failed: failed, Total: len(trials), Stopped: res.Stopped, Interrupted: interrupted}
 	}
 	return err
 }

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/magelab/magelab/internal/tracking"
 )
 
 // maxMarkdownRows keeps the job summary well inside GitHub's 1 MiB per step.
@@ -108,8 +110,27 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
 	}
 	b.WriteString("\n")
+	b.WriteString(chart(res))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// chart is a bar chart of the sweep metric per trial, in trial order.
+func chart(res *Result) string {
+	var labels []string
+	var values []float64
+	for _, o := range res.Outcomes {
+		if v, ok := o.Metrics[res.Spec.Metric]; ok && o.OK() {
+			labels, values = append(labels, fmt.Sprintf("trial %d", o.Trial.Index+1)), append(values, v)
+		}
+	}
+	if res.Spec.Metric == "" {
+		return ""
+	}
+	if c := tracking.MermaidChart(res.Spec.Metric, labels, values); c != "" {
+		return c + "\n"
+	}
+	return ""
 }
 
 // mdEscape keeps a cell's text from breaking the table.

@@ -33,6 +33,9 @@ type Options struct {
 	Force       bool // retrain trials an earlier attempt finished
 	Live        bool // redraw progress in place (Out is a terminal)
 	Cores       int  // CPU cores to share; 0: all
+	// First and Last (1-based, inclusive) run only those trials: one chunk
+	// of a fanned-out sweep; 0 and 0 run them all.
+	First, Last int
 }
 
 // Result is what a sweep did.
@@ -53,6 +56,12 @@ func Run(ctx context.Context, p *runner.Project, exp *config.Experiment, opts Op
 		return nil, err
 	}
 	res := &Result{ID: ID(exp), Spec: spec}
+	if opts.First > 0 {
+		if opts.First > opts.Last || opts.Last > len(trials) {
+			return nil, fmt.Errorf("trials %d to %d: the sweep has %d", opts.First, opts.Last, len(trials))
+		}
+		trials = trials[opts.First-1 : opts.Last]
+	}
 	slots, err := Slots(spec, visibleDevices(ctx, p.Settings), cores(opts.Cores), opts.Parallel)
 	if err != nil {
 		return nil, fmt.Errorf("%s: sweep: %w", fileOf(exp), err)
@@ -77,6 +86,9 @@ func Run(ctx context.Context, p *runner.Project, exp *config.Experiment, opts Op
 		return nil, err
 	}
 	fmt.Fprintf(p.Out, "sweep %s: %s of %s on %s\n", res.ID, pluralf(len(todo), "trial", "trials"), exp.Name, describeSlots(slots))
+	if opts.First > 0 {
+		fmt.Fprintf(p.Out, "sweep %s: this is trials %d to %d of %d\n", res.ID, opts.First, opts.Last, trials[len(trials)-1].Index+1)
+	}
 	res.Outcomes = run(ctx, p, exp, res, todo, slots, opts)
 	res.Best = best(spec, res.Outcomes)
 	return res, finish(p, res, trials, ctx.Err() != nil)

@@ -39,6 +39,9 @@ func ParseFormat(s string) (Format, error) {
 // FormatOptions are the settings of every format.
 type FormatOptions struct {
 	Location *time.Location // for times; nil: local time
+	// Chart, in markdown, adds a bar chart of this metric per run after the
+	// table (the runs that have it, in the listing's order).
+	Chart string
 }
 
 func (o FormatOptions) time(t time.Time) string {
@@ -63,7 +66,10 @@ func WriteRuns(w io.Writer, runs []Summary, f Format, opt FormatOptions) error {
 	case FormatJSON:
 		return writeJSON(w, runs)
 	case FormatMarkdown:
-		return writeMarkdown(w, listing(runs, opt, 4))
+		if err := writeMarkdown(w, listing(runs, opt, 4)); err != nil || opt.Chart == "" {
+			return err
+		}
+		return writeChart(w, runs, opt.Chart)
 	case FormatTable, "":
 		return writeTable(w, listing(runs, opt, 4))
 	}
@@ -171,6 +177,23 @@ func writeMarkdown(w io.Writer, g grid) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeChart draws metric per run, labelled by short id.
+func writeChart(w io.Writer, runs []Summary, metric string) error {
+	var labels []string
+	var values []float64
+	short := ShortIDs(runIDs(runs))
+	for i, r := range runs {
+		if v, ok := r.Metrics[metric]; ok {
+			labels, values = append(labels, short[i]), append(values, v)
+		}
+	}
+	if chart := MermaidChart(metric, labels, values); chart != "" {
+		_, err := io.WriteString(w, "\n"+chart)
+		return err
+	}
+	return nil
 }
 
 // writeCSV writes a header and one row per run with all params and metrics

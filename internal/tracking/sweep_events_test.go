@@ -43,6 +43,15 @@ func TestSweepEvents(t *testing.T) {
 			t.Fatalf("find: %+v %q %v", got, warnings, err)
 		}
 	})
+	t.Run("SweepStarted", func(t *testing.T) {
+		ev, ok, err := l.SweepStarted("5e1f0c3a9b2d")
+		if err != nil || !ok || ev.Spec["method"] != "grid" || ev.Experiment != "digits" {
+			t.Fatalf("%+v %v %v", ev, ok, err)
+		}
+		if _, ok, err := l.SweepStarted("nope"); ok || err != nil {
+			t.Fatalf("unknown sweep: %v %v", ok, err)
+		}
+	})
 	t.Run("ImportedOnce", func(t *testing.T) {
 		src := Open(t.TempDir())
 		mustRun(t, src, "a")
