@@ -19,6 +19,7 @@ func RecordFromSummary(s Summary) *Run {
 	r := &Run{ID: s.ID, Experiment: s.Experiment, SweepID: s.SweepID, Status: s.Status, ExitCode: s.ExitCode,
 		Started: s.Started, DurationSec: s.Duration, Key: s.Key, Params: s.Params, Metrics: s.Metrics,
 		Process: Process{Host: s.Host, PID: s.PID, PIDStart: s.PIDStart}}
+	r.Reproduces, r.Verdict = s.Reproduces, s.Verdict
 	if s.Git != nil {
 		r.Git = &Git{SHA: s.Git.SHA, Branch: s.Git.Branch, Dirty: s.Git.Dirty}
 	}

@@ -32,6 +32,10 @@ const (
 // event is always its first, so a reader going backwards from the end of the
 // ledger knows a run is complete when it meets run.started.
 //
+// A reproduction (`reproduce`) is a run like any other whose run.started
+// names the run it reruns (Reproduces) and whose run.finished carries the
+// verdict of the metric comparison: reproduced or drifted.
+//
 // Run is the first field so that a scanner finds the id at a fixed offset.
 type Event struct {
 	Run        string             `json:"run"`
@@ -46,10 +50,12 @@ type Event struct {
 	Host       string             `json:"host,omitempty"`
 	PID        int                `json:"pid,omitempty"`
 	PIDStart   uint64             `json:"pid_start,omitempty"` // process start time, clock ticks since boot (/proc/PID/stat)
+	Reproduces string             `json:"reproduces,omitempty"`
 	Status     Status             `json:"status,omitempty"`
 	ExitCode   *int               `json:"exit_code,omitempty"`
 	Duration   float64            `json:"duration_s,omitempty"`
 	Metrics    map[string]float64 `json:"metrics,omitempty"`
+	Verdict    string             `json:"verdict,omitempty"`
 
 	// Sweep events: the sweep's spec as resolved (sweep.started), its
 	// trials' run ids in trial order and the best of them (sweep.finished).

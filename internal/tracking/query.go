@@ -27,6 +27,8 @@ type Summary struct {
 	Host       string
 	PID        int
 	PIDStart   uint64
+	Reproduces string // the run this one reproduces
+	Verdict    string // a reproduction's verdict: reproduced or drifted
 }
 
 // NewID returns a new run id: a UUIDv7, time-ordered and unique across
@@ -82,9 +84,10 @@ func apply(s *Summary, ev Event) {
 		s.Experiment, s.SweepID, s.Key, s.Started = ev.Experiment, ev.SweepID, ev.Key, ev.Time
 		s.Params, s.Git, s.GPU = ev.Params, ev.Git, ev.GPU
 		s.Host, s.PID, s.PIDStart = ev.Host, ev.PID, ev.PIDStart
+		s.Reproduces = ev.Reproduces
 		s.Status = StatusRunning
 	case EventRunFinished:
-		s.Status, s.Duration = ev.Status, ev.Duration
+		s.Status, s.Duration, s.Verdict = ev.Status, ev.Duration, ev.Verdict
 		if ev.ExitCode != nil {
 			s.ExitCode = *ev.ExitCode
 		}
