@@ -32,8 +32,9 @@ type Venv struct {
 
 // Reproduce holds the settings of `reproduce` (the `reproduce:` block).
 type Reproduce struct {
-	// Tolerance is the largest absolute metric difference a reproduction may
-	// show and still match; 0 (the default) asks for identical metrics.
+	// Tolerance is the largest relative metric difference a reproduction may
+	// show and still match (|reproduced - original| <= Tolerance*|original|);
+	// 0 (the default) asks for identical metrics.
 	Tolerance float64 `yaml:"tolerance"`
 }
 
