@@ -100,32 +100,42 @@ func (p *Project) evalTarget(ctx context.Context, exp *config.Experiment, id str
 }
 
 func (p *Project) evaluate(ctx context.Context, exp *config.Experiment, stage config.Stage, keys map[string]string, key, python string, run *tracking.Run) (*EvalResult, error) {
+	rec, metrics, err := p.evalStage(ctx, exp, stage, keys, key, python, run)
+	if err != nil {
+		return nil, err
+	}
+	return &EvalResult{Run: run, Metrics: metrics}, p.recordEval(run, rec, metrics)
+}
+
+// evalStage runs the eval stage on run's model into runs/<id>/eval and
+// returns its record and metrics, leaving the run's record as it is.
+func (p *Project) evalStage(ctx context.Context, exp *config.Experiment, stage config.Stage, keys map[string]string, key, python string, run *tracking.Run) (tracking.StageRecord, map[string]float64, error) {
 	dir := p.Ledger.RunDir(run.ID)
 	ensure := func() (string, error) { return python, nil }
 	data, err := p.data(ctx, exp, keys, "", ensure, dataRun{ID: run.ID, Dir: dir})
 	if err != nil {
-		return nil, err
+		return tracking.StageRecord{}, nil, err
 	}
 	out := filepath.Join(dir, "eval")
 	if err := os.RemoveAll(out); err != nil {
-		return nil, err
+		return tracking.StageRecord{}, nil, err
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
-		return nil, err
+		return tracking.StageRecord{}, nil, err
 	}
 	fmt.Fprintf(p.Out, "eval: evaluating run %s with %s\n", run.ID, describe(stage))
 	spec := stageSpec{Stage: stage, Root: p.Root, Python: python, Params: exp.Params, ParamsFile: filepath.Join(out, "params.json"),
-		In: data.Dir, Model: filepath.Join(dir, "out"), Out: out, RunID: run.ID, RunDir: dir, BaseEnv: os.Environ()}
+		In: data.Dir, Model: filepath.Join(dir, "out"), Out: out, RunID: run.ID, RunDir: dir, BaseEnv: p.environ()}
 	rec, err := runStage(ctx, spec, filepath.Join(dir, "logs", "eval.log"), p.Out)
 	rec.Key = key
 	if err != nil {
-		return nil, err
+		return rec, nil, err
 	}
 	metrics, err := stageMetrics(spec, rec.Log)
 	if err != nil {
-		return nil, &StageError{Stage: "eval", RunID: run.ID, ExitCode: 1, Log: rec.Log, Err: err}
+		return rec, nil, &StageError{Stage: "eval", RunID: run.ID, ExitCode: 1, Log: rec.Log, Err: err}
 	}
-	return &EvalResult{Run: run, Metrics: metrics}, p.recordEval(run, rec, metrics)
+	return rec, metrics, nil
 }
 
 // recordEval adds the eval stage and its metrics to the run's record and

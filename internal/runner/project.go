@@ -19,6 +19,7 @@ type Project struct {
 	Ledger   *tracking.Ledger
 	Cache    StageCache
 	hashes   *HashCache
+	baseEnv  []string // the environment stages start from; nil: this process's (see environ)
 }
 
 // NewProject returns the project rooted at root.
@@ -32,6 +33,15 @@ func NewProject(root string, s Settings, out io.Writer) *Project {
 		Cache:    StageCache{Dir: filepath.Join(state, "cache")},
 		hashes:   LoadHashCache(filepath.Join(state, "hashes.json")),
 	}
+}
+
+// environ is the environment the stages start from: this process's, or
+// the one a reproduction set (reproduceEnv).
+func (p *Project) environ() []string {
+	if p.baseEnv != nil {
+		return p.baseEnv
+	}
+	return os.Environ()
 }
 
 // Venv is the project venv for exp: MAGELAB_PYTHON wins over the

@@ -33,6 +33,9 @@ type TrainOptions struct {
 	Out io.Writer
 	// Started is called once the run is in the ledger, before any stage.
 	Started func(*tracking.Run)
+	// Reproduces is the run a reproduction reruns (Reproduce), recorded in
+	// the new run and its run.started event.
+	Reproduces string
 }
 
 // TrainResult is what Train did.
@@ -68,7 +71,7 @@ func (p *Project) Train(ctx context.Context, exp *config.Experiment, opts TrainO
 	if _, err := v.Ensure(ctx, p.Out); err != nil {
 		return nil, err
 	}
-	run, gpus, err := p.startRun(ctx, exp, keys["train"], reqHash, v, opts.SweepID)
+	run, gpus, err := p.startRun(ctx, exp, keys["train"], reqHash, v, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +139,8 @@ func (p *Project) newest(experiment, where string) (tracking.Summary, bool) {
 
 // startRun creates the run directory and record, stamps it, starts its GPU
 // telemetry and appends run.started.
-func (p *Project) startRun(ctx context.Context, exp *config.Experiment, key, reqHash string, v Venv, sweep string) (*tracking.Run, *gpuRun, error) {
+func (p *Project) startRun(ctx context.Context, exp *config.Experiment, key, reqHash string, v Venv, opts TrainOptions) (*tracking.Run, *gpuRun, error) {
+	sweep := opts.SweepID
 	id, err := tracking.NewID()
 	if err != nil {
 		return nil, nil, err
@@ -150,6 +154,7 @@ func (p *Project) startRun(ctx context.Context, exp *config.Experiment, key, req
 		Metrics: map[string]float64{},
 		Env:     tracking.Env{Python: v.Python(), RequirementsHash: reqHash},
 	}
+	r.Reproduces = opts.Reproduces
 	dir := p.Ledger.RunDir(id)
 	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
 		return nil, nil, fmt.Errorf("create run directory: %w", err)
@@ -166,6 +171,7 @@ func (p *Project) startRun(ctx context.Context, exp *config.Experiment, key, req
 	ev := tracking.Event{Type: tracking.EventRunStarted, Time: now, Run: id, Experiment: exp.Name, SweepID: sweep, Key: key,
 		Params: exp.Params.Flatten(), Git: brief(r.Git), GPU: gpuBrief(r.GPU),
 		Host: r.Process.Host, PID: r.Process.PID, PIDStart: r.Process.PIDStart}
+	ev.Reproduces = r.Reproduces
 	if err := p.Ledger.Append(ev); err != nil {
 		gpus.stop(r)
 		return nil, nil, err
@@ -178,7 +184,7 @@ func (p *Project) startRun(ctx context.Context, exp *config.Experiment, key, req
 // own CUDA_VISIBLE_DEVICES when it was given one, and extra last (the later
 // of two values wins).
 func (p *Project) stageBaseEnv(extra []string) []string {
-	env := os.Environ()
+	env := p.environ()
 	if p.Settings.CUDAVisibleSet {
 		env = append(env, "CUDA_VISIBLE_DEVICES="+p.Settings.CUDAVisible)
 	}
@@ -278,6 +284,7 @@ func (p *Project) finishRun(run *tracking.Run, stageErr error) error {
 	err := p.Ledger.WriteRecord(run)
 	ev := tracking.Event{Type: tracking.EventRunFinished, Time: now, Run: run.ID, Status: status, ExitCode: &code,
 		Duration: run.DurationSec, Metrics: run.Metrics}
+	ev.Verdict = run.Verdict
 	if aerr := p.Ledger.Append(ev); err == nil {
 		err = aerr
 	}
