@@ -1,0 +1,400 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/tracking"
+)
+
+// ExitDrifted is the exit status of a reproduction that ran to the end but
+// whose metrics differ from the original's: distinct from 1 (a failure)
+// and 2 (usage), so that CI can gate on it.
+const ExitDrifted = 3
+
+// DriftError is a reproduction whose metrics drifted. The target layer
+// exits with ExitDrifted for it.
+type DriftError struct {
+	Run, Original string
+	Drifted       []string // the metrics that differ
+	Tolerance     float64
+}
+
+func (e *DriftError) Error() string {
+	tol := "exactly"
+	if e.Tolerance > 0 {
+		tol = "within relative tolerance " + strconv.FormatFloat(e.Tolerance, 'g', -1, 64)
+	}
+	return fmt.Sprintf("run %s does not reproduce run %s: %s did not match %s (verdict: drifted)", e.Run, e.Original, strings.Join(e.Drifted, ", "), tol)
+}
+
+// ExitStatus is the status Mage exits with for this error.
+func (e *DriftError) ExitStatus() int { return ExitDrifted }
+
+// ReproduceOptions change how Reproduce reruns a run.
+type ReproduceOptions struct {
+	// Tolerance, when set, is the relative metric difference allowed
+	// instead of the experiment's reproduce.tolerance (0: identical).
+	Tolerance *float64
+	// FreshEnv builds a temporary venv from the run's pip-freeze.txt
+	// instead of running on the project venv.
+	FreshEnv bool
+}
+
+// ReproduceResult is what Reproduce did.
+type ReproduceResult struct {
+	Original   *tracking.Run
+	Run        *tracking.Run // the reproduction; nil when it never started
+	Comparison Comparison    // set when the reproduction ran to the end
+}
+
+// Reproduce reruns the recorded run id from its exact code: its commit
+// checked out in a temporary linked worktree, with its uncommitted changes
+// (git.patch) applied and its untracked files restored, leaving the user's
+// checkout and index alone. It runs the stages the run ran, with the same
+// experiment file, resolved params and seed and the same determinism and
+// thread variables, bypassing the stage cache, as a new run that records
+// `reproduces: id`; then compares every metric of the original with the
+// new run's and records the verdict. Metrics that drift are a *DriftError.
+// The worktree, its stage cache and any temporary venv are removed when it
+// returns, also on failure or interruption.
+func (p *Project) Reproduce(ctx context.Context, id string, opts ReproduceOptions) (*ReproduceResult, error) {
+	res, err := p.reproduce(ctx, id, opts)
+	return res, stopped(ctx, id, err)
+}
+
+// stopped turns an error met after ctx was cancelled (a git call killed
+// half-way, say) into an *InterruptedError, so that Ctrl-C exits with 130
+// at whatever step it came.
+func stopped(ctx context.Context, id string, err error) error {
+	var se *StageError
+	var ie *InterruptedError
+	var de *DriftError
+	if err == nil || ctx.Err() == nil || errors.As(err, &se) || errors.As(err, &ie) || errors.As(err, &de) {
+		return err
+	}
+	return &InterruptedError{What: "reproduce run " + id}
+}
+
+func (p *Project) reproduce(ctx context.Context, id string, opts ReproduceOptions) (*ReproduceResult, error) {
+	if t := opts.Tolerance; t != nil && (*t < 0 || math.IsNaN(*t) || math.IsInf(*t, 0)) {
+		return nil, fmt.Errorf("-tol: the tolerance is a relative difference, 0 or more (got %v)", *t)
+	}
+	orig, err := p.reproducible(id)
+	if err != nil {
+		return nil, err
+	}
+	src, err := p.sourceOf(ctx, orig)
+	if err != nil {
+		return nil, err
+	}
+	c, err := p.checkout(ctx, orig, src)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err := c.Close(); err != nil {
+			p.warn(err.Error())
+		}
+	}()
+	p.announce(orig, src, c)
+	res := &ReproduceResult{Original: orig}
+	exp, warnings, err := p.reproducedExperiment(orig, c)
+	if err != nil {
+		return res, err
+	}
+	tol := exp.Reproduce.Tolerance
+	if opts.Tolerance != nil {
+		tol = *opts.Tolerance
+	}
+	v, reqHash, err := p.reproduceVenv(ctx, orig, exp, c, opts.FreshEnv)
+	if err != nil {
+		return res, err
+	}
+	env, notes := reproduceEnv(p.environ(), orig.Env.Vars)
+	for _, n := range notes {
+		fmt.Fprintf(p.Out, "reproduce: %s\n", n)
+	}
+	rp := p.reproduction(c, v, env)
+	keys, err := rp.keys(exp, reqHash)
+	if err != nil {
+		return res, err
+	}
+	warnings = append(warnings, rp.checkKeys(orig, exp, keys, reqHash)...)
+	res.Run, res.Comparison, err = rp.rerun(ctx, orig, exp, rerunInputs{keys: keys, reqHash: reqHash, venv: v, tol: tol, warnings: warnings})
+	if err != nil {
+		return res, err
+	}
+	if drifted := res.Comparison.Drifted(); len(drifted) > 0 {
+		return res, &DriftError{Run: res.Run.ID, Original: orig.ID, Drifted: drifted, Tolerance: tol}
+	}
+	return res, nil
+}
+
+// reproducible reads the record of run id and checks that it can be
+// reproduced at all.
+func (p *Project) reproducible(id string) (*tracking.Run, error) {
+	found, warnings, err := p.Ledger.Find(id)
+	p.warn(warnings...)
+	if err != nil {
+		return nil, err
+	}
+	s := found[0]
+	if s.Status != tracking.StatusFinished {
+		return nil, fmt.Errorf("run %s has status %s: only a finished run can be reproduced", s.ID, s.Status)
+	}
+	run, err := p.Ledger.ReadRecord(s.ID)
+	if err != nil {
+		return nil, fmt.Errorf("run %s cannot be reproduced without its record (runs/%s/run.json): %w", s.ID, s.ID, err)
+	}
+	if f := run.ExperimentFile; f == "" || !filepath.IsLocal(f) {
+		return nil, fmt.Errorf("run %s: its experiment file %q is not a file of the project, so it cannot be restored from git", run.ID, f)
+	}
+	return run, nil
+}
+
+// announce says what is being reproduced, from where.
+func (p *Project) announce(run *tracking.Run, src source, c *checkout) {
+	what := "commit " + shortSHA(src.sha)
+	if src.patch != "" {
+		what += " + " + filepath.Base(src.patch)
+	}
+	if n := len(src.untracked); n > 0 {
+		what += fmt.Sprintf(" + %d untracked file%s", n, map[bool]string{true: "", false: "s"}[n == 1])
+	}
+	rel, _ := filepath.Rel(p.Root, c.Tree)
+	fmt.Fprintf(p.Out, "reproduce: run %s (%s, %s) checked out in %s\n", run.ID, run.Experiment, what, rel)
+	for _, u := range src.unsaved {
+		p.warn(fmt.Sprintf("the run's untracked file %s was only listed, not saved (over the size cap): the reproduction runs without it", u))
+	}
+}
+
+// reproducedExperiment loads the run's experiment file from the checkout
+// and gives it the run's resolved params (its -set overrides included).
+func (p *Project) reproducedExperiment(run *tracking.Run, c *checkout) (*config.Experiment, []string, error) {
+	exp, err := config.Load(c.Root, run.ExperimentFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reproduce run %s: %w", run.ID, err)
+	}
+	var warnings []string
+	if run.ExperimentHash != "" && exp.Hash != run.ExperimentHash {
+		warnings = append(warnings, fmt.Sprintf("%s, restored from the run's commit and changes, is not the file the run used (its hash differs)", run.ExperimentFile))
+		p.warn(warnings...)
+	}
+	params, err := p.runParams(run)
+	if err != nil {
+		return nil, nil, err
+	}
+	exp.Params = params
+	if seed, ok := params["seed"].(int); ok {
+		exp.Seed = seed
+	}
+	return exp, warnings, nil
+}
+
+// runParams restores the run's resolved params exactly: from its
+// params.json, else from run.json, checked against its params hash.
+func (p *Project) runParams(run *tracking.Run) (config.Params, error) {
+	file := filepath.Join(p.Ledger.RunDir(run.ID), "params.json")
+	candidates := [][]byte{}
+	if b, err := os.ReadFile(file); err == nil {
+		candidates = append(candidates, b)
+	}
+	if b, err := json.Marshal(run.Params); err == nil && run.Params != nil {
+		candidates = append(candidates, b)
+	}
+	for _, b := range candidates {
+		params, err := config.ParseParams(b)
+		if err == nil && (run.ParamsHash == "" || params.Hash() == run.ParamsHash) {
+			return params, nil
+		}
+	}
+	return nil, fmt.Errorf("run %s: its resolved params cannot be restored exactly: %s is missing or unreadable, and run.json's params do not hash to its params_hash", run.ID, file)
+}
+
+// reproduction is the project as the reproduction sees it: rooted in the
+// checkout, on venv v, with env for its stages, and a stage cache of its
+// own beside the checkout, so the project's cache is neither read nor
+// written. The ledger is the project's.
+func (p *Project) reproduction(c *checkout, v Venv, env []string) *Project {
+	s := p.Settings
+	s.VenvDir = v.Dir
+	s.Lookup = lookupIn(env)
+	return &Project{
+		Root: c.Root, Settings: s, Out: p.Out, Ledger: p.Ledger,
+		Cache:   StageCache{Dir: filepath.Join(c.Dir, "cache")},
+		hashes:  LoadHashCache(filepath.Join(c.Dir, "hashes.json")),
+		baseEnv: env,
+	}
+}
+
+// checkKeys compares the stage keys of the restored inputs, computed with
+// the run's requirements hash, with the keys the run recorded: a
+// difference means some input (a script, a module it imports, params, the
+// seed, a declared dep outside git) is not what the run used.
+func (p *Project) checkKeys(run *tracking.Run, exp *config.Experiment, keys map[string]string, reqHash string) []string {
+	if reqHash != run.Env.RequirementsHash {
+		var err error
+		if keys, err = p.keys(exp, run.Env.RequirementsHash); err != nil {
+			return nil
+		}
+	}
+	var warnings []string
+	for _, s := range run.Stages {
+		if s.Name == "eval" || s.Key == "" {
+			continue
+		}
+		k, ok := keys[s.Name]
+		switch {
+		case !ok:
+			warnings = append(warnings, fmt.Sprintf("the run ran stage %s, which its experiment file at its commit does not configure", s.Name))
+		case k != s.Key:
+			warnings = append(warnings, fmt.Sprintf("stage %s's inputs differ from the run's (key %s, the run recorded %s): a script, a module it imports, a param or a declared dep is not what the run used", s.Name, k[:12], s.Key[:min(12, len(s.Key))]))
+		}
+	}
+	p.warn(warnings...)
+	return warnings
+}
+
+// rerunInputs is what rerun needs besides the runs.
+type rerunInputs struct {
+	keys     map[string]string
+	reqHash  string
+	venv     Venv
+	tol      float64
+	warnings []string
+}
+
+// rerun runs the stages of the original as a new run, compares the
+// metrics and records the verdict.
+func (p *Project) rerun(ctx context.Context, orig *tracking.Run, exp *config.Experiment, in rerunInputs) (*tracking.Run, Comparison, error) {
+	train, ok := exp.Stage("train")
+	if !ok {
+		return nil, Comparison{}, fmt.Errorf("reproduce run %s: %s at its commit has no train stage", orig.ID, orig.ExperimentFile)
+	}
+	run, gpus, err := p.startRun(ctx, exp, in.keys["train"], in.reqHash, in.venv, TrainOptions{Reproduces: orig.ID})
+	if err != nil {
+		return nil, Comparison{}, err
+	}
+	run.Warnings = append(run.Warnings, in.warnings...)
+	run.Warnings = append(run.Warnings, p.envDiff(orig, run)...)
+	err = p.trainStages(ctx, exp, train, in.keys, in.venv.Python(), run, nil)
+	if err == nil {
+		err = p.rerunEval(ctx, orig, exp, in, run)
+	}
+	gpus.stop(run)
+	var cmp Comparison
+	if err == nil {
+		cmp = CompareMetrics(orig.Metrics, run.Metrics, in.tol)
+		run.Verdict = cmp.Verdict()
+	}
+	return run, cmp, p.finishRun(run, err)
+}
+
+// rerunEval runs the eval stage when the original was evaluated, with the
+// eval params it was evaluated with, and adds its metrics to run.
+func (p *Project) rerunEval(ctx context.Context, orig *tracking.Run, exp *config.Experiment, in rerunInputs, run *tracking.Run) error {
+	prev, i := orig.Stage("eval")
+	if i < 0 {
+		return nil
+	}
+	stage, ok := exp.Stage("eval")
+	if !ok {
+		w := fmt.Sprintf("run %s was evaluated, but %s at its commit has no eval stage: its eval metrics cannot be reproduced", orig.ID, orig.ExperimentFile)
+		p.warn(w)
+		run.Warnings = append(run.Warnings, w)
+		return nil
+	}
+	// The eval stage runs as Eval ran it: with the params the original's
+	// eval got (the run's, with the eval section it was evaluated with),
+	// on the data stages' output for those params, and the model of run.
+	evalExp := *exp
+	if params, err := p.evalParams(orig); err == nil {
+		evalExp.Params = params
+	}
+	key, keys, err := p.evalKey(&evalExp, run.Key, in.reqHash)
+	if err != nil {
+		return err
+	}
+	if check, _, err := p.evalKey(&evalExp, orig.Key, orig.Env.RequirementsHash); err == nil && check != prev.Key {
+		w := fmt.Sprintf("run %s was evaluated with another eval script, module or eval params than its commit holds (evaluated later from another checkout?): its eval metrics may not reproduce", orig.ID)
+		p.warn(w)
+		run.Warnings = append(run.Warnings, w)
+	}
+	rec, metrics, err := p.evalStage(ctx, &evalExp, stage, keys, key, in.venv.Python(), run)
+	if rec.Name != "" {
+		run.SetStage(rec)
+	}
+	if err != nil {
+		return err
+	}
+	for k, v := range metrics {
+		run.Metrics[k] = v
+	}
+	return nil
+}
+
+// evalKey is the eval stage's key for exp evaluating the model of the
+// train stage with trainKey, as Eval computes it, and the keys of the data
+// stages it reads.
+func (p *Project) evalKey(exp *config.Experiment, trainKey, reqHash string) (string, map[string]string, error) {
+	keys, err := p.keys(exp, reqHash)
+	if err != nil {
+		return "", nil, err
+	}
+	var upstream []string
+	for _, s := range exp.Upstream("eval") {
+		if s.Name != "train" {
+			upstream = append(upstream, keys[s.Name])
+		}
+	}
+	key, err := exp.StageKey("eval", append(upstream, trainKey), reqHash, p.hashes)
+	return key, keys, err
+}
+
+// evalParams are the params the original's last eval stage ran with (its
+// eval/params.json).
+func (p *Project) evalParams(run *tracking.Run) (config.Params, error) {
+	b, err := os.ReadFile(filepath.Join(p.Ledger.RunDir(run.ID), "eval", "params.json"))
+	if err != nil {
+		return nil, err
+	}
+	return config.ParseParams(b)
+}
+
+// envDiff says how the reproduction's Python and packages differ from the
+// original's, comparing the two runs' pip-freeze.txt.
+func (p *Project) envDiff(orig, run *tracking.Run) []string {
+	var out []string
+	if a, b := orig.Env.PythonVersion, run.Env.PythonVersion; a != "" && b != "" && a != b {
+		out = append(out, fmt.Sprintf("env: Python %s, the run had %s", b, a))
+	}
+	read := func(r *tracking.Run) (string, bool) {
+		if r.Env.PipFreeze == "" || !filepath.IsLocal(r.Env.PipFreeze) {
+			return "", false
+		}
+		b, err := os.ReadFile(filepath.Join(p.Ledger.RunDir(r.ID), r.Env.PipFreeze))
+		return string(b), err == nil
+	}
+	a, okA := read(orig)
+	b, okB := read(run)
+	if d := freezeDiff(a, b); okA && okB && len(d) > 0 {
+		const show = 15
+		more := ""
+		if len(d) > show {
+			more = fmt.Sprintf("; and %d more", len(d)-show)
+			d = d[:show]
+		}
+		out = append(out, fmt.Sprintf("env: packages differ from run %s's: %s%s", shortID(orig.ID), strings.Join(d, "; "), more))
+	}
+	p.warn(out...)
+	return out
+}

@@ -1,0 +1,198 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/magelab/magelab/internal/tracking"
+)
+
+// TestReproduceRefuses covers the runs whose code cannot be restored: each
+// is a clear error naming the run and what to do, and leaves no worktree
+// behind, also when it is found after the worktree was made.
+func TestReproduceRefuses(t *testing.T) {
+	f := newReproFixture(t)
+	f.write("python/model.py", toyModel+"# an uncommitted change\n")
+	f.write("python/helper.py", "BONUS = 1\n")
+	dirty := f.train("")
+	f.git("checkout", "--", "python/model.py")
+	os.Remove(filepath.Join(f.root, "python/helper.py"))
+	clean := f.train("")
+
+	// Each case damages a copy of a run (a new run id, the record and
+	// files of the original) and expects these words in the error.
+	cases := []struct {
+		name   string
+		from   *tracking.Run
+		damage func(r *tracking.Run, dir string)
+		want   []string
+	}{
+		{"NoCommit", clean, func(r *tracking.Run, dir string) { r.Git = nil },
+			[]string{"has no git commit recorded", "cannot be reproduced"}},
+		{"CommitMissing", clean, func(r *tracking.Run, dir string) { r.Git.SHA = strings.Repeat("ab", 20); r.Git.Branch = "feature" },
+			[]string{"abababab", "is not in this repository", "git fetch origin feature"}},
+		{"MissingPatch", dirty, func(r *tracking.Run, dir string) { os.Remove(filepath.Join(dir, "git.patch")) },
+			[]string{"uncommitted changes", "git.patch", "is missing", "runs:import"}},
+		{"PatchNoLongerApplies", dirty, func(r *tracking.Run, dir string) {
+			p := filepath.Join(dir, "git.patch")
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, []byte(strings.Replace(string(b), "return sum(data) * scale", "return sum(data) / scale", 1)), 0o644)
+		}, []string{"no longer apply to commit", "git.patch", "git apply"}},
+		{"MissingUntracked", dirty, func(r *tracking.Run, dir string) { os.RemoveAll(filepath.Join(dir, "untracked")) },
+			[]string{"untracked file python/helper.py", "is missing"}},
+		{"IncompleteDiff", clean, func(r *tracking.Run, dir string) {
+			r.Warnings = append(r.Warnings, "git: go-git cannot write binary patches: changes to data.bin are not in git.patch")
+		}, []string{"were not fully recorded", "data.bin"}},
+		{"NotFinished", clean, func(r *tracking.Run, dir string) { r.Status = tracking.StatusFailed },
+			[]string{"has status failed", "only a finished run"}},
+		{"NoParams", clean, func(r *tracking.Run, dir string) {
+			os.Remove(filepath.Join(dir, "params.json"))
+			r.ParamsHash = "not the hash"
+		}, []string{"params cannot be restored exactly"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			id := f.copyRun(c.from, c.damage)
+			before := f.snapshot()
+			_, err := f.reproduce(id, ReproduceOptions{})
+			if err == nil {
+				t.Fatalf("no error\n%s", f.out.String())
+			}
+			t.Log(err)
+			for _, w := range append(c.want, id) {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q: %v", w, err)
+				}
+			}
+			var drift *DriftError
+			if errors.As(err, &drift) {
+				t.Errorf("a refusal is not a drift: %v", err)
+			}
+			if after := f.snapshot(); after != before {
+				t.Errorf("the checkout changed:\n%s\n%s", before, after)
+			}
+			f.noCheckoutLeft()
+		})
+	}
+
+	// The ids of the runs of another repository are valid; their commits
+	// are not here.
+	t.Run("OtherRepository", func(t *testing.T) {
+		other := newReproFixture(t)
+		other.git("remote", "set-url", "origin", "https://example.com/lab/other.git")
+		other.write("python/model.py", toyModel+"# another project\n")
+		other.commit("another history")
+		run := other.train("")
+		copyDir(t, filepath.Join(other.root, "runs"), filepath.Join(f.root, "runs-other"))
+		p := f.project()
+		if _, err := p.Ledger.Import(filepath.Join(f.root, "runs-other")); err != nil {
+			t.Fatal(err)
+		}
+		os.RemoveAll(filepath.Join(f.root, "runs-other"))
+		_, err := f.reproduce(run.ID, ReproduceOptions{})
+		t.Log(err)
+		for _, w := range []string{run.Git.SHA, "is not in this repository", "recorded in a clone of https://example.com/lab/other.git",
+			"this repository's origin is https://example.com/lab/toy.git", "git fetch https://example.com/lab/other.git " + run.Git.SHA} {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("error lacks %q: %v", w, err)
+			}
+		}
+		f.noCheckoutLeft()
+	})
+
+	t.Run("NotARepository", func(t *testing.T) {
+		os.Rename(filepath.Join(f.root, ".git"), filepath.Join(f.root, ".git-away"))
+		defer os.Rename(filepath.Join(f.root, ".git-away"), filepath.Join(f.root, ".git"))
+		_, err := f.reproduce(clean.ID, ReproduceOptions{})
+		if err == nil || !strings.Contains(err.Error(), "is not in a git repository") {
+			t.Errorf("err %v", err)
+		}
+	})
+
+	t.Run("UnknownRun", func(t *testing.T) {
+		_, err := f.reproduce("zzzzzz", ReproduceOptions{})
+		if err == nil || !strings.Contains(err.Error(), `no run matches "zzzzzz"`) {
+			t.Errorf("err %v", err)
+		}
+	})
+}
+
+// TestReproduceRemovesStaleCheckout: a checkout left by a reproduction that
+// was killed (its lock released, nothing removed) is removed by the next
+// one; a checkout in use is not.
+func TestReproduceRemovesStaleCheckout(t *testing.T) {
+	f := newReproFixture(t)
+	run := f.train("")
+	p := f.project()
+	src, err := p.sourceOf(context.Background(), run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inUse, err := p.checkout(context.Background(), run, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	killed, err := p.checkout(context.Background(), run, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	killed.lock.Close() // the process died: its lock is released, its files stay
+	if _, err := os.Stat(filepath.Join(killed.Tree, "python", "train.py")); err != nil {
+		t.Fatal(err)
+	}
+	p.removeStale(context.Background(), src.top)
+	if _, err := os.Stat(killed.Dir); !os.IsNotExist(err) {
+		t.Errorf("stale checkout %s not removed: %v", killed.Dir, err)
+	}
+	if _, err := os.Stat(inUse.Tree); err != nil {
+		t.Errorf("checkout in use removed: %v", err)
+	}
+	if !strings.Contains(f.out.String(), "left by a reproduction that was killed") {
+		t.Errorf("output:\n%s", f.out.String())
+	}
+	if err := inUse.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.noCheckoutLeft()
+}
+
+// copyRun copies run r under a new id, damaged by damage, into the ledger.
+func (f *reproFixture) copyRun(r *tracking.Run, damage func(r *tracking.Run, dir string)) string {
+	f.t.Helper()
+	p := f.project()
+	id, err := tracking.NewID()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	copyDir(f.t, p.Ledger.RunDir(r.ID), p.Ledger.RunDir(id))
+	cp := f.record(r.ID)
+	cp.ID = id
+	if cp.Git != nil {
+		g := *cp.Git
+		cp.Git = &g
+	}
+	damage(cp, p.Ledger.RunDir(id))
+	f.writeRecord(cp)
+	code := 0
+	for _, ev := range []tracking.Event{
+		{Run: id, Type: tracking.EventRunStarted, Time: cp.Started, Experiment: cp.Experiment, Key: cp.Key},
+		{Run: id, Type: tracking.EventRunFinished, Time: cp.Started, Status: cp.Status, ExitCode: &code, Metrics: cp.Metrics},
+	} {
+		if err := p.Ledger.Append(ev); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	return id
+}
+
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	if out, err := exec.Command("cp", "-a", src, dst).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
+	}
+}
