@@ -107,36 +107,45 @@ func (p *Project) reproduce(ctx context.Context, id string, opts ReproduceOption
 	}()
 	p.announce(orig, src, c)
 	res := &ReproduceResult{Original: orig}
+	rp, exp, in, err := p.prepare(ctx, orig, c, opts)
+	if err != nil {
+		return res, err
+	}
+	res.Run, res.Comparison, err = rp.rerun(ctx, orig, exp, in)
+	if err != nil {
+		return res, err
+	}
+	if drifted := res.Comparison.Drifted(); len(drifted) > 0 {
+		return res, &DriftError{Run: res.Run.ID, Original: orig.ID, Drifted: drifted, Tolerance: in.tol}
+	}
+	return res, nil
+}
+
+// prepare loads the run's experiment from the checkout with its params,
+// picks the venv, the environment and the tolerance, and returns the
+// project the reproduction runs in with its stage keys.
+func (p *Project) prepare(ctx context.Context, orig *tracking.Run, c *checkout, opts ReproduceOptions) (*Project, *config.Experiment, rerunInputs, error) {
 	exp, warnings, err := p.reproducedExperiment(orig, c)
 	if err != nil {
-		return res, err
+		return nil, nil, rerunInputs{}, err
 	}
-	tol := exp.Reproduce.Tolerance
+	in := rerunInputs{tol: exp.Reproduce.Tolerance}
 	if opts.Tolerance != nil {
-		tol = *opts.Tolerance
+		in.tol = *opts.Tolerance
 	}
-	v, reqHash, err := p.reproduceVenv(ctx, orig, exp, c, opts.FreshEnv)
-	if err != nil {
-		return res, err
+	if in.venv, in.reqHash, err = p.reproduceVenv(ctx, orig, exp, c, opts.FreshEnv); err != nil {
+		return nil, nil, in, err
 	}
 	env, notes := reproduceEnv(p.environ(), orig.Env.Vars)
 	for _, n := range notes {
 		fmt.Fprintf(p.Out, "reproduce: %s\n", n)
 	}
-	rp := p.reproduction(c, v, env)
-	keys, err := rp.keys(exp, reqHash)
-	if err != nil {
-		return res, err
+	rp := p.reproduction(c, in.venv, env)
+	if in.keys, err = rp.keys(exp, in.reqHash); err != nil {
+		return nil, nil, in, err
 	}
-	warnings = append(warnings, rp.checkKeys(orig, exp, keys, reqHash)...)
-	res.Run, res.Comparison, err = rp.rerun(ctx, orig, exp, rerunInputs{keys: keys, reqHash: reqHash, venv: v, tol: tol, warnings: warnings})
-	if err != nil {
-		return res, err
-	}
-	if drifted := res.Comparison.Drifted(); len(drifted) > 0 {
-		return res, &DriftError{Run: res.Run.ID, Original: orig.ID, Drifted: drifted, Tolerance: tol}
-	}
-	return res, nil
+	in.warnings = append(warnings, rp.checkKeys(orig, exp, in.keys, in.reqHash)...)
+	return rp, exp, in, nil
 }
 
 // reproducible reads the record of run id and checks that it can be

@@ -64,10 +64,10 @@ func (p *Project) sourceOf(ctx context.Context, run *tracking.Run) (source, erro
 			src.unsaved = append(src.unsaved, u.Path)
 			continue
 		}
-		saved := filepath.Join(src.runDir, "untracked", filepath.FromSlash(u.Path))
 		if !filepath.IsLocal(filepath.FromSlash(u.Path)) {
 			return src, fmt.Errorf("run %s: untracked file %q lies outside the repository", run.ID, u.Path)
 		}
+		saved := filepath.Join(src.runDir, "untracked", filepath.FromSlash(u.Path))
 		if _, err := os.Stat(saved); err != nil {
 			return src, fmt.Errorf("run %s was made with the untracked file %s, saved as %s, but that file is missing (%v): its code cannot be restored. Copy the run's directory from where it was made (runs:import) and try again", run.ID, u.Path, saved, err)
 		}
@@ -200,7 +200,7 @@ func (c *checkout) fill(ctx context.Context, run *tracking.Run, src source) erro
 	}
 	if src.patch != "" {
 		if _, err := git(ctx, c.Tree, "apply", "--whitespace=nowarn", src.patch); err != nil {
-			return fmt.Errorf("run %s: its uncommitted changes (%s) no longer apply to commit %s, so its code cannot be restored: %w", run.ID, src.patch, shortSHA(src.sha), err)
+			return fmt.Errorf("run %s: its uncommitted changes (%s) no longer apply to commit %s, so its code cannot be restored%s: %w", run.ID, src.patch, shortSHA(src.sha), redactedHint(run), err)
 		}
 	}
 	for _, rel := range src.untracked {
@@ -214,6 +214,17 @@ func (c *checkout) fill(ctx context.Context, run *tracking.Run, src source) erro
 		}
 	}
 	return nil
+}
+
+// redactedHint explains a patch that does not apply because credentials
+// in it were replaced when it was saved.
+func redactedHint(run *tracking.Run) string {
+	for _, w := range run.Warnings {
+		if strings.HasPrefix(w, "git: "+filepath.Base(run.Git.Patch)+" held a remote's credentials") {
+			return " (a remote's credentials in it were replaced by REDACTED when it was saved)"
+		}
+	}
+	return ""
 }
 
 func copyUntracked(from, to string) error {
@@ -242,7 +253,10 @@ func (c *checkout) Close() error {
 		os.Remove(c.lock.Name())
 		c.lock.Close()
 	}
-	os.Remove(filepath.Dir(c.Dir)) // .magelab/reproduce, when no other reproduction uses it
+	// .magelab/reproduce, and .magelab when the reproduction made it, if
+	// nothing else is in them.
+	os.Remove(filepath.Dir(c.Dir))
+	os.Remove(filepath.Dir(filepath.Dir(c.Dir)))
 	return err
 }
 
