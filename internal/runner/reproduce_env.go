@@ -56,19 +56,6 @@ func reproduceEnv(base []string, recorded map[string]string) (env, notes []strin
 	return env, notes
 }
 
-// lookupIn is os.LookupEnv over env, so that the reproduction records the
-// variables its stages ran with.
-func lookupIn(env []string) func(string) (string, bool) {
-	return func(name string) (string, bool) {
-		for i := len(env) - 1; i >= 0; i-- {
-			if k, v, _ := strings.Cut(env[i], "="); k == name {
-				return v, true
-			}
-		}
-		return "", false
-	}
-}
-
 // reproduceVenv picks the venv a reproduction runs on and the requirements
 // hash it stands for. The project venv is used when it holds the run's
 // requirements; otherwise it is used with a warning, since rebuilding it

@@ -289,3 +289,25 @@ func TestReproduceCancelledEarly(t *testing.T) {
 	}
 	f.noCheckoutLeft()
 }
+
+// TestReproduceSweepTrial: the thread caps a sweep gives a trial
+// (TrainOptions.Env) are recorded with the run, so its reproduction sets
+// them again.
+func TestReproduceSweepTrial(t *testing.T) {
+	f := newReproFixture(t)
+	res, err := f.project().Train(context.Background(), f.experiment(""), TrainOptions{Force: true, SweepID: "5e1f0c3a9b2d", Env: []string{"OMP_NUM_THREADS=2"}})
+	if err != nil {
+		t.Fatalf("train: %v\n%s", err, f.out.String())
+	}
+	trial := res.Run
+	if trial.Env.Vars["OMP_NUM_THREADS"] != "2" || trial.Metrics["threads"] != 2 {
+		t.Fatalf("trial recorded OMP_NUM_THREADS=%q, ran with %v", trial.Env.Vars["OMP_NUM_THREADS"], trial.Metrics["threads"])
+	}
+	rep, err := f.reproduce(trial.ID, ReproduceOptions{})
+	if err != nil {
+		t.Fatalf("reproduce: %v\n%s", err, f.out.String())
+	}
+	if run := f.record(rep.Run.ID); run.Metrics["threads"] != 2 || run.Verdict != VerdictReproduced {
+		t.Errorf("threads %v verdict %q", run.Metrics["threads"], run.Verdict)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/magelab/magelab/internal/tracking"
 )
@@ -27,6 +28,40 @@ func (p *Project) stamp(ctx context.Context, r *tracking.Run, v Venv) {
 	r.Git, r.Env, r.Process = git, env, tracking.ThisProcess()
 	r.Warnings = append(r.Warnings, append(warnings, envWarnings...)...)
 	p.warn(r.Warnings...)
+}
+
+// lookupIn is os.LookupEnv over env (the last value of a name wins, as
+// for a process), so that a run records the variables its stages ran with.
+func lookupIn(env []string) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		for i := len(env) - 1; i >= 0; i-- {
+			if k, v, _ := strings.Cut(env[i], "="); k == name {
+				return v, true
+			}
+		}
+		return "", false
+	}
+}
+
+// lookupWith looks name up in extra, then with base (nil: nowhere).
+func lookupWith(extra []string, base func(string) (string, bool)) func(string) (string, bool) {
+	inExtra := lookupIn(extra)
+	return func(name string) (string, bool) {
+		if v, ok := inExtra(name); ok || base == nil {
+			return v, ok
+		}
+		return base(name)
+	}
+}
+
+// stageVars are the variables a run's stages get on top of the project's
+// environment (see stageBaseEnv): its own GPUs and opts.Env.
+func stageVars(opts TrainOptions) []string {
+	var vars []string
+	if opts.Devices != nil {
+		vars = append(vars, "CUDA_VISIBLE_DEVICES="+*opts.Devices)
+	}
+	return append(vars, opts.Env...)
 }
 
 // brief is the part of the git stamp that goes into the ledger.

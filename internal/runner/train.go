@@ -83,12 +83,14 @@ func (p *Project) Train(ctx context.Context, exp *config.Experiment, opts TrainO
 	return &TrainResult{Run: run}, p.finishRun(run, err)
 }
 
-// with is p as a run with opts sees it: its own output and GPUs.
+// with is p as a run with opts sees it: its own output and GPUs, and the
+// variables its stages get recorded as they get them.
 func (p *Project) with(opts TrainOptions) *Project {
-	if opts.Out == nil && opts.Devices == nil {
+	if opts.Out == nil && opts.Devices == nil && len(opts.Env) == 0 {
 		return p
 	}
 	q := *p
+	q.Settings.Lookup = lookupWith(stageVars(opts), p.Settings.Lookup)
 	if opts.Out != nil {
 		q.Out = opts.Out
 	}
