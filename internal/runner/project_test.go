@@ -1,0 +1,66 @@
+package runner
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/magelab/magelab/internal/config"
+)
+
+func TestProjectVenvDir(t *testing.T) {
+	root := t.TempDir()
+	tests := []struct {
+		name, expDir, env, want string
+	}{
+		{"ProjectVenv", "", "", filepath.Join(root, ".venv")},
+		{"ExperimentDir", ".venv-hf", "", filepath.Join(root, ".venv-hf")},
+		{"ExperimentDirNested", "venvs/./serve", "", filepath.Join(root, "venvs", "serve")},
+		{"ExperimentDirAbsolute", "/opt/venvs/hf", "", "/opt/venvs/hf"},
+		{"EnvWinsOverExperiment", ".venv-hf", "/shared/venv", "/shared/venv"},
+		{"EnvRelative", "", "shared", filepath.Join(root, "shared")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := NewProject(root, Settings{VenvDir: tt.env}, io.Discard)
+			exp := &config.Experiment{Root: root, Venv: config.Venv{Dir: tt.expDir}}
+			if got := p.Venv(exp).Dir; got != tt.want {
+				t.Errorf("Venv(...).Dir = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestCleanAllRemovesExperimentVenvs: clean -all removes .venv and the venvs
+// that experiments name in venv.dir, but not a directory that is not a venv.
+func TestCleanAllRemovesExperimentVenvs(t *testing.T) {
+	root := t.TempDir()
+	write := func(rel, content string) {
+		t.Helper()
+		path := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("python/train.py", "")
+	write("experiments/hf.yaml", "stages: {train: python/train.py}\nvenv: {dir: .venv-hf}\n")
+	write("experiments/notvenv.yaml", "stages: {train: python/train.py}\nvenv: {dir: data-cache}\n")
+	write("experiments/broken.yaml", "stages: {train: python/trian.py}\nvenv: {dir: .venv-broken}\n")
+	write(".venv/pyvenv.cfg", "")
+	write(".venv-hf/pyvenv.cfg", "")
+	write("data-cache/keep.txt", "")
+	write(".venv-broken/pyvenv.cfg", "")
+	if err := NewProject(root, Settings{}, io.Discard).Clean(true); err != nil {
+		t.Fatal(err)
+	}
+	for rel, want := range map[string]bool{".venv": false, ".venv-hf": false, "data-cache/keep.txt": true, ".venv-broken": true, "experiments": true} {
+		_, err := os.Stat(filepath.Join(root, rel))
+		if got := err == nil; got != want {
+			t.Errorf("%s exists = %v after clean -all, want %v", rel, got, want)
+		}
+	}
+}
