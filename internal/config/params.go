@@ -3,6 +3,7 @@ package config
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"sort"
 	"strings"
 )
@@ -16,6 +17,22 @@ type Params map[string]any
 // whitespace, floats always with a '.' or exponent): what a stage reads from
 // PARAMS.json and what Hash hashes.
 func (p Params) JSON() []byte { return canonicalJSON(nil, map[string]any(p)) }
+
+// ParseParamsJSON reads params written by JSON back with their types: an
+// integer stays int and a float, written with a '.' or exponent, float64.
+// encoding/json into map[string]any would make 300 a float64, which a stage
+// then reads as 300.0 and whose key changes.
+func ParseParamsJSON(b []byte) (Params, error) {
+	v, err := decodeJSON(b)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("params JSON: want an object, found %T", v)
+	}
+	return Params(m), nil
+}
 
 // Hash returns the sha256 hex digest of JSON.
 func (p Params) Hash() string {

@@ -126,3 +126,17 @@ func TestFormatFloat(t *testing.T) {
 		}
 	}
 }
+
+func TestParseParamsJSONKeepsTypes(t *testing.T) {
+	p := Params{"seed": 42, "data": map[string]any{"n_test": 300, "test_size": 0.2, "scale": 10.0, "name": "x", "list": []any{1, 2.0}}}
+	back, err := ParseParamsJSON(p.JSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, p) || back.Hash() != p.Hash() {
+		t.Errorf("ParseParamsJSON(JSON) = %#v, want %#v", back, p)
+	}
+	if _, err := ParseParamsJSON([]byte(`[1]`)); err == nil {
+		t.Error("a JSON list parsed as params")
+	}
+}

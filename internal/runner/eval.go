@@ -41,7 +41,7 @@ func (p *Project) Eval(ctx context.Context, exp *config.Experiment, opts EvalOpt
 		return nil, err
 	}
 	runExp := *exp
-	runExp.Params = withSection(run.Params, exp.Params, config.SectionsFor("eval"))
+	runExp.Params = withSection(p.runParams(run), exp.Params, config.SectionsFor("eval"))
 	if seed, ok := run.Params["seed"].(float64); ok {
 		runExp.Seed = int(seed)
 	}
@@ -160,4 +160,19 @@ func withSection(run map[string]any, current config.Params, sections []string) c
 		}
 	}
 	return out
+}
+
+// runParams are the params run was trained with, with their types: the
+// train stage's params.json (canonical JSON) when it is there, else the
+// record's, whose integers JSON decoding turned into floats.
+func (p *Project) runParams(run *tracking.Run) map[string]any {
+	b, err := os.ReadFile(filepath.Join(p.Ledger.RunDir(run.ID), "params.json"))
+	if err != nil {
+		return run.Params
+	}
+	params, err := config.ParseParamsJSON(b)
+	if err != nil {
+		return run.Params
+	}
+	return params
 }

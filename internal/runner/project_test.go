@@ -4,9 +4,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/tracking"
 )
 
 func TestProjectVenvDir(t *testing.T) {
@@ -62,5 +64,23 @@ func TestCleanAllRemovesExperimentVenvs(t *testing.T) {
 		if got := err == nil; got != want {
 			t.Errorf("%s exists = %v after clean -all, want %v", rel, got, want)
 		}
+	}
+}
+
+// TestRunParamsKeepIntegers: eval reruns the data stages with the run's
+// params, read from its params.json so that an integer stays one (run.json
+// decodes 300 as 300.0, which a stage's typed params reject).
+func TestRunParamsKeepIntegers(t *testing.T) {
+	p := NewProject(t.TempDir(), Settings{}, io.Discard)
+	run := &tracking.Run{ID: "r1", Params: map[string]any{"seed": 42.0, "data": map[string]any{"n_test": 300.0}}}
+	if got := p.runParams(run); !reflect.DeepEqual(got, run.Params) {
+		t.Errorf("without params.json: %v, want the record's", got)
+	}
+	dir := p.Ledger.RunDir("r1")
+	os.MkdirAll(dir, 0o755)
+	want := config.Params{"seed": 42, "data": map[string]any{"n_test": 300, "frac": 1.0}}
+	os.WriteFile(filepath.Join(dir, "params.json"), want.JSON(), 0o644)
+	if got := p.runParams(run); !reflect.DeepEqual(got, map[string]any(want)) {
+		t.Errorf("runParams = %#v, want %#v", got, want)
 	}
 }
