@@ -91,6 +91,9 @@ func (p *Project) Serve(ctx context.Context, exp *config.Experiment, opts ServeO
 
 // serveRun resolves the run to serve and its experiment.
 func (p *Project) serveRun(exp *config.Experiment, id string) (*tracking.Run, *config.Experiment, error) {
+	if id == "" && exp == nil {
+		return nil, nil, fmt.Errorf("serve: name an experiment (-exp=NAME) or a run (-run=ID)")
+	}
 	if id == "" {
 		s, err := p.bestRun(exp)
 		if err != nil {

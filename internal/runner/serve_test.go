@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -250,4 +251,73 @@ func zombie(pid int) bool {
 	}
 	i := bytes.LastIndexByte(b, ')')
 	return i > 0 && i+2 < len(b) && b[i+2] == 'Z'
+}
+
+// fakeServer writes an executable that stands in for the venv's python.
+func fakeServer(t *testing.T, script string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "python")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+script+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestServeProcess(t *testing.T) {
+	run := &tracking.Run{ID: "r1", Experiment: "digits-sklearn"}
+	spec := func(python string) serveSpec {
+		return serveSpec{Root: t.TempDir(), Python: python, Host: "127.0.0.1", Port: 1, Run: run, ModelDir: "/m", BaseEnv: os.Environ()}
+	}
+
+	t.Run("ExitOnItsOwnIsAnError", func(t *testing.T) {
+		var out bytes.Buffer
+		p := NewProject(t.TempDir(), Settings{}, &out)
+		err := p.serve(context.Background(), spec(fakeServer(t, `echo "ImportError: no module named bentoml"; exit 3`)))
+		wantErr(t, err, "the BentoML server exited with status 3 before it was stopped", "ImportError: no module named bentoml")
+		if !strings.Contains(out.String(), "[serve] ImportError") {
+			t.Errorf("the server's output is not shown with a prefix:\n%s", out.String())
+		}
+	})
+	t.Run("StoppedByContextIsNoError", func(t *testing.T) {
+		var out syncBuf
+		p := NewProject(t.TempDir(), Settings{}, &out)
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(500*time.Millisecond, cancel)
+		start := time.Now()
+		if err := p.serve(ctx, spec(fakeServer(t, `echo "$@"; exec sleep 30`))); err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("stopping took %s", d)
+		}
+		mustHave(t, out.String(), "serve: run r1 of digits-sklearn (git unknown)", "[serve] -m bentoml serve service:DigitsClassifier", "serve: stopped")
+	})
+}
+
+func mustHave(t *testing.T, out string, parts ...string) {
+	t.Helper()
+	for _, s := range parts {
+		if !strings.Contains(out, s) {
+			t.Errorf("output lacks %q:\n%s", s, out)
+		}
+	}
+}
+
+// syncBuf is a bytes.Buffer safe for the concurrent writes of serve's
+// goroutines.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
