@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 import transformers
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python/, for lab and sentiment
@@ -28,10 +29,13 @@ class EvalConfig:
     batch_size: int = 128
     max_length: int = 64
     device: str = "auto"  # auto | cpu | cuda | cuda:N
+    threads: int | None = None  # CPU threads; None: torch's default
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.max_length < 8:
             raise ValueError("batch_size must be >= 1 and max_length >= 8")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be >= 1 or null, got {self.threads}")
 
 
 def parse_args(argv: list[str] | None = None):
@@ -43,6 +47,8 @@ def main(argv: list[str] | None = None) -> None:
     p = lab.params(args.params)
     cfg = lab.section(p, "eval", EvalConfig)
     dev = lab.device(cfg.device)
+    if cfg.threads is not None:
+        torch.set_num_threads(cfg.threads)
     args.out.mkdir(parents=True, exist_ok=True)
 
     model_dir = args.model / MODEL_DIR
