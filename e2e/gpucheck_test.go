@@ -10,9 +10,10 @@ import (
 	"github.com/magelab/magelab/internal/runner"
 )
 
-// TestGPUCheckWithTensorFlow runs gpu:check in a venv that has TensorFlow
-// next to PyTorch (its own venv, kept in .cache/test-venv-tf between test
-// runs): both frameworks' checks run, on CPU here, and pass.
+// TestGPUCheckWithTensorFlow runs gpu:check with experiments/gpu-check-tf.yaml
+// in a venv that has TensorFlow next to PyTorch (its own venv, kept in
+// .cache/test-venv-tf between test runs): both frameworks' checks run, on
+// CPU here, and pass.
 func TestGPUCheckWithTensorFlow(t *testing.T) {
 	p := newProject(t)
 	reqs := []string{"python/requirements.txt", "python/requirements-tf.txt"}
@@ -21,14 +22,8 @@ func TestGPUCheckWithTensorFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.venv = v.Dir
-	p.write("experiments/gpu-check-tf.yaml", `name: gpu-check-tf
-requirements: [python/requirements.txt, python/requirements-tf.txt]
-stages:
-  train: python/gpu/check_torch.py
-seed: 42
-train: {matmul_size: 4096, matmul_repeats: 3, cpu_matmul_size: 512, steps: 20, batch_size: 128, hidden: 256, lr: 0.001, device: auto}
-`)
-	r := p.mustMage("gpu:check", "-exp=gpu-check-tf", "-set=train.steps=30")
+	// The ready-made experiment, with smaller checks so that CPU takes seconds.
+	r := p.mustMage("gpu:check", "-exp=gpu-check-tf", "-set=train.steps=30 train.matmul_repeats=3 train.cpu_matmul_size=512 train.batch_size=128 train.hidden=256")
 	mustContain(t, r.out, "no GPU: the checks ran on CPU")
 	for _, fw := range []string{"torch", "tensorflow"} {
 		for _, check := range []string{"matmul_fp32", "train_loop"} {

@@ -78,7 +78,7 @@ func Eval(ctx context.Context, exp, set, run *string, force *bool) error {
 	return nil
 }
 
-// Clean removes the stage cache and build outputs; -all also removes runs/ and .venv.
+// Clean removes the stage cache and build outputs; -all also removes runs/, .venv and the experiments' own venvs.
 func Clean(all *bool) error {
 	root, err := os.Getwd()
 	if err != nil {

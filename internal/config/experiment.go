@@ -28,6 +28,11 @@ type Venv struct {
 	SystemSitePackages bool   `yaml:"system_site_packages"`
 	Python             string `yaml:"python"`
 	Installer          string `yaml:"installer"` // "", "auto", "uv", "pip"; "" means auto
+	// Dir is the experiment's own venv directory, relative to the project
+	// root (or absolute); "" means the project's .venv. Experiments whose
+	// requirements differ name different directories, so that running one
+	// does not reinstall the other's packages.
+	Dir string `yaml:"dir"`
 }
 
 // Reproduce holds the settings of `reproduce` (the `reproduce:` block).

@@ -22,6 +22,7 @@ func TestLoadErrors(t *testing.T) {
 		{"UnknownStageUnderscore", "setup_data_stage", `experiments/setup_data_stage.yaml:2:3: stages: unknown stage "setup_data" (did you mean "setup-data"?); stages are setup-data, preprocess, train, eval`, 2, 3},
 		{"UnknownStageKey", "stage_unknown_key", `experiments/stage_unknown_key.yaml:4:5: stages.train: unknown key "metric" (did you mean "metrics"?); a stage has script, or cmd with optional metrics and deps`, 4, 5},
 		{"UnknownVenvKey", "venv_unknown", `experiments/venv_unknown.yaml:4:3: venv: unknown key "system_site_package" (did you mean "system_site_packages"?)`, 4, 3},
+		{"VenvDirInCode", "venv_dir", `experiments/venv_dir.yaml:4:8: venv.dir: "python/venv" is the project root or a directory of its code or records: name a directory of its own, like .venv-hf`, 4, 8},
 		{"WrongType", "wrong_type", `experiments/wrong_type.yaml:3:7: seed: expected an integer, found string "abc"`, 3, 7},
 		{"WrongTypeSection", "section_list", `experiments/section_list.yaml:3:8: train: expected a mapping of hyperparameters (key: value), found a list`, 3, 8},
 		{"WrongTypeRequirements", "requirements_type", `experiments/requirements_type.yaml:1:15: requirements: expected a path or a list of paths, found a mapping`, 1, 15},
@@ -178,7 +179,7 @@ func TestLoadFull(t *testing.T) {
 			},
 			"eval": map[string]any{"batch_size": 256},
 		},
-		Venv:      Venv{SystemSitePackages: true, Python: "/usr/bin/python3", Installer: "uv"},
+		Venv:      Venv{SystemSitePackages: true, Python: "/usr/bin/python3", Installer: "uv", Dir: ".venv-full"},
 		Reproduce: Reproduce{Tolerance: 0.001},
 		Sweep: map[string]any{
 			"method":     "grid",

@@ -13,6 +13,10 @@ import (
 var topKeys = []string{"name", "description", "requirements", "stages", "seed",
 	"data", "preprocess", "train", "eval", "sweep", "venv", "reproduce"}
 
+// codeDirs are the project's own directories, never a venv.dir: removing a
+// stale venv there would remove code or records.
+var codeDirs = []string{"python", "experiments", "runs", "internal", "magefiles", ".git", ".magelab"}
+
 // installers are the accepted values of venv.installer.
 var installers = []string{"auto", "uv", "pip"}
 
@@ -181,7 +185,7 @@ func (d *decoder) block(n *yaml.Node, field string, keys []string) []pair {
 }
 
 func (d *decoder) venv(n *yaml.Node, v *Venv) {
-	for _, p := range d.block(n, "venv", []string{"system_site_packages", "python", "installer"}) {
+	for _, p := range d.block(n, "venv", []string{"system_site_packages", "python", "installer", "dir"}) {
 		field := "venv." + p.key.Value
 		switch p.key.Value {
 		case "system_site_packages":
@@ -205,8 +209,26 @@ func (d *decoder) venv(n *yaml.Node, v *Venv) {
 				continue
 			}
 			v.Installer = s
+		case "dir":
+			d.venvDir(p.val, &v.Dir)
 		}
 	}
+}
+
+// venvDir decodes venv.dir: a directory for the experiment's own venv,
+// which must not be the project root or a directory of the project's code.
+func (d *decoder) venvDir(n *yaml.Node, dir *string) {
+	var s string
+	d.str(n, "venv.dir", &s)
+	if s == "" {
+		return
+	}
+	clean := filepath.ToSlash(filepath.Clean(s))
+	if top, _, _ := strings.Cut(clean, "/"); !filepath.IsAbs(s) && (clean == "." || slices.Contains(codeDirs, top)) {
+		d.errorf(n, "venv.dir: %q is the project root or a directory of its code or records: name a directory of its own, like .venv-hf", s)
+		return
+	}
+	*dir = s
 }
 
 func (d *decoder) reproduce(n *yaml.Node, r *Reproduce) {

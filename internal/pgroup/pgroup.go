@@ -1,5 +1,6 @@
-// Package pgroup holds the one system call that process-group handling in
-// runner and gpu share: waiting for a child without reaping it.
+// Package pgroup holds what process-group handling in runner and gpu
+// shares: waiting for a child without reaping it, and finding the
+// descendants of a process that left its group (tree.go).
 package pgroup
 
 import (

@@ -41,7 +41,13 @@ func (p *Project) Eval(ctx context.Context, exp *config.Experiment, opts EvalOpt
 		return nil, err
 	}
 	runExp := *exp
-	runExp.Params = withSection(run.Params, exp.Params, config.SectionsFor("eval"))
+	params, err := p.runParams(run)
+	if err != nil {
+		// An older run without params.json: run.json's params, whose
+		// integers decoding turned into floats, are the best there is.
+		params = run.Params
+	}
+	runExp.Params = withSection(params, exp.Params, config.SectionsFor("eval"))
 	if seed, ok := run.Params["seed"].(float64); ok {
 		runExp.Seed = int(seed)
 	}

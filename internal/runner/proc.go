@@ -35,6 +35,9 @@ type Command struct {
 	Dir    string        // working directory; empty means the current one
 	Output io.Writer     // receives stdout and stderr merged, in order; nil discards them
 	Grace  time.Duration // between SIGINT to the group and SIGKILL to the group; 0 means DefaultGrace
+	// OnStart, when set, is called with the pid (and process group id) once
+	// the process has started, before Run waits for it.
+	OnStart func(pid int)
 }
 
 // Result is how a finished process ended.
@@ -89,6 +92,9 @@ func Run(ctx context.Context, c Command) (Result, error) {
 	}
 	copied := procCopy(c.Output, r)
 	pid := cmd.Process.Pid
+	if c.OnStart != nil {
+		c.OnStart(pid)
+	}
 	interrupted := procWait(ctx, pid, procGrace(c.Grace))
 	duration := time.Since(start)
 	// The leader is an unreaped zombie here, so its pid, which is the group

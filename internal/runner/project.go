@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/magelab/magelab/internal/config"
 	"github.com/magelab/magelab/internal/tracking"
@@ -44,12 +46,13 @@ func (p *Project) environ() []string {
 	return os.Environ()
 }
 
-// Venv is the project venv for exp: MAGELAB_PYTHON wins over the
+// Venv is the venv for exp: the project's .venv, or the experiment's own
+// venv.dir; MAGELAB_VENV wins over both. MAGELAB_PYTHON wins over the
 // experiment's venv.python, and either one means the venv is built on that
 // interpreter's packages.
 func (p *Project) Venv(exp *config.Experiment) Venv {
 	v := Venv{
-		Dir:          p.Settings.venvDir(p.Root),
+		Dir:          p.Settings.expVenvDir(p.Root, exp.Venv.Dir),
 		Root:         p.Root,
 		Requirements: exp.Requirements,
 		BasePython:   exp.Venv.Python,
@@ -104,6 +107,7 @@ func (p *Project) Clean(all bool) error {
 		if v := p.Settings.venvDir(p.Root); filepath.Dir(v) == p.Root {
 			targets = append(targets, v)
 		}
+		targets = append(targets, p.experimentVenvs()...)
 	}
 	for _, t := range targets {
 		if _, err := os.Lstat(t); err != nil {
@@ -116,4 +120,27 @@ func (p *Project) Clean(all bool) error {
 		fmt.Fprintf(p.Out, "removed %s\n", rel)
 	}
 	return nil
+}
+
+// experimentVenvs lists the venvs that experiments/*.yaml name in venv.dir
+// and that exist inside the project: clean -all removes them with .venv.
+// A directory without pyvenv.cfg is not a venv, and is left alone.
+func (p *Project) experimentVenvs() []string {
+	files, _ := filepath.Glob(filepath.Join(p.Root, "experiments", "*.y*ml"))
+	var dirs []string
+	for _, f := range files {
+		exp, err := config.Load(p.Root, f)
+		if err != nil || exp.Venv.Dir == "" {
+			continue
+		}
+		dir := Settings{}.expVenvDir(p.Root, exp.Venv.Dir) // as named, whatever MAGELAB_VENV says
+		rel, err := filepath.Rel(p.Root, dir)
+		if err != nil || rel == "." || strings.HasPrefix(rel, "..") || slices.Contains(dirs, dir) {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, "pyvenv.cfg")); err == nil {
+			dirs = append(dirs, dir)
+		}
+	}
+	return dirs
 }

@@ -82,3 +82,15 @@ func (s Settings) venvDir(root string) string {
 	}
 	return filepath.Join(root, s.VenvDir)
 }
+
+// expVenvDir is where the venv of an experiment whose venv.dir is dir
+// lives: MAGELAB_VENV when set, else dir (relative to root), else .venv.
+func (s Settings) expVenvDir(root, dir string) string {
+	if s.VenvDir != "" || dir == "" {
+		return s.venvDir(root)
+	}
+	if filepath.IsAbs(dir) {
+		return filepath.Clean(dir)
+	}
+	return filepath.Join(root, dir)
+}

@@ -1,0 +1,91 @@
+package runner
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/tracking"
+)
+
+func TestProjectVenvDir(t *testing.T) {
+	root := t.TempDir()
+	tests := []struct {
+		name, expDir, env, want string
+	}{
+		{"ProjectVenv", "", "", filepath.Join(root, ".venv")},
+		{"ExperimentDir", ".venv-hf", "", filepath.Join(root, ".venv-hf")},
+		{"ExperimentDirNested", "venvs/./serve", "", filepath.Join(root, "venvs", "serve")},
+		{"ExperimentDirAbsolute", "/opt/venvs/hf", "", "/opt/venvs/hf"},
+		{"EnvWinsOverExperiment", ".venv-hf", "/shared/venv", "/shared/venv"},
+		{"EnvRelative", "", "shared", filepath.Join(root, "shared")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := NewProject(root, Settings{VenvDir: tt.env}, io.Discard)
+			exp := &config.Experiment{Root: root, Venv: config.Venv{Dir: tt.expDir}}
+			if got := p.Venv(exp).Dir; got != tt.want {
+				t.Errorf("Venv(...).Dir = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestCleanAllRemovesExperimentVenvs: clean -all removes .venv and the venvs
+// that experiments name in venv.dir, but not a directory that is not a venv.
+func TestCleanAllRemovesExperimentVenvs(t *testing.T) {
+	root := t.TempDir()
+	write := func(rel, content string) {
+		t.Helper()
+		path := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("python/train.py", "")
+	write("experiments/hf.yaml", "stages: {train: python/train.py}\nvenv: {dir: .venv-hf}\n")
+	write("experiments/notvenv.yaml", "stages: {train: python/train.py}\nvenv: {dir: data-cache}\n")
+	write("experiments/broken.yaml", "stages: {train: python/trian.py}\nvenv: {dir: .venv-broken}\n")
+	write(".venv/pyvenv.cfg", "")
+	write(".venv-hf/pyvenv.cfg", "")
+	write("data-cache/keep.txt", "")
+	write(".venv-broken/pyvenv.cfg", "")
+	if err := NewProject(root, Settings{}, io.Discard).Clean(true); err != nil {
+		t.Fatal(err)
+	}
+	for rel, want := range map[string]bool{".venv": false, ".venv-hf": false, "data-cache/keep.txt": true, ".venv-broken": true, "experiments": true} {
+		_, err := os.Stat(filepath.Join(root, rel))
+		if got := err == nil; got != want {
+			t.Errorf("%s exists = %v after clean -all, want %v", rel, got, want)
+		}
+	}
+}
+
+// TestRunParamsKeepIntegers: eval reruns the data stages with the run's
+// params, read from its params.json so that an integer stays one (run.json
+// decodes 300 as 300.0, which a stage's typed params reject).
+func TestRunParamsKeepIntegers(t *testing.T) {
+	p := NewProject(t.TempDir(), Settings{}, io.Discard)
+	want := config.Params{"seed": 42, "data": map[string]any{"n_test": 300, "frac": 1.0}}
+	run := &tracking.Run{ID: "r1", Params: map[string]any{"seed": 42.0, "data": map[string]any{"n_test": 300.0, "frac": 1.0}}}
+	dir := p.Ledger.RunDir("r1")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "params.json"), want.JSON(), 0o644)
+	if got, err := p.runParams(run); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("runParams = %#v, %v; want %#v", got, err, want)
+	}
+	// Without params.json, run.json's params as written: 1.0 reads back
+	// as 1, which the params hash then rejects.
+	os.Remove(filepath.Join(dir, "params.json"))
+	run.ParamsHash = want.Hash()
+	if _, err := p.runParams(run); err == nil || !strings.Contains(err.Error(), "cannot be restored exactly") {
+		t.Errorf("without params.json: %v", err)
+	}
+}
