@@ -11,7 +11,7 @@ import (
 	"github.com/magelab/magelab/bench/peers"
 )
 
-// Bench measures magelab against DVC, Guild AI and MLflow side by side (run overhead, "nothing changed", querying 1k/10k runs, a 16-trial sweep) and writes bench/results/peers.{md,json}: -quick for a few-minute check, -rounds=N, -only="run uptodate query sweep", -keep.
+// Bench measures magelab against DVC, Guild AI and MLflow side by side and writes bench/results/peers.md and peers.json (~30 min): -quick (a few minutes), -rounds=N, -only="run uptodate query sweep", -keep.
 func Bench(ctx context.Context, rounds *int, quick *bool, only *string, keep *bool) error {
 	o := peers.DefaultOptions(deref(quick))
 	if rounds != nil {

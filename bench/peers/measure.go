@@ -53,10 +53,23 @@ type Result struct {
 // warm is set, so that the machine's noise falls on every case alike. A case
 // that fails or times out is recorded as such and left out of later rounds.
 func measure(ctx context.Context, log io.Writer, figure string, cases []benchCase, rounds int, warm bool) []*Result {
+	out := newResults(figure, cases)
+	measureInto(ctx, log, cases, out, rounds, warm)
+	return out
+}
+
+// newResults makes the cases' results, for cases that write into theirs
+// (figure 3 records what each listing printed).
+func newResults(figure string, cases []benchCase) []*Result {
 	out := make([]*Result, len(cases))
 	for i, c := range cases {
 		out[i] = &Result{Figure: figure, Tool: c.tool, Case: c.name, Command: c.command}
 	}
+	return out
+}
+
+// measureInto is measure with the results made by newResults.
+func measureInto(ctx context.Context, log io.Writer, cases []benchCase, out []*Result, rounds int, warm bool) {
 	start := 0
 	if warm {
 		start = -1
@@ -93,7 +106,6 @@ func measure(ctx context.Context, log io.Writer, figure string, cases []benchCas
 	for _, r := range out {
 		r.summarize()
 	}
-	return out
 }
 
 func roundLabel(k int) string {

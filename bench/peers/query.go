@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -141,6 +142,7 @@ func (b *bench) queryCases(ctx context.Context, dir string, n int, mlflowQuery s
 				}
 				if err = json.Unmarshal(lastLine(out), &q); err == nil {
 					addWarm(r, q.WarmS*1000)
+					extra(r)["ids"] = q.IDs
 				}
 			}
 			return err
@@ -174,29 +176,22 @@ func (b *bench) queryCases(ctx context.Context, dir string, n int, mlflowQuery s
 		{"mlflow", "query", "search_runs filter+order, one process", "python -c 'MlflowClient().search_runs(..., filter_string=..., order_by=[val_accuracy DESC], max_results=20)'", ml("query"), false},
 	}
 	cases := make([]benchCase, len(qcs))
-	results := make([]*Result, len(qcs))
 	for i, q := range qcs {
 		cases[i] = benchCase{tool: q.tool, name: fmt.Sprintf("%s %d: %s", q.op, n, q.name), command: q.cmd, timeout: 10 * time.Minute}
 		if q.slow {
 			cases[i].timeout = b.o.SlowQuery
 		}
-		q := q
-		i := i
-		cases[i].run = func(ctx context.Context) error { return q.run(ctx, results[i]) }
 	}
-	// measure makes the results; the cases fill them in through results[i],
-	// so they are made first and copied over.
-	for i, c := range cases {
-		results[i] = &Result{Figure: "query", Tool: c.tool, Case: c.name, Command: c.command}
+	res := newResults("query", cases)
+	for i, q := range qcs {
+		r := res[i]
+		cases[i].run = func(ctx context.Context) error { return q.run(ctx, r) }
 	}
-	res := measure(ctx, b.log, "query", cases, b.o.QueryRounds, true)
+	measureInto(ctx, b.log, cases, res, b.o.QueryRounds, true)
 	for i, r := range res {
-		r.Size, r.Op = n, qcs[i].op
-		r.Case = qcs[i].name
-		if x, ok := results[i].Extra.(map[string]any); ok {
-			r.Extra = x
-		}
+		r.Size, r.Op, r.Case = n, qcs[i].op, qcs[i].name
 	}
+	b.report.Setup[fmt.Sprintf("same_top20_%d", n)] = b.sameTop20(ctx, mdir, res)
 	ratios(res, func(r *Result) *Result {
 		if r.Op == "list" {
 			return res[0]
@@ -207,35 +202,74 @@ func (b *bench) queryCases(ctx context.Context, dir string, n int, mlflowQuery s
 	return res
 }
 
-// setRows records how many lines a listing printed (a check that the tool
-// saw the store).
+// setRows records how many lines a listing printed and, for CSV, its rows
+// and the first column (Guild's run ids): a check that the tool saw the
+// store.
 func setRows(r *Result, out []byte) {
-	if r == nil {
-		return
-	}
-	x, _ := r.Extra.(map[string]any)
-	if x == nil {
-		x = map[string]any{}
-		r.Extra = x
-	}
+	x := extra(r)
 	x["lines"] = bytes.Count(out, []byte("\n"))
-	if rows, err := csv.NewReader(bytes.NewReader(out)).ReadAll(); err == nil && len(rows) > 0 {
+	if rows, err := csv.NewReader(bytes.NewReader(out)).ReadAll(); err == nil && len(rows) > 1 && len(rows[0]) > 1 {
 		x["csv_rows"] = len(rows) - 1
+		if rows[0][0] == "run" {
+			ids := make([]string, len(rows)-1)
+			for i, row := range rows[1:] {
+				ids[i] = row[0]
+			}
+			x["ids"] = ids
+		}
 	}
 }
 
 // addWarm records MLflow's second search_runs in the same process.
 func addWarm(r *Result, ms float64) {
-	if r == nil {
-		return
-	}
+	x := extra(r)
+	w, _ := x["warm_search_ms"].([]float64)
+	x["warm_search_ms"] = append(w, ms)
+}
+
+func extra(r *Result) map[string]any {
 	x, _ := r.Extra.(map[string]any)
 	if x == nil {
 		x = map[string]any{}
 		r.Extra = x
 	}
-	w, _ := x["warm_search_ms"].([]float64)
-	x["warm_search_ms"] = append(w, ms)
+	return x
+}
+
+// sameTop20 checks that MLflow and Guild found the runs magelab found for
+// the query, in the same order (Guild prints 8-digit short ids). DVC cannot
+// filter, so it is not compared.
+func (b *bench) sameTop20(ctx context.Context, dir string, res []*Result) map[string]any {
+	out, err := command{dir: dir, env: b.env("magelab"), name: b.bin,
+		args: []string{"runs", "-where=" + where, "-sort=-val_accuracy", "-limit=20", "-format=json"}}.output(ctx)
+	var runs []struct {
+		ID string `json:"id"`
+	}
+	if err == nil {
+		err = json.Unmarshal(out, &runs)
+	}
+	if err != nil {
+		return map[string]any{"error": err.Error()}
+	}
+	var ours, short []string
+	for _, r := range runs {
+		ours = append(ours, r.ID)
+		short = append(short, strings.ReplaceAll(r.ID, "-", "")[:8])
+	}
+	check := map[string]any{"magelab_runs": len(ours)}
+	for _, r := range res {
+		ids, ok := extra(r)["ids"].([]string)
+		if r.Op != "query" || !ok {
+			continue
+		}
+		switch r.Tool {
+		case "mlflow":
+			check["mlflow"] = slices.Equal(ids, ours)
+		case "guild":
+			check["guild"] = slices.Equal(ids, short)
+		}
+	}
+	return check
 }
 
 // extrapolate fills in, for a case that timed out at size n, a linear

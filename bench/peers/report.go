@@ -76,6 +76,12 @@ func Markdown(rep *Report) string {
 		for _, r := range rs {
 			fmt.Fprintf(&s, "| %s | %s | %s | %s | %s | %s | %s |\n", human(r.Size), r.Op, r.Tool, cell(r), triple(r, 1), ratio(r), queryNote(r))
 		}
+		for _, n := range rep.Options.Sizes {
+			if c, ok := rep.Setup[fmt.Sprintf("same_top20_%d", n)].(map[string]any); ok {
+				fmt.Fprintf(&s, "\nQuery at %s: the same %v runs as magelab, in the same order: MLflow %s, Guild %s (DVC cannot filter).", human(n), c["magelab_runs"], yesNo(c["mlflow"]), yesNo(c["guild"]))
+			}
+		}
+		s.WriteString("\n")
 	}
 	if rs := by("sweep"); len(rs) > 0 {
 		fmt.Fprintf(&s, "\n### 4. 16-trial grid, 1-second trials, 2 slots (%d rounds; ideal %.0f s)\n\n", rep.Options.SweepRounds, float64(trials)/slots)
@@ -84,13 +90,33 @@ func Markdown(rep *Report) string {
 			fmt.Fprintf(&s, "| %s | %s | %s | %s | %v |\n", r.Tool, cell(r), triple(r, 1000), ratio(r), r.Failures)
 		}
 	}
+	s.WriteString(storesLine(rep))
 	s.WriteString("\nCommands:\n\n")
+	seen := map[string]bool{}
 	for _, r := range rep.Results {
-		if r.Command != "" {
-			fmt.Fprintf(&s, "- %s %s: `%s`\n", r.Tool, r.Case, r.Command)
+		if r.Command != "" && !seen[r.Figure+r.Command] {
+			seen[r.Figure+r.Command] = true
+			fmt.Fprintf(&s, "- %s, %s: `%s`\n", r.Figure, r.Tool, r.Command)
 		}
 	}
 	return s.String()
+}
+
+// storesLine says how long the stores of figure 3 took to write.
+func storesLine(rep *Report) string {
+	var parts []string
+	for _, n := range rep.Options.Sizes {
+		st, ok := rep.Setup[fmt.Sprintf("stores_%d", n)].(storeTimes)
+		if !ok {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s runs: magelab %.1f s, MLflow %.0f s, Guild %.0f s, DVC %.0f s",
+			human(n), st["magelab_s"], st["mlflow_s"], st["guild_s"], st["dvc_s"]))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "\nStores written (figure 3) in " + strings.Join(parts, "; ") + ".\n"
 }
 
 func cell(r *Result) string {
@@ -207,6 +233,16 @@ func fastest(rs []*Result, not ...string) *Result {
 		}
 	}
 	return best
+}
+
+func yesNo(v any) string {
+	switch v {
+	case true:
+		return "yes"
+	case false:
+		return "NO"
+	}
+	return "not checked"
 }
 
 func yes(ok bool) string {
