@@ -1,0 +1,138 @@
+package peers
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/magelab/magelab/internal/tracking"
+)
+
+func TestSynthRunsAreReproducible(t *testing.T) {
+	a, b := synthRuns(50, 9), synthRuns(50, 9)
+	for i := range a {
+		if a[i].ID != b[i].ID || a[i].Metrics["val_accuracy"] != b[i].Metrics["val_accuracy"] {
+			t.Fatalf("run %d differs between two calls with the same seed", i)
+		}
+		if len(a[i].Params) != 20 || len(a[i].Metrics) != 10 {
+			t.Fatalf("run %d: %d params, %d metrics; want 20 and 10", i, len(a[i].Params), len(a[i].Metrics))
+		}
+		if i > 0 && a[i].ID <= a[i-1].ID {
+			t.Fatalf("ids not time-ordered: %s after %s", a[i].ID, a[i-1].ID)
+		}
+	}
+}
+
+func TestNested(t *testing.T) {
+	got := mustJSON(nested(map[string]any{"seed": 1, "train.lr": 0.1, "train.hidden": 64, "data.n": 2}))
+	want := `{"data":{"n":2},"seed":1,"train":{"hidden":64,"lr":0.1}}`
+	if got != want {
+		t.Fatalf("nested = %s, want %s", got, want)
+	}
+}
+
+// TestLedgerQueryMatchesSynth writes synthetic runs through the ledger and
+// checks that magelab's query finds exactly the runs the filter selects.
+func TestLedgerQueryMatchesSynth(t *testing.T) {
+	runs := synthRuns(300, 9)
+	dir := filepath.Join(t.TempDir(), "runs")
+	if err := writeLedger(dir, runs); err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	for _, r := range runs {
+		if r.Status == tracking.StatusFinished && r.Params["train.lr"] == 0.01 && r.Metrics["val_accuracy"] > 0.9 {
+			want++
+		}
+	}
+	conds, err := tracking.ParseWhere(where)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := tracking.Open(dir).List(tracking.Query{Where: conds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != want || want == 0 {
+		t.Fatalf("query found %d runs, the synthetic runs have %d", len(got), want)
+	}
+}
+
+// TestDVCExpsAreRefsOnTheBaseline writes experiments into a real git
+// repository and reads them back with git.
+func TestDVCExpsAreRefsOnTheBaseline(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not on PATH")
+	}
+	dir := t.TempDir()
+	lock := "schema: '2.0'\nstages:\n  setup-data:\n    cmd: a\n  preprocess:\n    cmd: b\n  train:\n    cmd: c\n"
+	if err := os.WriteFile(filepath.Join(dir, "dvc.lock"), []byte(lock), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := append(baseEnv(), "HOME="+dir)
+	ctx := context.Background()
+	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"commit", "-qm", "base"}} {
+		if err := (command{dir: dir, env: env, name: "git", args: args}).run(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs := synthRuns(3, 9)
+	if err := writeDVCExps(ctx, dir, env, runs); err != nil {
+		t.Fatal(err)
+	}
+	out, err := command{dir: dir, env: env, name: "git", args: []string{"for-each-ref", "--format=%(refname)", "refs/exps/"}}.output(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := strings.Fields(string(out))
+	if len(refs) != len(runs) {
+		t.Fatalf("refs = %q, want %d", refs, len(runs))
+	}
+	for _, r := range runs {
+		if !strings.Contains(string(out), "/"+dvcExpName(r.ID)+"\n") {
+			t.Errorf("no ref for run %s (%s) in %q", r.ID, dvcExpName(r.ID), refs)
+		}
+	}
+	show, err := command{dir: dir, env: env, name: "git", args: []string{"show", refs[0] + ":dvc.lock", refs[0] + "~1:dvc.lock"}}.output(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(show, []byte(lock)) {
+		t.Fatalf("the experiment's parent is not the baseline:\n%s", show)
+	}
+	var got map[string]any
+	lockOut, err := command{dir: dir, env: env, name: "git", args: []string{"show", refs[0] + ":dvc.lock"}}.output(ctx)
+	if err == nil {
+		err = yaml.Unmarshal(lockOut, &got)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := got["stages"].(map[string]any)["train"].(map[string]any)
+	if _, ok := train["params"].(map[string]any)["params.json"].(map[string]any)["train"]; !ok {
+		t.Fatalf("dvc.lock's train stage has no train params: %v", train)
+	}
+}
+
+func TestGoalsSayWhichAreMet(t *testing.T) {
+	rep := &Report{Options: Options{Sizes: []int{10000}}, Results: []*Result{
+		{Figure: "run", Tool: "python", MedMS: 100},
+		{Figure: "run", Tool: "magelab", MedMS: 110},
+		{Figure: "run", Tool: "guild", Case: "guild run -y", MedMS: 150},
+		{Figure: "uptodate", Tool: "magelab", MedMS: 10},
+		{Figure: "query", Op: "query", Size: 10000, Tool: "magelab", MedMS: 30},
+		{Figure: "query", Op: "query", Size: 10000, Tool: "dvc", Case: "show", MedMS: 3000},
+	}}
+	got := goals(rep)
+	for _, want := range []string{"| +10 ms | guild run -y: +50 ms | 5.0× | **no** |", "| 10.0 ms | | | yes |", "| 100× | yes |"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("goals table lacks %q:\n%s", want, got)
+		}
+	}
+}
