@@ -16,7 +16,10 @@ import (
 // Nothing here fails a run: what cannot be read becomes a warning.
 func (p *Project) stamp(ctx context.Context, r *tracking.Run, v Venv) {
 	dir := p.Ledger.RunDir(r.ID)
-	git, warnings := tracking.StampGit(ctx, p.Root, dir, tracking.GitOptions{HeadRef: p.Settings.HeadRef})
+	// magelab's own outputs are never the run's code, even where the
+	// project's .gitignore forgets them.
+	own := []string{p.Ledger.Dir, filepath.Join(p.Root, ".magelab"), v.Dir}
+	git, warnings := tracking.StampGit(ctx, p.Root, dir, tracking.GitOptions{HeadRef: p.Settings.HeadRef, Exclude: own})
 	lookup := p.Settings.Lookup
 	if lookup == nil {
 		lookup = func(string) (string, bool) { return "", false }

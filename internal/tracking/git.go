@@ -34,6 +34,10 @@ type GitOptions struct {
 	MaxFile  int64  // size cap per saved untracked file (0 → 1 MiB)
 	MaxTotal int64  // cap for all saved untracked content (0 → 20 MiB)
 	NoCLI    bool   // force the go-git fallback (tests)
+	// Exclude are magelab's own directories (the ledger, .magelab, the
+	// venv): files under them never make the tree dirty and are never
+	// saved, whether or not the project's .gitignore names them.
+	Exclude []string
 }
 
 const (
@@ -312,7 +316,7 @@ func (st *gitStamp) statusCLI(g *Git, top string) bool {
 			"--no-renames", "--src-prefix=a/", "--dst-prefix=b/", base, "--")
 	}()
 	var status bytes.Buffer
-	err := st.git(top, &status, "status", "--porcelain=v1", "-z", "--untracked-files=all")
+	err := st.git(top, &status, append([]string{"status", "--porcelain=v1", "-z", "--untracked-files=all", "--", "."}, st.excludeSpecs(top)...)...)
 	diffErr := <-diffDone
 	if err != nil {
 		if st.ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
@@ -391,19 +395,47 @@ func (st *gitStamp) scrub(name string, b []byte) []byte {
 	return b
 }
 
+// excluded are the run dir and GitOptions.Exclude that lie in the tree at
+// top, as slash paths relative to it.
+func (st *gitStamp) excluded(top string) []string {
+	var out []string
+	for _, dir := range append([]string{st.runDir}, st.opts.Exclude...) {
+		if rel, err := filepath.Rel(top, dir); err == nil && filepath.IsLocal(rel) {
+			out = append(out, filepath.ToSlash(rel))
+		}
+	}
+	return out
+}
+
+// excludeSpecs are git pathspecs that leave the excluded directories out.
+func (st *gitStamp) excludeSpecs(top string) []string {
+	var specs []string
+	for _, rel := range st.excluded(top) {
+		specs = append(specs, ":(exclude,literal)"+rel)
+	}
+	return specs
+}
+
+// isExcluded reports whether slash path p lies in one of dirs.
+func isExcluded(p string, dirs []string) bool {
+	for _, d := range dirs {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
+}
+
 // saveUntracked lists the untracked files (paths relative to top) and
 // copies the regular ones under the caps into runDir/untracked/. The run
-// dir itself is skipped when it lies in the tree.
+// dir and the excluded directories are skipped when they lie in the tree.
 func (st *gitStamp) saveUntracked(g *Git, top string, paths []string) {
 	sort.Strings(paths)
-	skip := ""
-	if rel, err := filepath.Rel(top, st.runDir); err == nil && filepath.IsLocal(rel) {
-		skip = filepath.ToSlash(rel) + "/"
-	}
+	skip := st.excluded(top)
 	var total int64
 	dropped := 0
 	for _, p := range paths {
-		if skip != "" && strings.HasPrefix(p, skip) {
+		if isExcluded(p, skip) {
 			continue
 		}
 		if len(g.Untracked) == gitMaxListed {
@@ -468,8 +500,10 @@ func (st *gitStamp) statusGoGit(g *Git, repo *gogit.Repository) {
 	}
 	g.Tool = "go-git"
 	var tracked, untracked []string
+	skip := st.excluded(wt.Filesystem.Root())
 	for p, fs := range status {
 		switch {
+		case isExcluded(p, skip):
 		case fs.Worktree == gogit.Untracked:
 			untracked = append(untracked, p)
 		case fs.Worktree != gogit.Unmodified || fs.Staging != gogit.Unmodified:

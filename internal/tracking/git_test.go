@@ -162,6 +162,28 @@ func TestGitStamp(t *testing.T) {
 		}
 	})
 
+	t.Run("OwnOutputsExcluded", func(t *testing.T) {
+		// A project whose .gitignore forgets runs/, .magelab/ and the
+		// venv: their files neither dirty the tree nor get saved.
+		for _, noCLI := range []bool{false, true} {
+			dir := gitMustRepo(t, gitBaseFiles)
+			for _, f := range []string{"runs/ledger.jsonl", "runs/0190/out/model.pt", ".magelab/cache/x", ".venv/bin/python", "runs-notes.txt"} {
+				gitMustWrite(t, filepath.Join(dir, f), "x\n")
+			}
+			own := []string{filepath.Join(dir, "runs"), filepath.Join(dir, ".magelab"), filepath.Join(dir, ".venv"), "/elsewhere"}
+			g, warnings := StampGit(ctx, dir, filepath.Join(dir, "runs", "0191"), GitOptions{NoCLI: noCLI, Exclude: own})
+			gitNoWarnings(t, warnings)
+			want := []UntrackedFile{{Path: "runs-notes.txt", Size: 2, Saved: true}}
+			if g == nil || !g.Dirty || !reflect.DeepEqual(g.Untracked, want) {
+				t.Fatalf("noCLI=%v: git = %+v, want only runs-notes.txt untracked", noCLI, g)
+			}
+			os.Remove(filepath.Join(dir, "runs-notes.txt"))
+			if g, _ := StampGit(ctx, dir, filepath.Join(dir, "runs", "0192"), GitOptions{NoCLI: noCLI, Exclude: own}); g == nil || g.Dirty || len(g.Untracked) != 0 {
+				t.Fatalf("noCLI=%v: only magelab's outputs are untracked, yet git = %+v", noCLI, g)
+			}
+		}
+	})
+
 	t.Run("Clean", func(t *testing.T) {
 		dir := gitMustRepo(t, gitBaseFiles)
 		runDir := t.TempDir()
