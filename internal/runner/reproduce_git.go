@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/magelab/magelab/internal/tracking"
 )
 
 // gitTimeout bounds one git call of a reproduction; a checkout of a large
@@ -21,15 +23,7 @@ const gitTimeout = 5 * time.Minute
 // which an outer git (a hook running magelab) would point git elsewhere.
 func gitCommand(dir string, env []string, args ...string) (argv, cmdEnv []string) {
 	argv = append([]string{"-c", "core.hooksPath=/dev/null", "-c", "color.ui=false", "--no-pager", "-C", dir}, args...)
-	for _, kv := range env {
-		name, _, _ := strings.Cut(kv, "=")
-		switch name {
-		case "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY", "GIT_PREFIX":
-			continue
-		}
-		cmdEnv = append(cmdEnv, kv)
-	}
-	return argv, cmdEnv
+	return argv, tracking.GitCleanEnv(env)
 }
 
 // git runs git in dir and returns its standard output, trimmed. The error

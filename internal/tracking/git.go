@@ -288,16 +288,29 @@ func gitArgs(dir string, args ...string) []string {
 // an outer git (a hook) pointed at, and a read takes no optional lock (it
 // never rewrites the index under a concurrent git).
 func gitEnv(env []string) []string {
+	var out []string
+	for _, kv := range GitCleanEnv(env) {
+		if !strings.HasPrefix(kv, "GIT_OPTIONAL_LOCKS=") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, "GIT_OPTIONAL_LOCKS=0")
+}
+
+// GitCleanEnv is env without the variables by which an outer git (a hook
+// running magelab) would point a git call at another repository, index or
+// directory: every git magelab runs finds its repository through -C.
+func GitCleanEnv(env []string) []string {
 	out := make([]string, 0, len(env)+1)
 	for _, kv := range env {
 		name, _, _ := strings.Cut(kv, "=")
 		switch name {
-		case "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY", "GIT_OPTIONAL_LOCKS":
+		case "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY", "GIT_PREFIX":
 			continue
 		}
 		out = append(out, kv)
 	}
-	return append(out, "GIT_OPTIONAL_LOCKS=0")
+	return out
 }
 
 // statusCLI fills the dirty state, patch and untracked files with one `git
