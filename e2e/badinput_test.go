@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/record"
 )
 
 // TestBadInput: each mistake gets a message that names what is wrong, and
@@ -51,7 +51,7 @@ func TestBadInput(t *testing.T) {
 		}
 		mustContain(t, r.out, "stage setup-data failed with exit status 3", "bad things", "recorded as failed")
 		run := p.onlyNewRun()
-		if run.Status != tracking.StatusFailed || run.ExitCode != 3 || len(run.Stages) != 1 {
+		if run.Status != record.StatusFailed || run.ExitCode != 3 || len(run.Stages) != 1 {
 			t.Fatalf("run: %s exit %d stages %+v", run.Status, run.ExitCode, run.Stages)
 		}
 		mustContain(t, p.read("runs/"+run.ID+"/logs/setup-data.log"), "bad things")
@@ -71,7 +71,7 @@ open(os.path.join(a.out, "metrics.json"), "w").write('{"acc": "high"}')
 		simple("badmetrics", "  train: python/badmetrics/train.py\n")
 		r := p.mage("train", "-exp=badmetrics")
 		mustContain(t, r.out, "metrics.json", `metric "acc" is high`)
-		if run := p.onlyNewRun(); run.Status != tracking.StatusFailed {
+		if run := p.onlyNewRun(); run.Status != record.StatusFailed {
 			t.Fatalf("status %s", run.Status)
 		}
 	})

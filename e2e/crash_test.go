@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/ledger"
+	"github.com/magelab/magelab/internal/record"
 )
 
 // crashScript is a train stage that records its pid and its child's, then
@@ -58,7 +59,7 @@ func TestCrash(t *testing.T) {
 	if ws := cmd.ProcessState.Sys().(syscall.WaitStatus); ws.Signal() != syscall.SIGKILL {
 		t.Fatalf("magelab ended with %v before the kill:\n%s", cmd.ProcessState, out.String())
 	}
-	ledger := tracking.Open(filepath.Join(p.dir, "runs"))
+	ledger := ledger.Open(filepath.Join(p.dir, "runs"))
 
 	t.Run("LedgerReadable", func(t *testing.T) {
 		events, warnings, err := ledger.Events()
@@ -71,15 +72,15 @@ func TestCrash(t *testing.T) {
 				types = append(types, ev.Type)
 			}
 		}
-		if len(types) != 1 || types[0] != tracking.EventRunStarted {
+		if len(types) != 1 || types[0] != record.EventRunStarted {
 			t.Fatalf("the killed run has events %v, want only run.started", types)
 		}
 	})
 	t.Run("RunIsCrashed", func(t *testing.T) {
-		if s := summary(t, ledger, crashed.ID); s.Status != tracking.StatusCrashed {
+		if s := summary(t, ledger, crashed.ID); s.Status != record.StatusCrashed {
 			t.Fatalf("status %s, want crashed", s.Status)
 		}
-		if r := p.readRun(crashed.ID); r.Status != tracking.StatusRunning || r.Ended != nil {
+		if r := p.readRun(crashed.ID); r.Status != record.StatusRunning || r.Ended != nil {
 			t.Errorf("run.json says %s: the record stays as last written, crashed is inferred", r.Status)
 		}
 	})
@@ -87,13 +88,13 @@ func TestCrash(t *testing.T) {
 		r := p.mustMage("train", "-exp=crash")
 		mustContain(t, r.out, "[train] training")
 		next := p.newestRun()
-		if next.ID == crashed.ID || next.Status != tracking.StatusFinished || next.Metrics["loss"] != 0.5 {
+		if next.ID == crashed.ID || next.Status != record.StatusFinished || next.Metrics["loss"] != 0.5 {
 			t.Fatalf("next run %s: %s, metrics %v", next.ID, next.Status, next.Metrics)
 		}
-		if s := summary(t, ledger, next.ID); s.Status != tracking.StatusFinished {
+		if s := summary(t, ledger, next.ID); s.Status != record.StatusFinished {
 			t.Fatalf("next run folds as %s", s.Status)
 		}
-		if s := summary(t, ledger, crashed.ID); s.Status != tracking.StatusCrashed {
+		if s := summary(t, ledger, crashed.ID); s.Status != record.StatusCrashed {
 			t.Fatalf("crashed run now folds as %s", s.Status)
 		}
 	})
@@ -119,7 +120,7 @@ func stagePIDs(t *testing.T, s string) []int {
 	return pids
 }
 
-func summary(t *testing.T, l *tracking.Ledger, id string) tracking.Summary {
+func summary(t *testing.T, l *ledger.Ledger, id string) record.Summary {
 	t.Helper()
 	runs, _, err := l.Summaries()
 	if err != nil {
@@ -131,7 +132,7 @@ func summary(t *testing.T, l *tracking.Ledger, id string) tracking.Summary {
 		}
 	}
 	t.Fatalf("run %s not in the ledger", id)
-	return tracking.Summary{}
+	return record.Summary{}
 }
 
 // waitEnded waits until pid has exited (a zombie counts: its new parent may

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/record"
 )
 
 // TestInterrupt sends SIGINT to magelab during a stage, as Ctrl-C does: the
@@ -41,7 +41,7 @@ time.sleep(300)
 		t.Fatalf("exit %d (%v), want 130:\n%s", code, err, out.String())
 	}
 	run := p.newestRun()
-	if run.Status != tracking.StatusInterrupted || run.ExitCode != 130 {
+	if run.Status != record.StatusInterrupted || run.ExitCode != 130 {
 		t.Fatalf("run %s exit %d", run.Status, run.ExitCode)
 	}
 	mustContain(t, p.read("runs/ledger.jsonl"), `"status":"interrupted","exit_code":130`)

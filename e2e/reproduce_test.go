@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/record"
 )
 
 // toyTrain is a train stage that needs no data stage: a seeded score, plus
@@ -142,7 +142,7 @@ func TestReproduceDrift(t *testing.T) {
 	}
 	mustContain(t, r.out, "DRIFT", "verdict: drifted: 1 of 1 metrics differ (score; exact)", "does not reproduce run "+orig.ID)
 	run := p.onlyNewRun()
-	if run.Verdict != "drifted" || run.Reproduces != orig.ID || run.Status != tracking.StatusFinished {
+	if run.Verdict != "drifted" || run.Reproduces != orig.ID || run.Status != record.StatusFinished {
 		t.Errorf("verdict %q reproduces %q status %s", run.Verdict, run.Reproduces, run.Status)
 	}
 	mustContain(t, p.read("runs/ledger.jsonl"), `"verdict":"drifted"`)
@@ -218,7 +218,7 @@ func TestReproduceInterrupt(t *testing.T) {
 		t.Fatalf("exit %d (%v), want 130:\n%s", code, err, out.String())
 	}
 	run := p.onlyNewRun()
-	if run.Status != tracking.StatusInterrupted || run.Reproduces != orig.ID || run.Verdict != "" {
+	if run.Status != record.StatusInterrupted || run.Reproduces != orig.ID || run.Verdict != "" {
 		t.Errorf("status %s reproduces %q verdict %q", run.Status, run.Reproduces, run.Verdict)
 	}
 	for _, f := range strings.Fields(pids) {

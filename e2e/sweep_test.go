@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/ledger"
+	"github.com/magelab/magelab/internal/query"
+	"github.com/magelab/magelab/internal/record"
 )
 
 // sweepTrain is a train command that logs what its process saw (trial x,
@@ -167,9 +169,9 @@ func (l trialLog) peak(keep func(trialSeen) bool) int {
 	return most
 }
 
-func sweepRuns(t *testing.T, p *project, id string) []tracking.Summary {
+func sweepRuns(t *testing.T, p *project, id string) []record.Summary {
 	t.Helper()
-	runs, warnings, err := tracking.Open(filepath.Join(p.dir, "runs")).List(tracking.Query{SweepID: id})
+	runs, warnings, err := query.List(ledger.Open(filepath.Join(p.dir, "runs")), query.Query{SweepID: id})
 	if err != nil || len(warnings) != 0 {
 		t.Fatalf("list sweep %s: %v %q", id, err, warnings)
 	}
@@ -224,7 +226,7 @@ func TestSweepOnGPUs(t *testing.T) {
 	for _, s := range runs {
 		run := p.readRun(s.ID)
 		x := int(run.Params["train"].(map[string]any)["x"].(float64))
-		if run.SweepID != id || run.Status != tracking.StatusFinished || run.GPU == nil || len(run.GPU.Devices) != 1 ||
+		if run.SweepID != id || run.Status != record.StatusFinished || run.GPU == nil || len(run.GPU.Devices) != 1 ||
 			strconv.Itoa(run.GPU.Devices[0].Index) != log.starts[x][0].gpu {
 			t.Fatalf("run %s (x=%d, saw GPU %s): sweep %q, %s, gpu %+v", s.ID, x, log.starts[x][0].gpu, run.SweepID, run.Status, run.GPU)
 		}
@@ -238,14 +240,14 @@ func TestSweepOnGPUs(t *testing.T) {
 	if n := strings.Count(listed.out, " sw "); n != 8 {
 		t.Errorf("runs -sweep lists %d runs:\n%s", n, listed.out)
 	}
-	var finished tracking.Event
-	events, _, _ := tracking.Open(filepath.Join(p.dir, "runs")).Events()
+	var finished record.Event
+	events, _, _ := ledger.Open(filepath.Join(p.dir, "runs")).Events()
 	for _, ev := range events {
-		if ev.Type == tracking.EventSweepFinished && ev.SweepID == id {
+		if ev.Type == record.EventSweepFinished && ev.SweepID == id {
 			finished = ev
 		}
 	}
-	if len(finished.Trials) != 8 || finished.Best != finished.Trials[7] || finished.Status != tracking.StatusFinished {
+	if len(finished.Trials) != 8 || finished.Best != finished.Trials[7] || finished.Status != record.StatusFinished {
 		t.Fatalf("sweep.finished: %+v", finished)
 	}
 
@@ -301,7 +303,7 @@ func TestSweepFailures(t *testing.T) {
 	runs := sweepRuns(t, p, id)
 	failed := 0
 	for _, s := range runs {
-		if s.Status == tracking.StatusFailed {
+		if s.Status == record.StatusFailed {
 			failed++
 			if s.Params["train.x"] != 3.0 {
 				t.Errorf("failed run has x=%v", s.Params["train.x"])
@@ -356,14 +358,14 @@ func TestSweepResumesAfterKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Kill once two trials are recorded as finished and a slow one runs.
-	ledger := tracking.Open(filepath.Join(p.dir, "runs"))
+	ledger := ledger.Open(filepath.Join(p.dir, "runs"))
 	done := map[float64]bool{}
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		runs, _, _ := ledger.Summaries()
 		clear(done)
 		for _, s := range runs {
-			if s.Status == tracking.StatusFinished {
+			if s.Status == record.StatusFinished {
 				done[s.Params["train.x"].(float64)] = true
 			}
 		}
@@ -397,7 +399,7 @@ func TestSweepResumesAfterKill(t *testing.T) {
 	}
 	finished := map[float64]int{}
 	for _, s := range sweepRuns(t, p, sweepID(t, r.out)) {
-		if s.Status == tracking.StatusFinished {
+		if s.Status == record.StatusFinished {
 			finished[s.Params["train.x"].(float64)]++
 		}
 	}
@@ -445,7 +447,7 @@ func TestSweepInterrupt(t *testing.T) {
 	}
 	runs := sweepRuns(t, p, sweepID(t, out.String()))
 	for _, s := range runs {
-		if s.Status != tracking.StatusInterrupted {
+		if s.Status != record.StatusInterrupted {
 			t.Errorf("run %s is %s, want interrupted", s.ID, s.Status)
 		}
 	}
@@ -471,7 +473,7 @@ func TestSweepDefaultExperiment(t *testing.T) {
 	mustContain(t, r.out, "2 trials of digits-mlp", "best: trial ")
 	for _, s := range sweepRuns(t, p, sweepID(t, r.out)) {
 		run := p.readRun(s.ID)
-		if run.Status != tracking.StatusFinished || run.Metrics["val_accuracy"] < 0.5 || run.Params["train"].(map[string]any)["epochs"] != 3.0 {
+		if run.Status != record.StatusFinished || run.Metrics["val_accuracy"] < 0.5 || run.Params["train"].(map[string]any)["epochs"] != 3.0 {
 			t.Errorf("run %s: %s, metrics %v", s.ID, run.Status, run.Metrics)
 		}
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/record"
 )
 
 // TestDefaultExperiment walks the path a new user walks, in order: list the
@@ -31,7 +31,7 @@ func TestDefaultExperiment(t *testing.T) {
 		}
 	})
 
-	var first *tracking.Run
+	var first *record.Run
 	t.Run("FreshTrain", func(t *testing.T) {
 		r := p.run("go", "tool", "mage", "train")
 		if r.code != 0 {
@@ -42,7 +42,7 @@ func TestDefaultExperiment(t *testing.T) {
 			t.Fatalf(".venv not created: %v", err)
 		}
 		first = p.onlyNewRun()
-		if first.Status != tracking.StatusFinished || first.ExitCode != 0 {
+		if first.Status != record.StatusFinished || first.ExitCode != 0 {
 			t.Fatalf("run %s: %s exit %d", first.ID, first.Status, first.ExitCode)
 		}
 		if first.Metrics["val_accuracy"] < 0.95 {
@@ -118,7 +118,7 @@ func TestDefaultExperiment(t *testing.T) {
 		p.onlyNewRun()
 	})
 
-	var newest *tracking.Run
+	var newest *record.Run
 	t.Run("Eval", func(t *testing.T) {
 		newest = p.newestRun()
 		r := p.mustMage("eval")
@@ -174,7 +174,7 @@ func TestDefaultExperiment(t *testing.T) {
 	})
 }
 
-func stageNames(r *tracking.Run) string {
+func stageNames(r *record.Run) string {
 	var names []string
 	for _, s := range r.Stages {
 		names = append(names, s.Name)
@@ -195,16 +195,16 @@ func (p *project) runIDs() []string {
 	return ids
 }
 
-func (p *project) readRun(id string) *tracking.Run {
+func (p *project) readRun(id string) *record.Run {
 	p.t.Helper()
-	var r tracking.Run
+	var r record.Run
 	if err := json.Unmarshal([]byte(p.read("runs/"+id+"/run.json")), &r); err != nil {
 		p.t.Fatal(err)
 	}
 	return &r
 }
 
-func (p *project) newestRun() *tracking.Run {
+func (p *project) newestRun() *record.Run {
 	p.t.Helper()
 	ids := p.runIDs()
 	if len(ids) == 0 {
@@ -214,7 +214,7 @@ func (p *project) newestRun() *tracking.Run {
 }
 
 // onlyNewRun asserts exactly one run appeared since the last check.
-func (p *project) onlyNewRun() *tracking.Run {
+func (p *project) onlyNewRun() *record.Run {
 	p.t.Helper()
 	ids := p.runIDs()
 	seen := p.seenRuns()
@@ -267,7 +267,7 @@ func TestDefaultExperimentWithPip(t *testing.T) {
 		t.Fatalf("not a pip-built venv: %v", err)
 	}
 	run := p.onlyNewRun()
-	if run.Status != tracking.StatusFinished || run.Metrics["val_accuracy"] < 0.95 {
+	if run.Status != record.StatusFinished || run.Metrics["val_accuracy"] < 0.95 {
 		t.Fatalf("run %s val_accuracy %v", run.Status, run.Metrics["val_accuracy"])
 	}
 	mustContain(t, p.mustMage("train").out, "up to date", run.ID)

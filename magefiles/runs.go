@@ -14,8 +14,10 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/ledger"
+	"github.com/magelab/magelab/internal/query"
+	"github.com/magelab/magelab/internal/report"
 	"github.com/magelab/magelab/internal/runner"
-	"github.com/magelab/magelab/internal/tracking"
 )
 
 // Runs holds the targets that read the run ledger: runs:show, runs:compare.
@@ -26,11 +28,11 @@ type Runs mg.Namespace
 
 // RUNS lists runs, newest first: -exp=NAME, -where="val_accuracy>0.9 train.lr=0.01 status=finished", -sort=-val_accuracy, -limit=20 (0: all), -format=table|md|csv|json, -sweep=ID.
 func RUNS(exp, where, sort *string, limit *int, format, sweep *string) error {
-	f, err := tracking.ParseFormat(deref(format))
+	f, err := report.ParseFormat(deref(format))
 	if err != nil {
 		return fmt.Errorf("-format: %w", err)
 	}
-	conds, err := tracking.ParseWhere(deref(where))
+	conds, err := query.ParseWhere(deref(where))
 	if err != nil {
 		return fmt.Errorf("-where: %w", err)
 	}
@@ -38,20 +40,20 @@ func RUNS(exp, where, sort *string, limit *int, format, sweep *string) error {
 	if err != nil {
 		return err
 	}
-	q := tracking.Query{Experiment: name, SweepID: deref(sweep), Where: conds, Sort: deref(sort), Limit: 20}
+	q := query.Query{Experiment: name, SweepID: deref(sweep), Where: conds, Sort: deref(sort), Limit: 20}
 	if limit != nil {
 		q.Limit = *limit
 	}
-	l, err := ledger()
+	l, err := openLedger()
 	if err != nil {
 		return err
 	}
-	runs, warnings, err := l.List(q)
+	runs, warnings, err := query.List(l, q)
 	warn(warnings)
 	if err != nil {
 		return err
 	}
-	if len(runs) == 0 && (f == tracking.FormatTable || f == tracking.FormatMarkdown) {
+	if len(runs) == 0 && (f == report.FormatTable || f == report.FormatMarkdown) {
 		if len(conds) > 0 || name != "" || q.SweepID != "" {
 			fmt.Println("no runs match")
 		} else {
@@ -59,18 +61,18 @@ func RUNS(exp, where, sort *string, limit *int, format, sweep *string) error {
 		}
 		return nil
 	}
-	opt := tracking.FormatOptions{}
-	if f == tracking.FormatMarkdown {
+	opt := report.FormatOptions{}
+	if f == report.FormatMarkdown {
 		opt.Chart = chartMetric(l, q)
 	}
-	return tracking.WriteRuns(os.Stdout, runs, f, opt)
+	return report.WriteRuns(os.Stdout, runs, f, opt)
 }
 
 // chartMetric is the metric a markdown listing charts: the sweep's own
 // metric for -sweep, else the metric it is sorted by.
-func chartMetric(l *tracking.Ledger, q tracking.Query) string {
+func chartMetric(l *ledger.Ledger, q query.Query) string {
 	if q.SweepID != "" {
-		if ev, ok, _ := l.SweepStarted(q.SweepID); ok {
+		if ev, ok, _ := query.SweepStarted(l, q.SweepID); ok {
 			if m, _ := ev.Spec["metric"].(string); m != "" {
 				return m
 			}
@@ -81,11 +83,11 @@ func chartMetric(l *tracking.Ledger, q tracking.Query) string {
 
 // Show prints a run's record (ID: a unique prefix or suffix of its id): status and timings, params, metrics, stages, git, env, GPU; -format=json prints run.json as stored.
 func (Runs) Show(id string, format *string) error {
-	l, err := ledger()
+	l, err := openLedger()
 	if err != nil {
 		return err
 	}
-	runs, raw, warnings, err := l.Records(id)
+	runs, raw, warnings, err := query.Records(l, id)
 	warn(warnings)
 	if err != nil {
 		return err
@@ -101,7 +103,7 @@ func (Runs) Show(id string, format *string) error {
 		}
 		return err
 	case "", "table", "text":
-		return tracking.WriteRun(os.Stdout, runs[0], tracking.FormatOptions{})
+		return report.WriteRun(os.Stdout, runs[0], report.FormatOptions{})
 	default:
 		return fmt.Errorf("-format: unknown format %q (want text or json)", f)
 	}
@@ -113,20 +115,20 @@ func (Runs) Compare(ids string) error {
 	if len(fields) < 2 {
 		return fmt.Errorf("runs:compare wants two run ids or more, like \"8f3a1c2d 77e0b9a1\"; got %q", ids)
 	}
-	l, err := ledger()
+	l, err := openLedger()
 	if err != nil {
 		return err
 	}
-	runs, _, warnings, err := l.Records(fields...)
+	runs, _, warnings, err := query.Records(l, fields...)
 	warn(warnings)
 	if err != nil {
 		return err
 	}
-	return tracking.WriteCompare(os.Stdout, runs, tracking.FormatOptions{})
+	return report.WriteCompare(os.Stdout, runs, report.FormatOptions{})
 }
 
-// ledger is the project's run ledger.
-func ledger() (*tracking.Ledger, error) {
+// openLedger is the project's run ledger.
+func openLedger() (*ledger.Ledger, error) {
 	root, err := os.Getwd()
 	if err != nil {
 		return nil, err
@@ -168,7 +170,7 @@ func warn(warnings []string) {
 
 // Import merges another runs/ tree into this one (a directory, or a .tar, .tar.gz or .zip CI artifact): new runs are added, known ones skipped, conflicts reported.
 func (Runs) Import(src string) error {
-	l, err := ledger()
+	l, err := openLedger()
 	if err != nil {
 		return err
 	}
@@ -176,7 +178,7 @@ func (Runs) Import(src string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Print(tracking.FormatImport(rep))
+	fmt.Print(report.FormatImport(rep))
 	if len(rep.Conflicts) > 0 || len(rep.Rejected) > 0 {
 		return fmt.Errorf("runs:import: %d conflict(s), %d rejected: see above", len(rep.Conflicts), len(rep.Rejected))
 	}

@@ -13,7 +13,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/record"
 )
 
 // synthRun is one synthetic run, kept so that the MLflow store can be
@@ -22,7 +22,7 @@ type synthRun struct {
 	ID         string
 	Experiment string
 	Started    time.Time
-	Status     tracking.Status
+	Status     record.Status
 	Duration   float64
 	Params     map[string]any
 	Metrics    map[string]float64 // final: finish metrics plus eval metrics
@@ -55,7 +55,7 @@ func generate(dir string, n int, seed uint64, each func(*synthRun)) (int64, erro
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	g := &gen{w: w, rng: rng, t: time.Date(2025, 1, 6, 9, 0, 0, 0, time.UTC)}
 	const slots = 4
-	var evals []tracking.Event
+	var evals []record.Event
 	for i := 0; i < n; i += slots {
 		batch := make([]*synthRun, 0, slots)
 		for j := i; j < min(i+slots, n); j++ {
@@ -64,11 +64,11 @@ func generate(dir string, n int, seed uint64, each func(*synthRun)) (int64, erro
 			g.emit(g.started(r))
 		}
 		for _, r := range batch {
-			if r.Status == tracking.StatusRunning {
+			if r.Status == record.StatusRunning {
 				continue
 			}
 			g.emit(g.finished(r))
-			if rng.IntN(5) == 0 && r.Status == tracking.StatusFinished {
+			if rng.IntN(5) == 0 && r.Status == record.StatusFinished {
 				evals = append(evals, g.evaluated(r))
 			}
 		}
@@ -108,7 +108,7 @@ type gen struct {
 	sha string
 }
 
-func (g *gen) emit(ev tracking.Event) {
+func (g *gen) emit(ev record.Event) {
 	b, err := json.Marshal(ev)
 	if err != nil && g.err == nil {
 		g.err = err
@@ -152,18 +152,18 @@ func (g *gen) run(i int, running bool) *synthRun {
 	}
 	switch k := rng.IntN(100); {
 	case k < 90:
-		r.Status = tracking.StatusFinished
+		r.Status = record.StatusFinished
 	case k < 97:
-		r.Status = tracking.StatusFailed
+		r.Status = record.StatusFailed
 	default:
-		r.Status = tracking.StatusInterrupted
+		r.Status = record.StatusInterrupted
 	}
 	if running {
-		r.Status = tracking.StatusRunning
+		r.Status = record.StatusRunning
 	}
 	r.Duration = 30 + rng.Float64()*3000
 	acc := 0.5 + 0.49*rng.Float64()
-	if r.Status == tracking.StatusFinished {
+	if r.Status == record.StatusFinished {
 		r.Metrics = map[string]float64{
 			"train_loss": 2 * (1 - acc) * rng.Float64(), "val_loss": 2 * (1 - acc), "val_accuracy": acc,
 			"val_f1": acc - 0.02*rng.Float64(), "val_precision": acc - 0.01*rng.Float64(),
@@ -176,30 +176,30 @@ func (g *gen) run(i int, running bool) *synthRun {
 	return r
 }
 
-func (g *gen) started(r *synthRun) tracking.Event {
-	return tracking.Event{
-		Run: r.ID, Type: tracking.EventRunStarted, Time: r.Started, Experiment: r.Experiment,
+func (g *gen) started(r *synthRun) record.Event {
+	return record.Event{
+		Run: r.ID, Type: record.EventRunStarted, Time: r.Started, Experiment: r.Experiment,
 		SweepID: fmt.Sprintf("sweep-%04d", r.Started.Unix()/86400%10000), Key: key(r.ID),
-		Params: r.Params, Git: &tracking.GitBrief{SHA: g.sha, Branch: "main", Dirty: g.rng.IntN(10) == 0},
+		Params: r.Params, Git: &record.GitBrief{SHA: g.sha, Branch: "main", Dirty: g.rng.IntN(10) == 0},
 		GPU: "1x NVIDIA H200", Host: fmt.Sprintf("gpu-node-%02d", g.rng.IntN(8)),
 		PID: 1000 + g.rng.IntN(60000), PIDStart: uint64(g.rng.Int64N(1 << 40)),
 	}
 }
 
-func (g *gen) finished(r *synthRun) tracking.Event {
-	code := map[tracking.Status]int{tracking.StatusFinished: 0, tracking.StatusFailed: 1, tracking.StatusInterrupted: 130}[r.Status]
-	return tracking.Event{
-		Run: r.ID, Type: tracking.EventRunFinished, Time: r.Started.Add(time.Duration(r.Duration * float64(time.Second))),
+func (g *gen) finished(r *synthRun) record.Event {
+	code := map[record.Status]int{record.StatusFinished: 0, record.StatusFailed: 1, record.StatusInterrupted: 130}[r.Status]
+	return record.Event{
+		Run: r.ID, Type: record.EventRunFinished, Time: r.Started.Add(time.Duration(r.Duration * float64(time.Second))),
 		Status: r.Status, ExitCode: &code, Duration: r.Duration, Metrics: maps(r.Metrics),
 	}
 }
 
-func (g *gen) evaluated(r *synthRun) tracking.Event {
+func (g *gen) evaluated(r *synthRun) record.Event {
 	m := map[string]float64{"test_accuracy": r.Metrics["val_accuracy"] - 0.02*g.rng.Float64(), "test_loss": r.Metrics["val_loss"] * 1.1}
 	for k, v := range m {
 		r.Metrics[k] = v
 	}
-	return tracking.Event{Run: r.ID, Type: tracking.EventRunEvaluated, Time: r.Started.Add(time.Hour), Metrics: m}
+	return record.Event{Run: r.ID, Type: record.EventRunEvaluated, Time: r.Started.Add(time.Hour), Metrics: m}
 }
 
 func maps(m map[string]float64) map[string]float64 {

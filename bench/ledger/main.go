@@ -27,7 +27,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/ledger"
+	"github.com/magelab/magelab/internal/query"
+	"github.com/magelab/magelab/internal/record"
 )
 
 const (
@@ -246,16 +248,16 @@ func writeShownRecord(dir string, r *synthRun) (string, error) {
 	if r == nil {
 		return "", errors.New("no run to show")
 	}
-	l := tracking.Open(filepath.Join(dir, "runs"))
-	rec := &tracking.Run{ID: r.ID, Experiment: r.Experiment, ExperimentFile: "experiments/" + r.Experiment + ".yaml",
+	l := ledger.Open(filepath.Join(dir, "runs"))
+	rec := &record.Run{ID: r.ID, Experiment: r.Experiment, ExperimentFile: "experiments/" + r.Experiment + ".yaml",
 		Status: r.Status, Started: r.Started, DurationSec: r.Duration, Key: key(r.ID), Params: r.Params, Metrics: r.Metrics,
-		Stages: []tracking.StageRecord{{Name: "train", Started: r.Started, Ended: r.Started.Add(time.Duration(r.Duration * float64(time.Second)))}},
-		Git:    &tracking.Git{SHA: key(r.ID)[:40], Branch: "main"}, Env: tracking.Env{Python: ".venv/bin/python", PythonVersion: "3.12.3"}}
+		Stages: []record.StageRecord{{Name: "train", Started: r.Started, Ended: r.Started.Add(time.Duration(r.Duration * float64(time.Second)))}},
+		Git:    &record.Git{SHA: key(r.ID)[:40], Branch: "main"}, Env: record.Env{Python: ".venv/bin/python", PythonVersion: "3.12.3"}}
 	if err := l.WriteRecord(rec); err != nil {
 		return "", err
 	}
 	short := r.ID[len(r.ID)-8:]
-	if _, err := tracking.ResolveID(l, short); err != nil { // 8 hex digits clash in ~1 of 10^4 pairs
+	if _, err := query.ResolveID(l, short); err != nil { // 8 hex digits clash in ~1 of 10^4 pairs
 		short = r.ID[len(r.ID)-12:]
 	}
 	return short, nil

@@ -9,9 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/magelab/magelab/internal/ledger"
+	"github.com/magelab/magelab/internal/query"
+	"github.com/magelab/magelab/internal/record"
 	"gopkg.in/yaml.v3"
-
-	"github.com/magelab/magelab/internal/tracking"
 )
 
 func TestSynthRunsAreReproducible(t *testing.T) {
@@ -47,15 +48,15 @@ func TestLedgerQueryMatchesSynth(t *testing.T) {
 	}
 	want := 0
 	for _, r := range runs {
-		if r.Status == tracking.StatusFinished && r.Params["train.lr"] == 0.01 && r.Metrics["val_accuracy"] > 0.9 {
+		if r.Status == record.StatusFinished && r.Params["train.lr"] == 0.01 && r.Metrics["val_accuracy"] > 0.9 {
 			want++
 		}
 	}
-	conds, err := tracking.ParseWhere(where)
+	conds, err := query.ParseWhere(where)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, _, err := tracking.Open(dir).List(tracking.Query{Where: conds})
+	got, _, err := query.List(ledger.Open(dir), query.Query{Where: conds})
 	if err != nil {
 		t.Fatal(err)
 	}

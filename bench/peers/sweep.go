@@ -10,7 +10,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/ledger"
+	"github.com/magelab/magelab/internal/query"
+	"github.com/magelab/magelab/internal/record"
 )
 
 const (
@@ -85,17 +87,17 @@ func (b *bench) figureSweep(ctx context.Context) ([]*Result, error) {
 // magelabFailures counts the trials of round that did not finish, from the
 // ledger.
 func magelabFailures(dir string, round int) (int, error) {
-	conds, err := tracking.ParseWhere("train.round=" + strconv.Itoa(round))
+	conds, err := query.ParseWhere("train.round=" + strconv.Itoa(round))
 	if err != nil {
 		return 0, err
 	}
-	runs, _, err := tracking.Open(filepath.Join(dir, "runs")).List(tracking.Query{Where: conds})
+	runs, _, err := query.List(ledger.Open(filepath.Join(dir, "runs")), query.Query{Where: conds})
 	if err != nil {
 		return 0, err
 	}
 	ok := 0
 	for _, r := range runs {
-		if r.Status == tracking.StatusFinished {
+		if r.Status == record.StatusFinished {
 			ok++
 		}
 	}

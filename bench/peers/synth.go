@@ -13,7 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/ledger"
+	"github.com/magelab/magelab/internal/record"
 )
 
 // synthRun is one synthetic run of the toy experiment, written into every
@@ -23,7 +24,7 @@ import (
 type synthRun struct {
 	ID       string // UUIDv7: magelab's id; Guild's without the dashes
 	Started  time.Time
-	Status   tracking.Status
+	Status   record.Status
 	Duration float64
 	Params   map[string]any // flat, dotted keys
 	Metrics  map[string]float64
@@ -55,11 +56,11 @@ func synthRuns(n int, seed uint64) []*synthRun {
 		}}
 		switch k := rng.IntN(100); {
 		case k < 90:
-			r.Status = tracking.StatusFinished
+			r.Status = record.StatusFinished
 		case k < 97:
-			r.Status = tracking.StatusFailed
+			r.Status = record.StatusFailed
 		default:
-			r.Status = tracking.StatusInterrupted
+			r.Status = record.StatusInterrupted
 		}
 		acc := 0.5 + 0.49*rng.Float64()
 		r.Metrics = map[string]float64{
@@ -88,16 +89,16 @@ func uuid7(rng *rand.Rand, t time.Time) string {
 // tracking.Ledger.Append, the path every run takes: run.started, then
 // run.finished with the status and metrics.
 func writeLedger(dir string, runs []*synthRun) error {
-	l := tracking.Open(dir)
+	l := ledger.Open(dir)
 	for i, r := range runs {
 		sum := sha256.Sum256([]byte(r.ID))
-		code := map[tracking.Status]int{tracking.StatusFinished: 0, tracking.StatusFailed: 1, tracking.StatusInterrupted: 130}[r.Status]
-		started := tracking.Event{Run: r.ID, Type: tracking.EventRunStarted, Time: r.Started, Experiment: "toy",
+		code := map[record.Status]int{record.StatusFinished: 0, record.StatusFailed: 1, record.StatusInterrupted: 130}[r.Status]
+		started := record.Event{Run: r.ID, Type: record.EventRunStarted, Time: r.Started, Experiment: "toy",
 			Key: hex.EncodeToString(sum[:]), Params: r.Params, Host: "bench", PID: 1000 + i%60000,
-			Git: &tracking.GitBrief{SHA: hex.EncodeToString(sum[:20]), Branch: "main"}}
-		finished := tracking.Event{Run: r.ID, Type: tracking.EventRunFinished, Status: r.Status, ExitCode: &code,
+			Git: &record.GitBrief{SHA: hex.EncodeToString(sum[:20]), Branch: "main"}}
+		finished := record.Event{Run: r.ID, Type: record.EventRunFinished, Status: r.Status, ExitCode: &code,
 			Time: r.Started.Add(time.Duration(r.Duration * float64(time.Second))), Duration: r.Duration, Metrics: r.Metrics}
-		if r.Status != tracking.StatusFinished {
+		if r.Status != record.StatusFinished {
 			finished.Metrics = map[string]float64{"train_loss": r.Metrics["train_loss"]}
 		}
 		if err := l.Append(started); err != nil {
@@ -123,7 +124,7 @@ func writeRunsJSONL(path string, runs []*synthRun) error {
 	enc := json.NewEncoder(w)
 	for _, r := range runs {
 		m := r.Metrics
-		if r.Status != tracking.StatusFinished {
+		if r.Status != record.StatusFinished {
 			m = map[string]float64{"train_loss": r.Metrics["train_loss"]}
 		}
 		if err := enc.Encode(map[string]any{"id": r.ID, "experiment": "toy", "started": r.Started.UnixMilli(),

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/magelab/magelab/internal/config"
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/record"
 )
 
 // dataRun is where a data stage's log goes when it runs inside a train or
@@ -22,7 +22,7 @@ type dataRun struct {
 type DataResult struct {
 	Dir    string
 	Keys   []string
-	Stages []tracking.StageRecord
+	Stages []record.StageRecord
 }
 
 // Data brings exp's data stages up to date, up to and including upTo
@@ -77,13 +77,13 @@ func (p *Project) data(ctx context.Context, exp *config.Experiment, keys map[str
 	return res, nil
 }
 
-func (p *Project) dataStage(ctx context.Context, exp *config.Experiment, s config.Stage, key, in string, ensure func() (string, error), run dataRun) (tracking.StageRecord, Entry, error) {
+func (p *Project) dataStage(ctx context.Context, exp *config.Experiment, s config.Stage, key, in string, ensure func() (string, error), run dataRun) (record.StageRecord, Entry, error) {
 	if e, ok := p.Cache.Lookup(s.Name, key); ok {
 		fmt.Fprintf(p.Out, "%s: up to date (key %s)\n", s.Name, key[:12])
-		rec := tracking.StageRecord{Name: s.Name, Key: key, Cached: true, Output: e.Out, Log: e.Log}
+		rec := record.StageRecord{Name: s.Name, Key: key, Cached: true, Output: e.Out, Log: e.Log}
 		return rec, e, p.copyLog(run, s.Name, e)
 	}
-	var rec tracking.StageRecord
+	var rec record.StageRecord
 	e, err := p.Cache.Compute(ctx, s.Name, key, p.Out, func(out, log string) error {
 		python, err := ensure()
 		if err != nil {

@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/magelab/magelab/internal/config"
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/query"
+	"github.com/magelab/magelab/internal/record"
 )
 
 // EvalOptions pick the run to evaluate.
@@ -23,7 +24,7 @@ type EvalOptions struct {
 
 // EvalResult is what Eval did.
 type EvalResult struct {
-	Run      *tracking.Run
+	Run      *record.Run
 	Metrics  map[string]float64 // the eval stage's metrics
 	UpToDate bool
 }
@@ -82,14 +83,14 @@ func (p *Project) Eval(ctx context.Context, exp *config.Experiment, opts EvalOpt
 
 // evalTarget resolves the run to evaluate, training one when the experiment
 // has no finished run yet.
-func (p *Project) evalTarget(ctx context.Context, exp *config.Experiment, id string) (*tracking.Run, error) {
+func (p *Project) evalTarget(ctx context.Context, exp *config.Experiment, id string) (*record.Run, error) {
 	if id != "" {
-		runs, warnings, err := p.Ledger.Find(id)
+		runs, warnings, err := query.Find(p.Ledger, id)
 		p.warn(warnings...)
 		if err != nil {
 			return nil, err
 		}
-		if s := runs[0]; s.Status != tracking.StatusFinished {
+		if s := runs[0]; s.Status != record.StatusFinished {
 			return nil, fmt.Errorf("run %s is %s: only a finished run can be evaluated", s.ID, s.Status)
 		}
 		return p.Ledger.ReadRecord(runs[0].ID)
@@ -105,7 +106,7 @@ func (p *Project) evalTarget(ctx context.Context, exp *config.Experiment, id str
 	return res.Run, nil
 }
 
-func (p *Project) evaluate(ctx context.Context, exp *config.Experiment, stage config.Stage, keys map[string]string, key, python string, run *tracking.Run) (*EvalResult, error) {
+func (p *Project) evaluate(ctx context.Context, exp *config.Experiment, stage config.Stage, keys map[string]string, key, python string, run *record.Run) (*EvalResult, error) {
 	rec, metrics, err := p.evalStage(ctx, exp, stage, keys, key, python, run)
 	if err != nil {
 		return nil, err
@@ -115,19 +116,19 @@ func (p *Project) evaluate(ctx context.Context, exp *config.Experiment, stage co
 
 // evalStage runs the eval stage on run's model into runs/<id>/eval and
 // returns its record and metrics, leaving the run's record as it is.
-func (p *Project) evalStage(ctx context.Context, exp *config.Experiment, stage config.Stage, keys map[string]string, key, python string, run *tracking.Run) (tracking.StageRecord, map[string]float64, error) {
+func (p *Project) evalStage(ctx context.Context, exp *config.Experiment, stage config.Stage, keys map[string]string, key, python string, run *record.Run) (record.StageRecord, map[string]float64, error) {
 	dir := p.Ledger.RunDir(run.ID)
 	ensure := func() (string, error) { return python, nil }
 	data, err := p.data(ctx, exp, keys, "", ensure, dataRun{ID: run.ID, Dir: dir})
 	if err != nil {
-		return tracking.StageRecord{}, nil, err
+		return record.StageRecord{}, nil, err
 	}
 	out := filepath.Join(dir, "eval")
 	if err := os.RemoveAll(out); err != nil {
-		return tracking.StageRecord{}, nil, err
+		return record.StageRecord{}, nil, err
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
-		return tracking.StageRecord{}, nil, err
+		return record.StageRecord{}, nil, err
 	}
 	fmt.Fprintf(p.Out, "eval: evaluating run %s with %s\n", run.ID, describe(stage))
 	spec := stageSpec{Stage: stage, Root: p.Root, Python: python, Params: exp.Params, ParamsFile: filepath.Join(out, "params.json"),
@@ -146,7 +147,7 @@ func (p *Project) evalStage(ctx context.Context, exp *config.Experiment, stage c
 
 // recordEval adds the eval stage and its metrics to the run's record and
 // appends run.evaluated.
-func (p *Project) recordEval(run *tracking.Run, rec tracking.StageRecord, metrics map[string]float64) error {
+func (p *Project) recordEval(run *record.Run, rec record.StageRecord, metrics map[string]float64) error {
 	run.SetStage(rec)
 	if run.Metrics == nil {
 		run.Metrics = map[string]float64{}
@@ -157,7 +158,7 @@ func (p *Project) recordEval(run *tracking.Run, rec tracking.StageRecord, metric
 	if err := p.Ledger.WriteRecord(run); err != nil {
 		return err
 	}
-	ev := tracking.Event{Type: tracking.EventRunEvaluated, Time: time.Now().UTC(), Run: run.ID, Metrics: metrics}
+	ev := record.Event{Type: record.EventRunEvaluated, Time: time.Now().UTC(), Run: run.ID, Metrics: metrics}
 	return p.Ledger.Append(ev)
 }
 

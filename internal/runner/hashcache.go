@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/durable"
 )
 
 // racyWindow: a file modified this close to the moment it was hashed may
@@ -83,7 +83,7 @@ func (c *HashCache) Save() error {
 	if err != nil {
 		return err
 	}
-	if err := tracking.WriteFileAtomic(c.path, b); err != nil {
+	if err := durable.WriteFileAtomic(c.path, b); err != nil {
 		return fmt.Errorf("save hash cache: %w", err)
 	}
 	c.dirty = false

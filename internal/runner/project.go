@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/magelab/magelab/internal/config"
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/ledger"
 )
 
 // Project is one magelab project tree: where its venv, stage cache and run
@@ -18,7 +18,7 @@ type Project struct {
 	Root     string
 	Settings Settings
 	Out      io.Writer
-	Ledger   *tracking.Ledger
+	Ledger   *ledger.Ledger
 	Cache    StageCache
 	hashes   *HashCache
 	baseEnv  []string // the environment stages start from; nil: this process's (see environ)
@@ -31,7 +31,7 @@ func NewProject(root string, s Settings, out io.Writer) *Project {
 		Root:     root,
 		Settings: s,
 		Out:      out,
-		Ledger:   tracking.Open(filepath.Join(root, "runs")),
+		Ledger:   ledger.Open(filepath.Join(root, "runs")),
 		Cache:    StageCache{Dir: filepath.Join(state, "cache")},
 		hashes:   LoadHashCache(filepath.Join(state, "hashes.json")),
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/magelab/magelab/internal/config"
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/record"
 )
 
 func TestProjectVenvDir(t *testing.T) {
@@ -74,7 +74,7 @@ func TestCleanAllRemovesExperimentVenvs(t *testing.T) {
 func TestRunParamsKeepIntegers(t *testing.T) {
 	p := NewProject(t.TempDir(), Settings{}, io.Discard)
 	want := config.Params{"seed": 42, "data": map[string]any{"n_test": 300, "frac": 1.0}}
-	run := &tracking.Run{ID: "r1", Params: map[string]any{"seed": 42.0, "data": map[string]any{"n_test": 300.0, "frac": 1.0}}}
+	run := &record.Run{ID: "r1", Params: map[string]any{"seed": 42.0, "data": map[string]any{"n_test": 300.0, "frac": 1.0}}}
 	dir := p.Ledger.RunDir("r1")
 	os.MkdirAll(dir, 0o755)
 	os.WriteFile(filepath.Join(dir, "params.json"), want.JSON(), 0o644)

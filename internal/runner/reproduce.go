@@ -12,7 +12,8 @@ import (
 	"strings"
 
 	"github.com/magelab/magelab/internal/config"
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/query"
+	"github.com/magelab/magelab/internal/record"
 )
 
 // ExitDrifted is the exit status of a reproduction that ran to the end but
@@ -51,9 +52,9 @@ type ReproduceOptions struct {
 
 // ReproduceResult is what Reproduce did.
 type ReproduceResult struct {
-	Original   *tracking.Run
-	Run        *tracking.Run // the reproduction; nil when it never started
-	Comparison Comparison    // set when the reproduction ran to the end
+	Original   *record.Run
+	Run        *record.Run // the reproduction; nil when it never started
+	Comparison Comparison  // set when the reproduction ran to the end
 }
 
 // Reproduce reruns the recorded run id from its exact code: its commit
@@ -124,7 +125,7 @@ func (p *Project) reproduce(ctx context.Context, id string, opts ReproduceOption
 // prepare loads the run's experiment from the checkout with its params,
 // picks the venv, the environment and the tolerance, and returns the
 // project the reproduction runs in with its stage keys.
-func (p *Project) prepare(ctx context.Context, orig *tracking.Run, c *checkout, opts ReproduceOptions) (*Project, *config.Experiment, rerunInputs, error) {
+func (p *Project) prepare(ctx context.Context, orig *record.Run, c *checkout, opts ReproduceOptions) (*Project, *config.Experiment, rerunInputs, error) {
 	exp, warnings, err := p.reproducedExperiment(orig, c)
 	if err != nil {
 		return nil, nil, rerunInputs{}, err
@@ -150,14 +151,14 @@ func (p *Project) prepare(ctx context.Context, orig *tracking.Run, c *checkout, 
 
 // reproducible reads the record of run id and checks that it can be
 // reproduced at all.
-func (p *Project) reproducible(id string) (*tracking.Run, error) {
-	found, warnings, err := p.Ledger.Find(id)
+func (p *Project) reproducible(id string) (*record.Run, error) {
+	found, warnings, err := query.Find(p.Ledger, id)
 	p.warn(warnings...)
 	if err != nil {
 		return nil, err
 	}
 	s := found[0]
-	if s.Status != tracking.StatusFinished {
+	if s.Status != record.StatusFinished {
 		return nil, fmt.Errorf("run %s has status %s: only a finished run can be reproduced", s.ID, s.Status)
 	}
 	run, err := p.Ledger.ReadRecord(s.ID)
@@ -171,7 +172,7 @@ func (p *Project) reproducible(id string) (*tracking.Run, error) {
 }
 
 // announce says what is being reproduced, from where.
-func (p *Project) announce(run *tracking.Run, src source, c *checkout) {
+func (p *Project) announce(run *record.Run, src source, c *checkout) {
 	what := "commit " + shortSHA(src.sha)
 	if src.patch != "" {
 		what += " + " + filepath.Base(src.patch)
@@ -188,7 +189,7 @@ func (p *Project) announce(run *tracking.Run, src source, c *checkout) {
 
 // reproducedExperiment loads the run's experiment file from the checkout
 // and gives it the run's resolved params (its -set overrides included).
-func (p *Project) reproducedExperiment(run *tracking.Run, c *checkout) (*config.Experiment, []string, error) {
+func (p *Project) reproducedExperiment(run *record.Run, c *checkout) (*config.Experiment, []string, error) {
 	exp, err := config.Load(c.Root, run.ExperimentFile)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reproduce run %s: %w", run.ID, err)
@@ -211,7 +212,7 @@ func (p *Project) reproducedExperiment(run *tracking.Run, c *checkout) (*config.
 
 // runParams restores the run's resolved params exactly: from its
 // params.json, else from run.json, checked against its params hash.
-func (p *Project) runParams(run *tracking.Run) (config.Params, error) {
+func (p *Project) runParams(run *record.Run) (config.Params, error) {
 	file := filepath.Join(p.Ledger.RunDir(run.ID), "params.json")
 	candidates := [][]byte{}
 	if b, err := os.ReadFile(file); err == nil {
@@ -249,7 +250,7 @@ func (p *Project) reproduction(c *checkout, v Venv, env []string) *Project {
 // the run's requirements hash, with the keys the run recorded: a
 // difference means some input (a script, a module it imports, params, the
 // seed, a declared dep outside git) is not what the run used.
-func (p *Project) checkKeys(run *tracking.Run, exp *config.Experiment, keys map[string]string, reqHash string) []string {
+func (p *Project) checkKeys(run *record.Run, exp *config.Experiment, keys map[string]string, reqHash string) []string {
 	if reqHash != run.Env.RequirementsHash {
 		var err error
 		if keys, err = p.keys(exp, run.Env.RequirementsHash); err != nil {
@@ -284,7 +285,7 @@ type rerunInputs struct {
 
 // rerun runs the stages of the original as a new run, compares the
 // metrics and records the verdict.
-func (p *Project) rerun(ctx context.Context, orig *tracking.Run, exp *config.Experiment, in rerunInputs) (*tracking.Run, Comparison, error) {
+func (p *Project) rerun(ctx context.Context, orig *record.Run, exp *config.Experiment, in rerunInputs) (*record.Run, Comparison, error) {
 	train, ok := exp.Stage("train")
 	if !ok {
 		return nil, Comparison{}, fmt.Errorf("reproduce run %s: %s at its commit has no train stage", orig.ID, orig.ExperimentFile)
@@ -310,7 +311,7 @@ func (p *Project) rerun(ctx context.Context, orig *tracking.Run, exp *config.Exp
 
 // rerunEval runs the eval stage when the original was evaluated, with the
 // eval params it was evaluated with, and adds its metrics to run.
-func (p *Project) rerunEval(ctx context.Context, orig *tracking.Run, exp *config.Experiment, in rerunInputs, run *tracking.Run) error {
+func (p *Project) rerunEval(ctx context.Context, orig *record.Run, exp *config.Experiment, in rerunInputs, run *record.Run) error {
 	prev, i := orig.Stage("eval")
 	if i < 0 {
 		return nil
@@ -371,7 +372,7 @@ func (p *Project) evalKey(exp *config.Experiment, trainKey, reqHash string) (str
 
 // evalParams are the params the original's last eval stage ran with (its
 // eval/params.json).
-func (p *Project) evalParams(run *tracking.Run) (config.Params, error) {
+func (p *Project) evalParams(run *record.Run) (config.Params, error) {
 	b, err := os.ReadFile(filepath.Join(p.Ledger.RunDir(run.ID), "eval", "params.json"))
 	if err != nil {
 		return nil, err
@@ -381,12 +382,12 @@ func (p *Project) evalParams(run *tracking.Run) (config.Params, error) {
 
 // envDiff says how the reproduction's Python and packages differ from the
 // original's, comparing the two runs' pip-freeze.txt.
-func (p *Project) envDiff(orig, run *tracking.Run) []string {
+func (p *Project) envDiff(orig, run *record.Run) []string {
 	var out []string
 	if a, b := orig.Env.PythonVersion, run.Env.PythonVersion; a != "" && b != "" && a != b {
 		out = append(out, fmt.Sprintf("env: Python %s, the run had %s", b, a))
 	}
-	read := func(r *tracking.Run) (string, bool) {
+	read := func(r *record.Run) (string, bool) {
 		if r.Env.PipFreeze == "" || !filepath.IsLocal(r.Env.PipFreeze) {
 			return "", false
 		}

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/magelab/magelab/internal/config"
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/record"
 )
 
 // reproducedVars are the recorded environment variables a reproduction
@@ -61,7 +61,7 @@ func reproduceEnv(base []string, recorded map[string]string) (env, notes []strin
 // requirements; otherwise it is used with a warning, since rebuilding it
 // would change the user's venv. fresh builds a temporary venv in the
 // checkout from the run's pip-freeze.txt instead.
-func (p *Project) reproduceVenv(ctx context.Context, run *tracking.Run, exp *config.Experiment, c *checkout, fresh bool) (Venv, string, error) {
+func (p *Project) reproduceVenv(ctx context.Context, run *record.Run, exp *config.Experiment, c *checkout, fresh bool) (Venv, string, error) {
 	if fresh {
 		return p.freshVenv(ctx, run, exp, c)
 	}
@@ -85,7 +85,7 @@ func (p *Project) reproduceVenv(ctx context.Context, run *tracking.Run, exp *con
 
 // freshVenv builds a venv in the checkout with exactly the packages of the
 // run's pip-freeze.txt, on the base interpreter the experiment asks for.
-func (p *Project) freshVenv(ctx context.Context, run *tracking.Run, exp *config.Experiment, c *checkout) (Venv, string, error) {
+func (p *Project) freshVenv(ctx context.Context, run *record.Run, exp *config.Experiment, c *checkout) (Venv, string, error) {
 	name := run.Env.PipFreeze
 	if name == "" || !filepath.IsLocal(name) {
 		return Venv{}, "", fmt.Errorf("run %s recorded no package list (pip-freeze.txt): -freshenv cannot rebuild its environment; reproduce it on the project venv instead", run.ID)

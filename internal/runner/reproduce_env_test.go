@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/stamp"
 )
 
 func TestReproduceEnv(t *testing.T) {
@@ -81,7 +81,7 @@ func TestReproduceEnv(t *testing.T) {
 // would always be unset in a reproduction.
 func TestReproducedVarsAreRecorded(t *testing.T) {
 	for _, k := range reproducedVars {
-		if !slices.Contains(tracking.EnvVars, k) {
+		if !slices.Contains(stamp.EnvVars, k) {
 			t.Errorf("%s is reproduced but not in tracking.EnvVars, so never recorded", k)
 		}
 	}

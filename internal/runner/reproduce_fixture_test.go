@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/magelab/magelab/internal/config"
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/record"
 )
 
 // The reproduce tests run a small standard-library pipeline (setup-data →
@@ -152,7 +152,7 @@ func (f *reproFixture) experiment(set string) *config.Experiment {
 }
 
 // train trains a new run with the -set overrides.
-func (f *reproFixture) train(set string) *tracking.Run {
+func (f *reproFixture) train(set string) *record.Run {
 	f.t.Helper()
 	res, err := f.project().Train(context.Background(), f.experiment(set), TrainOptions{Force: true})
 	if err != nil {
@@ -174,7 +174,7 @@ func (f *reproFixture) reproduce(id string, opts ReproduceOptions) (*ReproduceRe
 	return f.project().Reproduce(context.Background(), id, opts)
 }
 
-func (f *reproFixture) record(id string) *tracking.Run {
+func (f *reproFixture) record(id string) *record.Run {
 	f.t.Helper()
 	r, err := f.project().Ledger.ReadRecord(id)
 	if err != nil {
@@ -183,7 +183,7 @@ func (f *reproFixture) record(id string) *tracking.Run {
 	return r
 }
 
-func (f *reproFixture) writeRecord(r *tracking.Run) {
+func (f *reproFixture) writeRecord(r *record.Run) {
 	f.t.Helper()
 	if err := f.project().Ledger.WriteRecord(r); err != nil {
 		f.t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/stamp"
 )
 
 // gitTimeout bounds one git call of a reproduction; a checkout of a large
@@ -23,7 +23,7 @@ const gitTimeout = 5 * time.Minute
 // which an outer git (a hook running magelab) would point git elsewhere.
 func gitCommand(dir string, env []string, args ...string) (argv, cmdEnv []string) {
 	argv = append([]string{"-c", "core.hooksPath=/dev/null", "-c", "color.ui=false", "--no-pager", "-C", dir}, args...)
-	return argv, tracking.GitCleanEnv(env)
+	return argv, stamp.GitCleanEnv(env)
 }
 
 // git runs git in dir and returns its standard output, trimmed. The error

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/record"
 )
 
 // TestReproduceCleanRun reproduces an evaluated run of a clean tree: same
@@ -31,7 +31,7 @@ func TestReproduceCleanRun(t *testing.T) {
 		t.Fatalf("reproduce: %v\n%s", err, f.out.String())
 	}
 	run := f.record(res.Run.ID)
-	if run.Reproduces != orig.ID || run.Verdict != VerdictReproduced || run.Status != tracking.StatusFinished {
+	if run.Reproduces != orig.ID || run.Verdict != VerdictReproduced || run.Status != record.StatusFinished {
 		t.Fatalf("reproduces %q verdict %q status %s", run.Reproduces, run.Verdict, run.Status)
 	}
 	for name, v := range orig.Metrics {
@@ -145,7 +145,7 @@ func TestReproduceDrift(t *testing.T) {
 		t.Errorf("drifted %v", drift.Drifted)
 	}
 	run := f.record(res.Run.ID)
-	if run.Verdict != VerdictDrifted || run.Status != tracking.StatusFinished || run.ExitCode != 0 {
+	if run.Verdict != VerdictDrifted || run.Status != record.StatusFinished || run.ExitCode != 0 {
 		t.Errorf("verdict %q status %s exit %d", run.Verdict, run.Status, run.ExitCode)
 	}
 	if !strings.Contains(f.read("runs/ledger.jsonl"), `"verdict":"drifted"`) {
@@ -248,13 +248,13 @@ func TestReproduceInterrupted(t *testing.T) {
 		t.Fatalf("err %v, want an interrupted stage\n%s", err, f.out.String())
 	}
 	run := f.record(res.Run.ID)
-	if run.Status != tracking.StatusInterrupted || run.Reproduces != orig.ID || run.Verdict != "" {
+	if run.Status != record.StatusInterrupted || run.Reproduces != orig.ID || run.Verdict != "" {
 		t.Errorf("status %s reproduces %q verdict %q", run.Status, run.Reproduces, run.Verdict)
 	}
 	f.noCheckoutLeft()
 }
 
-func stageKeys(r *tracking.Run) string {
+func stageKeys(r *record.Run) string {
 	var keys []string
 	for _, s := range r.Stages {
 		keys = append(keys, s.Name+"="+s.Key[:12])

@@ -10,7 +10,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/record"
+	"github.com/magelab/magelab/internal/stamp"
 )
 
 // source is where a run's code comes from, checked before anything is
@@ -28,7 +29,7 @@ type source struct {
 
 // sourceOf checks that run's code can be restored in this repository and
 // says from what. Every refusal names the run and what to do.
-func (p *Project) sourceOf(ctx context.Context, run *tracking.Run) (source, error) {
+func (p *Project) sourceOf(ctx context.Context, run *record.Run) (source, error) {
 	if err := gitAvailable(); err != nil {
 		return source{}, err
 	}
@@ -78,7 +79,7 @@ func (p *Project) sourceOf(ctx context.Context, run *tracking.Run) (source, erro
 
 // hasCommit checks that the run's commit is in the repository at top, and
 // otherwise says where the run was made and how to fetch it.
-func (p *Project) hasCommit(ctx context.Context, run *tracking.Run, top string) error {
+func (p *Project) hasCommit(ctx context.Context, run *record.Run, top string) error {
 	sha := run.Git.SHA
 	if _, err := git(ctx, top, "cat-file", "-e", sha+"^{commit}"); err == nil {
 		return nil
@@ -90,7 +91,7 @@ func (p *Project) hasCommit(ctx context.Context, run *tracking.Run, top string) 
 	}
 	fmt.Fprintf(&b, ", which is not in this repository (%s)", top)
 	origin, _ := git(ctx, top, "config", "--get", "remote.origin.url")
-	origin = tracking.RedactURL(origin)
+	origin = stamp.RedactURL(origin)
 	recorded := run.Git.Remote
 	switch {
 	case recorded != "" && origin != "" && recorded != origin:
@@ -112,7 +113,7 @@ func (p *Project) hasCommit(ctx context.Context, run *tracking.Run, top string) 
 
 // incompleteDiff refuses a run whose stamp warned that its uncommitted
 // changes were not all saved: restoring them would restore other code.
-func incompleteDiff(run *tracking.Run) error {
+func incompleteDiff(run *record.Run) error {
 	for _, w := range run.Warnings {
 		if strings.HasPrefix(w, "git: no patch") || strings.HasPrefix(w, "git: dirty state unknown") ||
 			strings.Contains(w, "cannot write binary patches") {
@@ -159,7 +160,7 @@ type checkout struct {
 func (p *Project) reproduceDir() string { return filepath.Join(p.Root, ".magelab", "reproduce") }
 
 // checkout creates the temporary tree of src. On failure nothing is left.
-func (p *Project) checkout(ctx context.Context, run *tracking.Run, src source) (*checkout, error) {
+func (p *Project) checkout(ctx context.Context, run *record.Run, src source) (*checkout, error) {
 	base := p.reproduceDir()
 	if err := os.MkdirAll(base, 0o755); err != nil {
 		return nil, fmt.Errorf("reproduce: %w", err)
@@ -191,7 +192,7 @@ func (p *Project) checkout(ctx context.Context, run *tracking.Run, src source) (
 
 // fill checks the commit out into Tree, applies the patch and copies the
 // untracked files in.
-func (c *checkout) fill(ctx context.Context, run *tracking.Run, src source) error {
+func (c *checkout) fill(ctx context.Context, run *record.Run, src source) error {
 	if err := os.Mkdir(c.Dir, 0o755); err != nil {
 		return fmt.Errorf("reproduce: %w", err)
 	}
@@ -218,7 +219,7 @@ func (c *checkout) fill(ctx context.Context, run *tracking.Run, src source) erro
 
 // redactedHint explains a patch that does not apply because credentials
 // in it were replaced when it was saved.
-func redactedHint(run *tracking.Run) string {
+func redactedHint(run *record.Run) string {
 	for _, w := range run.Warnings {
 		if strings.HasPrefix(w, "git: "+filepath.Base(run.Git.Patch)+" held a remote's credentials") {
 			return " (a remote's credentials in it were replaced by REDACTED when it was saved)"

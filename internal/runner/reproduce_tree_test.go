@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/record"
 )
 
 // TestReproduceRefuses covers the runs whose code cannot be restored: each
@@ -28,29 +28,29 @@ func TestReproduceRefuses(t *testing.T) {
 	// files of the original) and expects these words in the error.
 	cases := []struct {
 		name   string
-		from   *tracking.Run
-		damage func(r *tracking.Run, dir string)
+		from   *record.Run
+		damage func(r *record.Run, dir string)
 		want   []string
 	}{
-		{"NoCommit", clean, func(r *tracking.Run, dir string) { r.Git = nil },
+		{"NoCommit", clean, func(r *record.Run, dir string) { r.Git = nil },
 			[]string{"has no git commit recorded", "cannot be reproduced"}},
-		{"CommitMissing", clean, func(r *tracking.Run, dir string) { r.Git.SHA = strings.Repeat("ab", 20); r.Git.Branch = "feature" },
+		{"CommitMissing", clean, func(r *record.Run, dir string) { r.Git.SHA = strings.Repeat("ab", 20); r.Git.Branch = "feature" },
 			[]string{"abababab", "is not in this repository", "git fetch origin feature"}},
-		{"MissingPatch", dirty, func(r *tracking.Run, dir string) { os.Remove(filepath.Join(dir, "git.patch")) },
+		{"MissingPatch", dirty, func(r *record.Run, dir string) { os.Remove(filepath.Join(dir, "git.patch")) },
 			[]string{"uncommitted changes", "git.patch", "is missing", "runs:import"}},
-		{"PatchNoLongerApplies", dirty, func(r *tracking.Run, dir string) {
+		{"PatchNoLongerApplies", dirty, func(r *record.Run, dir string) {
 			p := filepath.Join(dir, "git.patch")
 			b, _ := os.ReadFile(p)
 			os.WriteFile(p, []byte(strings.Replace(string(b), "return sum(data) * scale", "return sum(data) / scale", 1)), 0o644)
 		}, []string{"no longer apply to commit", "git.patch", "git apply"}},
-		{"MissingUntracked", dirty, func(r *tracking.Run, dir string) { os.RemoveAll(filepath.Join(dir, "untracked")) },
+		{"MissingUntracked", dirty, func(r *record.Run, dir string) { os.RemoveAll(filepath.Join(dir, "untracked")) },
 			[]string{"untracked file python/helper.py", "is missing"}},
-		{"IncompleteDiff", clean, func(r *tracking.Run, dir string) {
+		{"IncompleteDiff", clean, func(r *record.Run, dir string) {
 			r.Warnings = append(r.Warnings, "git: go-git cannot write binary patches: changes to data.bin are not in git.patch")
 		}, []string{"were not fully recorded", "data.bin"}},
-		{"NotFinished", clean, func(r *tracking.Run, dir string) { r.Status = tracking.StatusFailed },
+		{"NotFinished", clean, func(r *record.Run, dir string) { r.Status = record.StatusFailed },
 			[]string{"has status failed", "only a finished run"}},
-		{"NoParams", clean, func(r *tracking.Run, dir string) {
+		{"NoParams", clean, func(r *record.Run, dir string) {
 			os.Remove(filepath.Join(dir, "params.json"))
 			r.ParamsHash = "not the hash"
 		}, []string{"params cannot be restored exactly"}},
@@ -162,10 +162,10 @@ func TestReproduceRemovesStaleCheckout(t *testing.T) {
 }
 
 // copyRun copies run r under a new id, damaged by damage, into the ledger.
-func (f *reproFixture) copyRun(r *tracking.Run, damage func(r *tracking.Run, dir string)) string {
+func (f *reproFixture) copyRun(r *record.Run, damage func(r *record.Run, dir string)) string {
 	f.t.Helper()
 	p := f.project()
-	id, err := tracking.NewID()
+	id, err := record.NewID()
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -179,9 +179,9 @@ func (f *reproFixture) copyRun(r *tracking.Run, damage func(r *tracking.Run, dir
 	damage(cp, p.Ledger.RunDir(id))
 	f.writeRecord(cp)
 	code := 0
-	for _, ev := range []tracking.Event{
-		{Run: id, Type: tracking.EventRunStarted, Time: cp.Started, Experiment: cp.Experiment, Key: cp.Key},
-		{Run: id, Type: tracking.EventRunFinished, Time: cp.Started, Status: cp.Status, ExitCode: &code, Metrics: cp.Metrics},
+	for _, ev := range []record.Event{
+		{Run: id, Type: record.EventRunStarted, Time: cp.Started, Experiment: cp.Experiment, Key: cp.Key},
+		{Run: id, Type: record.EventRunFinished, Time: cp.Started, Status: cp.Status, ExitCode: &code, Metrics: cp.Metrics},
 	} {
 		if err := p.Ledger.Append(ev); err != nil {
 			f.t.Fatal(err)

@@ -15,7 +15,8 @@ import (
 	"time"
 
 	"github.com/magelab/magelab/internal/config"
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/query"
+	"github.com/magelab/magelab/internal/record"
 )
 
 // What `serve` runs: BentoML's server on the service in python/serve, which
@@ -42,7 +43,7 @@ type ServeOptions struct {
 type serveSpec struct {
 	Root, Python, Host string
 	Port               int
-	Run                *tracking.Run
+	Run                *record.Run
 	ModelDir           string
 	BaseEnv            []string
 }
@@ -84,7 +85,7 @@ func (p *Project) Serve(ctx context.Context, exp *config.Experiment, opts ServeO
 }
 
 // serveRun resolves the run to serve and its experiment.
-func (p *Project) serveRun(exp *config.Experiment, id string) (*tracking.Run, *config.Experiment, error) {
+func (p *Project) serveRun(exp *config.Experiment, id string) (*record.Run, *config.Experiment, error) {
 	if id == "" && exp == nil {
 		return nil, nil, fmt.Errorf("serve: name an experiment (-exp=NAME) or a run (-run=ID)")
 	}
@@ -96,12 +97,12 @@ func (p *Project) serveRun(exp *config.Experiment, id string) (*tracking.Run, *c
 		run, err := p.Ledger.ReadRecord(s.ID)
 		return run, exp, err
 	}
-	runs, warnings, err := p.Ledger.Find(id)
+	runs, warnings, err := query.Find(p.Ledger, id)
 	p.warn(warnings...)
 	if err != nil {
 		return nil, nil, err
 	}
-	if s := runs[0]; s.Status != tracking.StatusFinished {
+	if s := runs[0]; s.Status != record.StatusFinished {
 		return nil, nil, fmt.Errorf("run %s is %s: only a finished run can be served", s.ID, s.Status)
 	}
 	run, err := p.Ledger.ReadRecord(runs[0].ID)
@@ -125,9 +126,9 @@ func (p *Project) serveRun(exp *config.Experiment, id string) (*tracking.Run, *c
 
 // bestRun is the finished run of exp that is best by the experiment's sweep
 // metric, else the newest.
-func (p *Project) bestRun(exp *config.Experiment) (tracking.Summary, error) {
-	where, _ := tracking.ParseWhere("status=finished")
-	q := tracking.Query{Experiment: exp.Name, Where: where, Limit: 1}
+func (p *Project) bestRun(exp *config.Experiment) (record.Summary, error) {
+	where, _ := query.ParseWhere("status=finished")
+	q := query.Query{Experiment: exp.Name, Where: where, Limit: 1}
 	metric, goal := sweepMetric(exp)
 	if metric != "" {
 		q.Sort = "-" + metric
@@ -135,13 +136,13 @@ func (p *Project) bestRun(exp *config.Experiment) (tracking.Summary, error) {
 			q.Sort = metric
 		}
 	}
-	runs, warnings, err := p.Ledger.List(q)
+	runs, warnings, err := query.List(p.Ledger, q)
 	p.warn(warnings...)
 	if err != nil {
-		return tracking.Summary{}, err
+		return record.Summary{}, err
 	}
 	if len(runs) == 0 {
-		return tracking.Summary{}, fmt.Errorf("experiment %s has no finished run to serve: train one first (go tool mage train -exp=%s), or pass -run=ID", exp.Name, expArg(exp))
+		return record.Summary{}, fmt.Errorf("experiment %s has no finished run to serve: train one first (go tool mage train -exp=%s), or pass -run=ID", exp.Name, expArg(exp))
 	}
 	if v, ok := runs[0].Metrics[metric]; ok {
 		fmt.Fprintf(p.Out, "serve: run %s has the best %s (%.4g) of %s's finished runs\n", runs[0].ID, metric, v, exp.Name)
@@ -165,7 +166,7 @@ func expArg(exp *config.Experiment) string {
 }
 
 // servable checks that run's output holds a model the service loads.
-func servable(run *tracking.Run, modelDir string) error {
+func servable(run *record.Run, modelDir string) error {
 	if _, err := os.Stat(filepath.Join(modelDir, ServeModelFile)); err != nil {
 		return fmt.Errorf("run %s (experiment %s) has no servable model: %s is missing; serve needs a run whose train stage writes %s, such as those of experiments/digits-sklearn.yaml (go tool mage train -exp=digits-sklearn)",
 			run.ID, run.Experiment, filepath.Join(modelDir, ServeModelFile), ServeModelFile)

@@ -15,11 +15,11 @@ import (
 	"time"
 
 	"github.com/magelab/magelab/internal/config"
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/record"
 )
 
 func TestServeCmd(t *testing.T) {
-	run := &tracking.Run{ID: "01a2-run", Experiment: "digits-sklearn", Git: &tracking.Git{SHA: "abc123", Dirty: true}}
+	run := &record.Run{ID: "01a2-run", Experiment: "digits-sklearn", Git: &record.Git{SHA: "abc123", Dirty: true}}
 	s := serveSpec{Root: "/p", Python: "/p/.venv-serve/bin/python", Host: "127.0.0.1", Port: 3001, Run: run,
 		ModelDir: "/p/runs/01a2-run/out", BaseEnv: []string{"PATH=/usr/bin", "HOME=/root", "BENTOML_DO_NOT_TRACK=false"}}
 	path, args, env := serveCmd(s)
@@ -43,7 +43,7 @@ func TestServeCmd(t *testing.T) {
 	}
 
 	t.Run("NoGit", func(t *testing.T) {
-		s.Run = &tracking.Run{ID: "x", Experiment: "e"}
+		s.Run = &record.Run{ID: "x", Experiment: "e"}
 		_, args, _ := serveCmd(s)
 		if strings.Contains(strings.Join(args, " "), "git_sha") {
 			t.Errorf("git args without a git record: %q", args)
@@ -83,25 +83,25 @@ func serveProject(t *testing.T, runs ...map[string]float64) (*Project, *config.E
 	p := NewProject(root, Settings{}, &out)
 	var ids []string
 	for i, m := range runs {
-		ids = append(ids, addRun(t, p, "digits-sklearn", tracking.StatusFinished, m, i%2 == 0))
+		ids = append(ids, addRun(t, p, "digits-sklearn", record.StatusFinished, m, i%2 == 0))
 	}
 	return p, exp, ids
 }
 
 // addRun records a run of experiment with metrics; withModel writes its
 // out/model.joblib.
-func addRun(t *testing.T, p *Project, experiment string, status tracking.Status, metrics map[string]float64, withModel bool) string {
+func addRun(t *testing.T, p *Project, experiment string, status record.Status, metrics map[string]float64, withModel bool) string {
 	t.Helper()
-	id, err := tracking.NewID()
+	id, err := record.NewID()
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
-	r := &tracking.Run{ID: id, Experiment: experiment, ExperimentFile: "experiments/" + experiment + ".yaml", Status: tracking.StatusRunning, Started: now, Metrics: metrics}
+	r := &record.Run{ID: id, Experiment: experiment, ExperimentFile: "experiments/" + experiment + ".yaml", Status: record.StatusRunning, Started: now, Metrics: metrics}
 	if err := p.Ledger.WriteRecord(r); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Ledger.Append(tracking.Event{Type: tracking.EventRunStarted, Time: now, Run: id, Experiment: experiment}); err != nil {
+	if err := p.Ledger.Append(record.Event{Type: record.EventRunStarted, Time: now, Run: id, Experiment: experiment}); err != nil {
 		t.Fatal(err)
 	}
 	code := 0
@@ -109,7 +109,7 @@ func addRun(t *testing.T, p *Project, experiment string, status tracking.Status,
 	if err := p.Ledger.WriteRecord(r); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Ledger.Append(tracking.Event{Type: tracking.EventRunFinished, Time: now, Run: id, Status: status, ExitCode: &code, Metrics: metrics}); err != nil {
+	if err := p.Ledger.Append(record.Event{Type: record.EventRunFinished, Time: now, Run: id, Status: status, ExitCode: &code, Metrics: metrics}); err != nil {
 		t.Fatal(err)
 	}
 	if withModel {
@@ -153,12 +153,12 @@ func TestServeRun(t *testing.T) {
 		}
 	})
 	t.Run("OtherExperimentIsAnError", func(t *testing.T) {
-		other := addRun(t, p, "other", tracking.StatusFinished, nil, true)
+		other := addRun(t, p, "other", record.StatusFinished, nil, true)
 		_, _, err := p.serveRun(exp, other)
 		wantErr(t, err, "is a run of experiment other, not digits-sklearn", "leave out -exp")
 	})
 	t.Run("FailedRunIsAnError", func(t *testing.T) {
-		failed := addRun(t, p, "digits-sklearn", tracking.StatusFailed, nil, true)
+		failed := addRun(t, p, "digits-sklearn", record.StatusFailed, nil, true)
 		_, _, err := p.serveRun(exp, failed)
 		wantErr(t, err, "is failed: only a finished run can be served")
 	})
@@ -264,7 +264,7 @@ func fakeServer(t *testing.T, script string) string {
 }
 
 func TestServeProcess(t *testing.T) {
-	run := &tracking.Run{ID: "r1", Experiment: "digits-sklearn"}
+	run := &record.Run{ID: "r1", Experiment: "digits-sklearn"}
 	spec := func(python string) serveSpec {
 		return serveSpec{Root: t.TempDir(), Python: python, Host: "127.0.0.1", Port: 1, Run: run, ModelDir: "/m", BaseEnv: os.Environ()}
 	}

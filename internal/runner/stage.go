@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/magelab/magelab/internal/config"
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/record"
 )
 
 // stageSpec is everything needed to run one stage's process.
@@ -136,8 +136,8 @@ func stageEnv(s stageSpec) []string {
 // runStage runs one stage: its output goes to the log file at logPath and,
 // line by line with a stage prefix, to terminal. A failed or interrupted
 // process is a *StageError carrying the end of the log.
-func runStage(ctx context.Context, s stageSpec, logPath string, terminal io.Writer) (tracking.StageRecord, error) {
-	rec := tracking.StageRecord{Name: s.Stage.Name, Started: time.Now().UTC(), Output: s.Out, Log: logPath}
+func runStage(ctx context.Context, s stageSpec, logPath string, terminal io.Writer) (record.StageRecord, error) {
+	rec := record.StageRecord{Name: s.Stage.Name, Started: time.Now().UTC(), Output: s.Out, Log: logPath}
 	if err := os.WriteFile(s.ParamsFile, s.Params.JSON(), 0o644); err != nil {
 		return rec, fmt.Errorf("stage %s: write params: %w", s.Stage.Name, err)
 	}

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/durable"
 )
 
 // StageCache stores data stages' outputs by stage key under
@@ -156,7 +156,7 @@ func writeManifest(dir, stage, key string) error {
 		return fmt.Errorf("stage cache: list outputs of %s: %w", stage, err)
 	}
 	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
-	return tracking.WriteFileAtomic(filepath.Join(dir, manifestName), m.encode())
+	return durable.WriteFileAtomic(filepath.Join(dir, manifestName), m.encode())
 }
 
 // lock takes the per-key lock, polling so that ctx can cancel the wait.

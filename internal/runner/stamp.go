@@ -7,28 +7,29 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/record"
+	"github.com/magelab/magelab/internal/stamp"
 )
 
 // stamp records what the run is made from: the git state (writing git.patch
 // and the untracked files into the run directory), the environment
 // (pip-freeze.txt, host, allow-listed variables) and the owning process.
 // Nothing here fails a run: what cannot be read becomes a warning.
-func (p *Project) stamp(ctx context.Context, r *tracking.Run, v Venv) {
+func (p *Project) stamp(ctx context.Context, r *record.Run, v Venv) {
 	dir := p.Ledger.RunDir(r.ID)
 	// magelab's own outputs are never the run's code, even where the
 	// project's .gitignore forgets them.
 	own := []string{p.Ledger.Dir, filepath.Join(p.Root, ".magelab"), v.Dir}
-	git, warnings := tracking.StampGit(ctx, p.Root, dir, tracking.GitOptions{HeadRef: p.Settings.HeadRef, Exclude: own})
+	git, warnings := stamp.StampGit(ctx, p.Root, dir, stamp.GitOptions{HeadRef: p.Settings.HeadRef, Exclude: own})
 	lookup := p.Settings.Lookup
 	if lookup == nil {
 		lookup = func(string) (string, bool) { return "", false }
 	}
-	env, envWarnings := tracking.StampEnv(ctx, dir, tracking.EnvOptions{
+	env, envWarnings := stamp.StampEnv(ctx, dir, stamp.EnvOptions{
 		Python: v.Python(), VenvDir: v.Dir, ReqHash: r.Env.RequirementsHash,
 		CacheDir: filepath.Join(p.Root, ".magelab", "freeze"), Lookup: lookup,
 	})
-	r.Git, r.Env, r.Process = git, env, tracking.ThisProcess()
+	r.Git, r.Env, r.Process = git, env, stamp.ThisProcess()
 	r.Warnings = append(r.Warnings, append(warnings, envWarnings...)...)
 	p.warn(r.Warnings...)
 }
@@ -68,11 +69,11 @@ func stageVars(opts TrainOptions) []string {
 }
 
 // brief is the part of the git stamp that goes into the ledger.
-func brief(g *tracking.Git) *tracking.GitBrief {
+func brief(g *record.Git) *record.GitBrief {
 	if g == nil || g.SHA == "" {
 		return nil
 	}
-	return &tracking.GitBrief{SHA: g.SHA, Branch: g.Branch, Dirty: g.Dirty}
+	return &record.GitBrief{SHA: g.SHA, Branch: g.Branch, Dirty: g.Dirty}
 }
 
 // readFramework reads the framework.json a stage wrote, if any.

@@ -9,7 +9,7 @@ import (
 	"sync"
 
 	"github.com/magelab/magelab/internal/gpu"
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/record"
 )
 
 // gpuRun is a run's share of the GPUs: the devices it may use and the
@@ -27,7 +27,7 @@ var noGPUWarning sync.Once
 // startGPU records which GPUs the run may use (CUDA_VISIBLE_DEVICES as the
 // user set it) and starts recording their telemetry. No GPU information is
 // never an error: the run goes on without it.
-func (p *Project) startGPU(ctx context.Context, r *tracking.Run) *gpuRun {
+func (p *Project) startGPU(ctx context.Context, r *record.Run) *gpuRun {
 	inv, err := gpu.Query(ctx)
 	if err != nil {
 		var ue *gpu.UnavailableError
@@ -40,9 +40,9 @@ func (p *Project) startGPU(ctx context.Context, r *tracking.Run) *gpuRun {
 	if len(devices) == 0 {
 		return nil
 	}
-	r.GPU = &tracking.GPU{Driver: inv.Driver, CUDA: inv.CUDA}
+	r.GPU = &record.GPU{Driver: inv.Driver, CUDA: inv.CUDA}
 	for _, d := range devices {
-		r.GPU.Devices = append(r.GPU.Devices, tracking.GPUDevice{Index: d.Index, UUID: d.UUID, Name: d.Name, MemoryMiB: d.MemoryMiB})
+		r.GPU.Devices = append(r.GPU.Devices, record.GPUDevice{Index: d.Index, UUID: d.UUID, Name: d.Name, MemoryMiB: d.MemoryMiB})
 	}
 	s, err := gpu.Acquire(ctx, p.Settings.GPUInterval)
 	if err != nil {
@@ -58,7 +58,7 @@ func (p *Project) startGPU(ctx context.Context, r *tracking.Run) *gpuRun {
 }
 
 // stop ends the recording and puts its summary into the run's record.
-func (g *gpuRun) stop(r *tracking.Run) {
+func (g *gpuRun) stop(r *record.Run) {
 	if g == nil {
 		return
 	}
@@ -66,14 +66,14 @@ func (g *gpuRun) stop(r *tracking.Run) {
 	g.file.Close()
 	interval := g.sampler.Interval()
 	g.sampler.Release()
-	r.GPU.Telemetry = &tracking.GPUTelemetry{
+	r.GPU.Telemetry = &record.GPUTelemetry{
 		IntervalMS: int(interval.Milliseconds()), Samples: sum.Samples, PeakMemoryMiB: sum.PeakMemoryMiB,
 		MeanUtilPct: sum.MeanUtilPct, MaxUtilPct: sum.MaxUtilPct, MeanPowerW: sum.MeanPowerW, EnergyWh: sum.EnergyWh,
 	}
 }
 
 // gpuBrief is the short GPU description listings show: "1x NVIDIA H200".
-func gpuBrief(g *tracking.GPU) string {
+func gpuBrief(g *record.GPU) string {
 	if g == nil || len(g.Devices) == 0 {
 		return ""
 	}

@@ -12,7 +12,8 @@ import (
 	"time"
 
 	"github.com/magelab/magelab/internal/config"
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/query"
+	"github.com/magelab/magelab/internal/record"
 )
 
 // TrainOptions change how Train decides what to do.
@@ -32,7 +33,7 @@ type TrainOptions struct {
 	// of the project's Out.
 	Out io.Writer
 	// Started is called once the run is in the ledger, before any stage.
-	Started func(*tracking.Run)
+	Started func(*record.Run)
 	// Reproduces is the run a reproduction reruns (Reproduce), recorded in
 	// the new run and its run.started event.
 	Reproduces string
@@ -40,7 +41,7 @@ type TrainOptions struct {
 
 // TrainResult is what Train did.
 type TrainResult struct {
-	Run      *tracking.Run
+	Run      *record.Run
 	UpToDate bool // an identical finished run existed; nothing ran
 }
 
@@ -103,7 +104,7 @@ func (p *Project) with(opts TrainOptions) *Project {
 // upToDate finds a finished run of exp with the given train key (in sweep,
 // when not ""). It is a ledger query that stops at the newest match, so it
 // stays fast on a ledger of a million runs.
-func (p *Project) upToDate(exp *config.Experiment, key, sweep string) (*tracking.Run, bool) {
+func (p *Project) upToDate(exp *config.Experiment, key, sweep string) (*record.Run, bool) {
 	where := "key=" + key + " status=finished"
 	if sweep != "" {
 		where += " sweep=" + sweep
@@ -121,40 +122,40 @@ func (p *Project) upToDate(exp *config.Experiment, key, sweep string) (*tracking
 }
 
 // newest returns the newest run of experiment matching where.
-func (p *Project) newest(experiment, where string) (tracking.Summary, bool) {
-	conds, err := tracking.ParseWhere(where)
+func (p *Project) newest(experiment, where string) (record.Summary, bool) {
+	conds, err := query.ParseWhere(where)
 	if err != nil {
 		p.warn(err.Error())
-		return tracking.Summary{}, false
+		return record.Summary{}, false
 	}
-	runs, warnings, err := p.Ledger.List(tracking.Query{Experiment: experiment, Where: conds, Limit: 1})
+	runs, warnings, err := query.List(p.Ledger, query.Query{Experiment: experiment, Where: conds, Limit: 1})
 	p.warn(warnings...)
 	if err != nil {
 		p.warn(err.Error())
-		return tracking.Summary{}, false
+		return record.Summary{}, false
 	}
 	if len(runs) == 0 {
-		return tracking.Summary{}, false
+		return record.Summary{}, false
 	}
 	return runs[0], true
 }
 
 // startRun creates the run directory and record, stamps it, starts its GPU
 // telemetry and appends run.started.
-func (p *Project) startRun(ctx context.Context, exp *config.Experiment, key, reqHash string, v Venv, opts TrainOptions) (*tracking.Run, *gpuRun, error) {
+func (p *Project) startRun(ctx context.Context, exp *config.Experiment, key, reqHash string, v Venv, opts TrainOptions) (*record.Run, *gpuRun, error) {
 	sweep := opts.SweepID
-	id, err := tracking.NewID()
+	id, err := record.NewID()
 	if err != nil {
 		return nil, nil, err
 	}
 	now := time.Now().UTC()
 	rel, _ := filepath.Rel(p.Root, exp.File)
-	r := &tracking.Run{
+	r := &record.Run{
 		ID: id, Experiment: exp.Name, SweepID: sweep, ExperimentFile: rel, ExperimentHash: exp.Hash,
-		Status: tracking.StatusRunning, Started: now, Key: key,
+		Status: record.StatusRunning, Started: now, Key: key,
 		Params: exp.Params, ParamsHash: exp.Params.Hash(),
 		Metrics: map[string]float64{},
-		Env:     tracking.Env{Python: v.Python(), RequirementsHash: reqHash},
+		Env:     record.Env{Python: v.Python(), RequirementsHash: reqHash},
 	}
 	r.Reproduces = opts.Reproduces
 	dir := p.Ledger.RunDir(id)
@@ -170,7 +171,7 @@ func (p *Project) startRun(ctx context.Context, exp *config.Experiment, key, req
 		gpus.stop(r)
 		return nil, nil, err
 	}
-	ev := tracking.Event{Type: tracking.EventRunStarted, Time: now, Run: id, Experiment: exp.Name, SweepID: sweep, Key: key,
+	ev := record.Event{Type: record.EventRunStarted, Time: now, Run: id, Experiment: exp.Name, SweepID: sweep, Key: key,
 		Params: exp.Params.Flatten(), Git: brief(r.Git), GPU: gpuBrief(r.GPU),
 		Host: r.Process.Host, PID: r.Process.PID, PIDStart: r.Process.PIDStart}
 	ev.Reproduces = r.Reproduces
@@ -194,7 +195,7 @@ func (p *Project) stageBaseEnv(extra []string) []string {
 }
 
 // trainStages runs the data stages and the train stage into the run.
-func (p *Project) trainStages(ctx context.Context, exp *config.Experiment, train config.Stage, keys map[string]string, python string, run *tracking.Run, env []string) error {
+func (p *Project) trainStages(ctx context.Context, exp *config.Experiment, train config.Stage, keys map[string]string, python string, run *record.Run, env []string) error {
 	dir := p.Ledger.RunDir(run.ID)
 	ensure := func() (string, error) { return python, nil }
 	data, err := p.data(ctx, exp, keys, "", ensure, dataRun{ID: run.ID, Dir: dir, Env: env})
@@ -263,20 +264,20 @@ func stageMetrics(s stageSpec, log string) (map[string]float64, error) {
 
 // finishRun stamps the run's end from stageErr, writes its record and
 // appends run.finished. The ledger is written even when ctx was cancelled.
-func (p *Project) finishRun(run *tracking.Run, stageErr error) error {
-	status, code := tracking.StatusFinished, 0
+func (p *Project) finishRun(run *record.Run, stageErr error) error {
+	status, code := record.StatusFinished, 0
 	var se *StageError
 	switch {
 	case stageErr == nil:
 	case errors.As(stageErr, &se) && se.ExitCode == ExitInterrupted, isInterrupted(stageErr):
-		status, code = tracking.StatusInterrupted, ExitInterrupted
+		status, code = record.StatusInterrupted, ExitInterrupted
 	case errors.As(stageErr, &se):
-		status, code = tracking.StatusFailed, se.ExitCode
+		status, code = record.StatusFailed, se.ExitCode
 		if code == 0 {
 			code = 1
 		}
 	default:
-		status, code = tracking.StatusFailed, 1
+		status, code = record.StatusFailed, 1
 	}
 	if stageErr != nil {
 		run.Error = stageErr.Error()
@@ -284,7 +285,7 @@ func (p *Project) finishRun(run *tracking.Run, stageErr error) error {
 	now := time.Now().UTC()
 	run.Finish(status, code, now)
 	err := p.Ledger.WriteRecord(run)
-	ev := tracking.Event{Type: tracking.EventRunFinished, Time: now, Run: run.ID, Status: status, ExitCode: &code,
+	ev := record.Event{Type: record.EventRunFinished, Time: now, Run: run.ID, Status: status, ExitCode: &code,
 		Duration: run.DurationSec, Metrics: run.Metrics}
 	ev.Verdict = run.Verdict
 	if aerr := p.Ledger.Append(ev); err == nil {

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/durable"
 )
 
 //go:embed missing.py
@@ -122,7 +122,7 @@ func (v Venv) Ensure(ctx context.Context, out io.Writer) (string, error) {
 	}
 	m := venvMarker{Hash: hash, BasePython: v.basePython(), SystemSite: v.SystemSite, Installed: time.Now().UTC().Format(time.RFC3339)}
 	b, _ := json.MarshalIndent(m, "", "  ")
-	if err := tracking.WriteFileAtomic(filepath.Join(v.Dir, markerName), b); err != nil {
+	if err := durable.WriteFileAtomic(filepath.Join(v.Dir, markerName), b); err != nil {
 		return "", err
 	}
 	fmt.Fprintf(out, "setup: %s ready in %s\n", v.Dir, time.Since(start).Round(100*time.Millisecond))

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/record/recordtest"
 )
 
 func trialList(trials []Trial) string {
@@ -32,7 +33,7 @@ func TestExpandGrid(t *testing.T) {
 	if len(trials) != 18 || GridSize(s) != 18 {
 		t.Fatalf("%d trials, GridSize %d, want 18", len(trials), GridSize(s))
 	}
-	checkGolden(t, "grid.txt", []byte(trialList(trials)))
+	recordtest.CheckGolden(t, "grid.txt", []byte(trialList(trials)))
 }
 
 func TestExpandRandom(t *testing.T) {
@@ -48,7 +49,7 @@ func TestExpandRandom(t *testing.T) {
 	if len(trials) != 12 {
 		t.Fatalf("%d trials", len(trials))
 	}
-	checkGolden(t, "random.txt", []byte(trialList(trials)))
+	recordtest.CheckGolden(t, "random.txt", []byte(trialList(trials)))
 	if again := trialList(Expand(s)); again != trialList(trials) {
 		t.Fatalf("the same seed drew other trials:\n%s\nthen\n%s", trialList(trials), again)
 	}

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/ledger"
+	"github.com/magelab/magelab/internal/query"
+	"github.com/magelab/magelab/internal/record"
 	"github.com/magelab/magelab/internal/runner"
-	"github.com/magelab/magelab/internal/tracking"
 )
 
 // Error is a sweep that did not finish every trial.
@@ -46,19 +48,19 @@ func (e *Error) ExitStatus() int {
 func finish(p *runner.Project, res *Result, trials []Trial, interrupted bool) error {
 	failed := 0
 	for _, o := range res.Outcomes {
-		if o.Ran() && !o.OK() && o.Status != tracking.StatusInterrupted {
+		if o.Ran() && !o.OK() && o.Status != record.StatusInterrupted {
 			failed++
 		}
 	}
 	fillIn(p.Ledger, res, trials)
-	status := tracking.StatusFinished
+	status := record.StatusFinished
 	switch {
 	case interrupted:
-		status = tracking.StatusInterrupted
+		status = record.StatusInterrupted
 	case failed > 0 || res.Stopped != "":
-		status = tracking.StatusFailed
+		status = record.StatusFailed
 	}
-	err := record(p, res, status)
+	err := recordFinish(p, res, status)
 	if interrupted || failed > 0 {
 		return &Error{ID: res.ID, Failed: failed, Total: len(trials), Stopped: res.Stopped, Interrupted: interrupted}
 	}
@@ -85,11 +87,11 @@ func Summarize(p *runner.Project, exp *config.Experiment) (*Result, error) {
 			failed = append(failed, itoa(o.Trial.Index+1))
 		}
 	}
-	status := tracking.StatusFinished
+	status := record.StatusFinished
 	if len(missing)+len(failed) > 0 {
-		status = tracking.StatusFailed
+		status = record.StatusFailed
 	}
-	if err := record(p, res, status); err != nil {
+	if err := recordFinish(p, res, status); err != nil {
 		return res, err
 	}
 	switch {
@@ -103,7 +105,7 @@ func Summarize(p *runner.Project, exp *config.Experiment) (*Result, error) {
 
 // fillIn completes res.Outcomes to one per trial, in trial order: the
 // trials this attempt did not run get the latest attempt in the ledger.
-func fillIn(l *tracking.Ledger, res *Result, trials []Trial) {
+func fillIn(l *ledger.Ledger, res *Result, trials []Trial) {
 	ran := map[int]Outcome{}
 	for _, o := range res.Outcomes {
 		if o.Ran() {
@@ -126,10 +128,10 @@ func fillIn(l *tracking.Ledger, res *Result, trials []Trial) {
 	res.Outcomes, res.Best = all, best(res.Spec, all)
 }
 
-// record appends sweep.finished, prints the table and appends it to the
+// recordFinish appends sweep.finished, prints the table and appends it to the
 // job summary.
-func record(p *runner.Project, res *Result, status tracking.Status) error {
-	ev := tracking.Event{Type: tracking.EventSweepFinished, Time: time.Now().UTC(), SweepID: res.ID, Status: status}
+func recordFinish(p *runner.Project, res *Result, status record.Status) error {
+	ev := record.Event{Type: record.EventSweepFinished, Time: time.Now().UTC(), SweepID: res.ID, Status: status}
 	for _, o := range res.Outcomes {
 		ev.Trials = append(ev.Trials, o.RunID)
 	}
@@ -160,12 +162,12 @@ func appendSummary(path string, res *Result) error {
 
 // previous is the latest attempt at each trial among the sweep's runs, by
 // trialKey.
-func previous(l *tracking.Ledger, id string, s *Spec) (map[string]tracking.Summary, error) {
-	runs, _, err := l.List(tracking.Query{SweepID: id})
+func previous(l *ledger.Ledger, id string, s *Spec) (map[string]record.Summary, error) {
+	runs, _, err := query.List(l, query.Query{SweepID: id})
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]tracking.Summary{}
+	out := map[string]record.Summary{}
 	for _, r := range runs { // newest first
 		k := summaryKey(r, s)
 		if _, seen := out[k]; !seen {
@@ -177,14 +179,14 @@ func previous(l *tracking.Ledger, id string, s *Spec) (map[string]tracking.Summa
 
 // failedTrials are the trials whose latest attempt failed, crashed or was
 // interrupted; trials never attempted are left out.
-func failedTrials(l *tracking.Ledger, id string, s *Spec, trials []Trial) ([]Trial, error) {
+func failedTrials(l *ledger.Ledger, id string, s *Spec, trials []Trial) ([]Trial, error) {
 	prev, err := previous(l, id, s)
 	if err != nil {
 		return nil, err
 	}
 	var out []Trial
 	for _, t := range trials {
-		if r, ok := prev[trialKey(t.Values)]; ok && r.Status != tracking.StatusFinished && r.Status != tracking.StatusRunning {
+		if r, ok := prev[trialKey(t.Values)]; ok && r.Status != record.StatusFinished && r.Status != record.StatusRunning {
 			out = append(out, t)
 		}
 	}
@@ -203,7 +205,7 @@ func trialKey(values []config.KV) string {
 }
 
 // summaryKey is trialKey of the values a run was made with.
-func summaryKey(r tracking.Summary, s *Spec) string {
+func summaryKey(r record.Summary, s *Spec) string {
 	values := make([]config.KV, len(s.Parameters))
 	for i, p := range s.Parameters {
 		values[i] = config.KV{Key: p.Key, Value: r.Params[p.Key]}

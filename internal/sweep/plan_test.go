@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/magelab/magelab/internal/record/recordtest"
 )
 
 func TestPlanMatrix(t *testing.T) {
@@ -22,7 +24,7 @@ func TestPlanMatrix(t *testing.T) {
 	if err := WriteMatrix(&buf, m); err != nil {
 		t.Fatal(err)
 	}
-	checkGolden(t, "matrix.json", buf.Bytes())
+	recordtest.CheckGolden(t, "matrix.json", buf.Bytes())
 	covered := 0
 	for k, c := range m.Include {
 		if c.Chunk != k || c.First != covered+1 || c.Last < c.First || c.Trials != 24 || c.Sweep != ID(e) || c.Exp != "experiments/x.yaml" {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/magelab/magelab/internal/config"
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/record"
 )
 
 // syncBuffer is a bytes.Buffer safe for the display's goroutines.
@@ -36,7 +36,7 @@ func exercise(d display, b *board) {
 	b.start(tr, Slot{ID: 0})
 	d.trialStarted(0)
 	time.Sleep(400 * time.Millisecond) // the live display redraws every 250ms
-	o := Outcome{Trial: tr, Status: tracking.StatusFinished, Metrics: map[string]float64{"acc": 0.9}, Duration: time.Second}
+	o := Outcome{Trial: tr, Status: record.StatusFinished, Metrics: map[string]float64{"acc": 0.9}, Duration: time.Second}
 	b.end(o)
 	d.println(trialLine(o, "acc", 2))
 	d.stop()

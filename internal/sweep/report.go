@@ -7,7 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/report"
 )
 
 // maxMarkdownRows keeps the job summary well inside GitHub's 1 MiB per step.
@@ -127,7 +127,7 @@ func chart(res *Result) string {
 	if res.Spec.Metric == "" {
 		return ""
 	}
-	if c := tracking.MermaidChart(res.Spec.Metric, labels, values); c != "" {
+	if c := report.MermaidChart(res.Spec.Metric, labels, values); c != "" {
 		return c + "\n"
 	}
 	return ""

@@ -9,7 +9,8 @@ import (
 	"time"
 
 	"github.com/magelab/magelab/internal/config"
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/record"
+	"github.com/magelab/magelab/internal/record/recordtest"
 )
 
 func reportFixture() *Result {
@@ -18,11 +19,11 @@ func reportFixture() *Result {
 		return Trial{Index: i, Values: []config.KV{{Key: "train.lr", Value: lr}, {Key: "train.opt", Value: opt}}}
 	}
 	res := &Result{ID: "5e1f0c3a9b2d", Spec: spec, Outcomes: []Outcome{
-		{Trial: tr(0, 0.1, "adam"), Slot: Slot{ID: 0, Devices: []string{"0"}}, RunID: "019ce1a2-0000-7000-8000-000000000001", Status: tracking.StatusFinished,
+		{Trial: tr(0, 0.1, "adam"), Slot: Slot{ID: 0, Devices: []string{"0"}}, RunID: "019ce1a2-0000-7000-8000-000000000001", Status: record.StatusFinished,
 			Metrics: map[string]float64{"val_accuracy": 0.91}, Duration: 4200 * time.Millisecond},
-		{Trial: tr(1, 0.01, "a|b"), Slot: Slot{ID: 1, Devices: []string{"1"}}, RunID: "019ce1a2-0000-7000-8000-000000000002", Status: tracking.StatusFailed,
+		{Trial: tr(1, 0.01, "a|b"), Slot: Slot{ID: 1, Devices: []string{"1"}}, RunID: "019ce1a2-0000-7000-8000-000000000002", Status: record.StatusFailed,
 			Duration: 800 * time.Millisecond},
-		{Trial: tr(2, 0.001, "adam"), RunID: "019ce1a2-0000-7000-8000-000000000003", Status: tracking.StatusFinished, Reused: true,
+		{Trial: tr(2, 0.001, "adam"), RunID: "019ce1a2-0000-7000-8000-000000000003", Status: record.StatusFinished, Reused: true,
 			Metrics: map[string]float64{"val_accuracy": 0.97}},
 		{Trial: tr(3, 0.0001, "sgd")},
 	}}
@@ -37,11 +38,11 @@ func TestReport(t *testing.T) {
 	}
 	var table, md bytes.Buffer
 	WriteTable(&table, res)
-	checkGolden(t, "table.txt", table.Bytes())
+	recordtest.CheckGolden(t, "table.txt", table.Bytes())
 	if err := WriteMarkdown(&md, res); err != nil {
 		t.Fatal(err)
 	}
-	checkGolden(t, "summary.md", md.Bytes())
+	recordtest.CheckGolden(t, "summary.md", md.Bytes())
 
 	res.Spec.Goal = "minimize"
 	res.Best = best(res.Spec, res.Outcomes)
@@ -54,7 +55,7 @@ func TestMarkdownStaysSmall(t *testing.T) {
 	res := &Result{ID: "x", Spec: &Spec{Metric: "m"}}
 	for i := range 5000 {
 		res.Outcomes = append(res.Outcomes, Outcome{Trial: Trial{Index: i, Values: []config.KV{{Key: "train.note", Value: strings.Repeat("n", 100)}}},
-			Status: tracking.StatusFinished, Metrics: map[string]float64{"m": float64(i)}, RunID: "019ce1a2-0000-7000-8000-000000000003"})
+			Status: record.StatusFinished, Metrics: map[string]float64{"m": float64(i)}, RunID: "019ce1a2-0000-7000-8000-000000000003"})
 	}
 	var md bytes.Buffer
 	WriteMarkdown(&md, res)
@@ -74,8 +75,8 @@ func TestBoard(t *testing.T) {
 	if got, want := b.lineOf(1), "trial 2 [cpu 1] train.lr=0.1 · 0s · step 2 acc=0.6250 loss=1.5000"; got != want {
 		t.Errorf("line %q\nwant %q", got, want)
 	}
-	b.end(Outcome{Trial: tr, Status: tracking.StatusFinished, RunID: "run1", Metrics: map[string]float64{"acc": 0.7}, Duration: 10 * time.Second})
-	b.end(Outcome{Trial: Trial{Index: 0}, Status: tracking.StatusFailed})
+	b.end(Outcome{Trial: tr, Status: record.StatusFinished, RunID: "run1", Metrics: map[string]float64{"acc": 0.7}, Duration: 10 * time.Second})
+	b.end(Outcome{Trial: Trial{Index: 0}, Status: record.StatusFailed})
 	if got, want := b.status(), "2/4 done · 0 running · 1 failed · ETA 10.0s · best acc=0.7000 (trial 2)"; got != want {
 		t.Errorf("status %q\nwant %q", got, want)
 	}

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/record"
 )
 
 // Outcome is what became of one trial.
@@ -13,8 +13,8 @@ type Outcome struct {
 	Trial    Trial
 	Slot     Slot
 	RunID    string
-	Status   tracking.Status // "" when the trial never ran
-	Reused   bool            // an earlier attempt of the sweep had finished it
+	Status   record.Status // "" when the trial never ran
+	Reused   bool          // an earlier attempt of the sweep had finished it
 	Metrics  map[string]float64
 	Duration time.Duration
 	Err      error
@@ -24,7 +24,7 @@ type Outcome struct {
 func (o Outcome) Ran() bool { return o.Status != "" }
 
 // OK reports whether the trial finished.
-func (o Outcome) OK() bool { return o.Status == tracking.StatusFinished }
+func (o Outcome) OK() bool { return o.Status == record.StatusFinished }
 
 // runFunc runs one trial in one slot.
 type runFunc func(ctx context.Context, t Trial, s Slot) Outcome

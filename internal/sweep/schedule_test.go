@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/record"
 )
 
 func nTrials(n int) []Trial {
@@ -52,7 +52,7 @@ func TestScheduleKeepsSlotsBusy(t *testing.T) {
 		mu.Lock()
 		busy[s.ID] = false
 		mu.Unlock()
-		return Outcome{Status: tracking.StatusFinished, RunID: "r"}
+		return Outcome{Status: record.StatusFinished, RunID: "r"}
 	}
 	outs := schedule(context.Background(), nTrials(40), nSlots(4), run, never)
 	if ran != 40 || peak > 4 || len(used) != 4 {
@@ -70,7 +70,7 @@ func TestScheduleKeepsSlotsBusy(t *testing.T) {
 func TestScheduleStops(t *testing.T) {
 	run := func(ctx context.Context, tr Trial, s Slot) Outcome {
 		time.Sleep(time.Millisecond)
-		return Outcome{Status: tracking.StatusFailed}
+		return Outcome{Status: record.StatusFailed}
 	}
 	policy := failurePolicy(&Spec{})
 	failed := 0
@@ -95,7 +95,7 @@ func TestScheduleStops(t *testing.T) {
 		if started.Add(1) == 2 {
 			cancel()
 		}
-		return Outcome{Status: tracking.StatusFinished}
+		return Outcome{Status: record.StatusFinished}
 	}
 	outs = schedule(ctx, nTrials(20), nSlots(1), cancelling, never)
 	if started.Load() != 2 || !outs[1].Ran() || outs[2].Ran() {

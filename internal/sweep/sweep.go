@@ -16,8 +16,9 @@ import (
 
 	"github.com/magelab/magelab/internal/config"
 	"github.com/magelab/magelab/internal/gpu"
+	"github.com/magelab/magelab/internal/record"
 	"github.com/magelab/magelab/internal/runner"
-	"github.com/magelab/magelab/internal/tracking"
+	"github.com/magelab/magelab/internal/stamp"
 )
 
 // ConfirmAbove is the trial count above which a sweep asks for -yes: a grid
@@ -139,7 +140,7 @@ func run(ctx context.Context, p *runner.Project, exp *config.Experiment, res *Re
 	stop := func(o Outcome) bool {
 		if o.OK() {
 			finished++
-		} else if o.Status != tracking.StatusInterrupted {
+		} else if o.Status != record.StatusInterrupted {
 			failed++
 		}
 		if why := policy(failed, finished); why != "" && res.Stopped == "" {
@@ -157,24 +158,24 @@ func run(ctx context.Context, p *runner.Project, exp *config.Experiment, res *Re
 func runTrial(ctx context.Context, p *runner.Project, exp *config.Experiment, sweepID string, t Trial, s Slot, force bool, started func(string)) Outcome {
 	e, err := exp.With(t.Values)
 	if err != nil {
-		return Outcome{Status: tracking.StatusFailed, Err: err}
+		return Outcome{Status: record.StatusFailed, Err: err}
 	}
 	devices := strings.Join(s.Devices, ",")
 	log := &tailBuffer{max: 8 << 10}
 	begin := time.Now()
 	r, err := p.Train(ctx, e, runner.TrainOptions{Force: force, SweepID: sweepID, Devices: &devices, Env: s.Env(), Out: log,
-		Started: func(r *tracking.Run) { started(r.ID) }})
+		Started: func(r *record.Run) { started(r.ID) }})
 	o := Outcome{Duration: time.Since(begin), Err: err}
 	if r != nil && r.Run != nil {
 		o.RunID, o.Status, o.Metrics, o.Reused = r.Run.ID, r.Run.Status, r.Run.Metrics, r.UpToDate
 	}
 	switch {
 	case err == nil:
-		o.Status = tracking.StatusFinished
-	case ctx.Err() != nil || o.Status == tracking.StatusInterrupted:
-		o.Status = tracking.StatusInterrupted
+		o.Status = record.StatusFinished
+	case ctx.Err() != nil || o.Status == record.StatusInterrupted:
+		o.Status = record.StatusInterrupted
 	default:
-		o.Status = tracking.StatusFailed
+		o.Status = record.StatusFailed
 		if log.Len() > 0 && !hasLogTail(err) {
 			o.Err = fmt.Errorf("%w\n%s", err, strings.TrimRight(log.String(), "\n"))
 		}
@@ -196,7 +197,7 @@ func trialLine(o Outcome, metric string, total int) string {
 		return fmt.Sprintf("%s: reused run %s (finished earlier): %s", head, o.RunID, formatMetrics(o.Metrics, metric, 4))
 	case o.OK():
 		return fmt.Sprintf("%s: finished in %s: %s (run %s)", head, formatDuration(o.Duration), formatMetrics(o.Metrics, metric, 4), o.RunID)
-	case o.Status == tracking.StatusInterrupted:
+	case o.Status == record.StatusInterrupted:
 		return fmt.Sprintf("%s: interrupted after %s", head, formatDuration(o.Duration))
 	}
 	msg := "failed"
@@ -303,8 +304,8 @@ func specMap(exp *config.Experiment, s *Spec, trials, slots int) map[string]any 
 	return m
 }
 
-func startedEvent(id string, exp *config.Experiment, s *Spec, trials, slots int) tracking.Event {
-	proc := tracking.ThisProcess()
-	return tracking.Event{Type: tracking.EventSweepStarted, Time: time.Now().UTC(), SweepID: id, Experiment: exp.Name,
+func startedEvent(id string, exp *config.Experiment, s *Spec, trials, slots int) record.Event {
+	proc := stamp.ThisProcess()
+	return record.Event{Type: record.EventSweepStarted, Time: time.Now().UTC(), SweepID: id, Experiment: exp.Name,
 		Spec: specMap(exp, s, trials, slots), Host: proc.Host, PID: proc.PID, PIDStart: proc.PIDStart}
 }

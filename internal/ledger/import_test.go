@@ -1,0 +1,614 @@
+package ledger
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/magelab/magelab/internal/record"
+)
+
+func TestImport(t *testing.T) {
+	t.Run("IntoEmptyLedger", func(t *testing.T) {
+		src := Open(t.TempDir())
+		ids := []string{mustRun(t, src, "a"), mustRun(t, src, "b"), mustRun(t, src, "c")}
+		dst := Open(filepath.Join(t.TempDir(), "runs"))
+		rep := mustImport(t, dst, src.Dir)
+		if !slices.Equal(rep.Added, ids) || len(rep.Skipped)+len(rep.Conflicts)+len(rep.Rejected)+len(rep.Warnings) != 0 {
+			t.Fatalf("report %+v, want %v added", rep, ids)
+		}
+		for _, id := range ids {
+			for _, f := range []string{"run.json", "params.yaml", "logs/train.log", "out/metrics.json"} {
+				want, _ := os.ReadFile(filepath.Join(src.RunDir(id), f))
+				got, err := os.ReadFile(filepath.Join(dst.RunDir(id), f))
+				if err != nil || !bytes.Equal(got, want) {
+					t.Errorf("%s/%s: %v, content %q want %q", id, f, err, got, want)
+				}
+			}
+		}
+		mustEventCounts(t, dst, map[string]int{ids[0]: 2, ids[1]: 2, ids[2]: 2})
+		mustOnlyRuns(t, dst, ids...)
+	})
+
+	t.Run("OverlappingRunsSkippedOnce", func(t *testing.T) {
+		src, dst := Open(t.TempDir()), Open(t.TempDir())
+		mine := mustRun(t, dst, "mine")
+		shared := mustRun(t, src, "shared")
+		mustCopyRun(t, src, dst, shared)
+		theirs := mustRun(t, src, "theirs")
+		rep := mustImport(t, dst, src.Dir)
+		if !slices.Equal(rep.Added, []string{theirs}) || !slices.Equal(rep.Skipped, []string{shared}) || len(rep.Conflicts) != 0 {
+			t.Fatalf("first import: %+v", rep)
+		}
+		again := mustImport(t, dst, src.Dir)
+		if len(again.Added) != 0 || !slices.Equal(again.Skipped, []string{shared, theirs}) {
+			t.Fatalf("second import: %+v, want nothing added and both skipped", again)
+		}
+		mustEventCounts(t, dst, map[string]int{mine: 2, shared: 2, theirs: 2})
+		runs, _, err := dst.Summaries()
+		if err != nil || len(runs) != 3 {
+			t.Fatalf("summaries %d, %v", len(runs), err)
+		}
+	})
+
+	t.Run("ConflictLeavesBothAlone", func(t *testing.T) {
+		src, dst := Open(t.TempDir()), Open(t.TempDir())
+		id := mustRun(t, src, "x")
+		mustCopyRun(t, src, dst, id)
+		r, _ := dst.ReadRecord(id)
+		r.Metrics["val_accuracy"] = 0.5
+		r.Status = record.StatusFailed
+		if err := dst.WriteRecord(r); err != nil {
+			t.Fatal(err)
+		}
+		before, _ := os.ReadFile(filepath.Join(dst.RunDir(id), "run.json"))
+		ledger, _ := os.ReadFile(dst.Path())
+		rep := mustImport(t, dst, src.Dir)
+		if len(rep.Conflicts) != 1 || rep.Conflicts[0].ID != id || len(rep.Added)+len(rep.Skipped) != 0 {
+			t.Fatalf("report %+v", rep)
+		}
+		if why := rep.Conflicts[0].Reason; !strings.Contains(why, "metrics, status") || !strings.Contains(why, "status failed here, finished in src") {
+			t.Errorf("reason %q", why)
+		}
+		after, _ := os.ReadFile(filepath.Join(dst.RunDir(id), "run.json"))
+		ledgerAfter, _ := os.ReadFile(dst.Path())
+		if !bytes.Equal(before, after) || !bytes.Equal(ledger, ledgerAfter) {
+			t.Fatal("a conflicting import changed this ledger")
+		}
+	})
+
+	t.Run("SameRecordFormattedDifferentlyIsSkipped", func(t *testing.T) {
+		src, dst := Open(t.TempDir()), Open(t.TempDir())
+		id := mustRun(t, src, "x")
+		mustCopyRun(t, src, dst, id)
+		r, _ := dst.ReadRecord(id)
+		compact, _ := json.Marshal(r)
+		mustWrite(t, filepath.Join(dst.RunDir(id), "run.json"), string(compact))
+		if rep := mustImport(t, dst, src.Dir); !slices.Equal(rep.Skipped, []string{id}) {
+			t.Fatalf("report %+v", rep)
+		}
+	})
+
+	t.Run("EventsWithoutDirectoryImportedWithWarning", func(t *testing.T) {
+		src, dst := Open(t.TempDir()), Open(t.TempDir())
+		id := mustRun(t, src, "x")
+		os.RemoveAll(src.RunDir(id))
+		rep := mustImport(t, dst, src.Dir)
+		if !slices.Equal(rep.Added, []string{id}) || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "no directory") {
+			t.Fatalf("report %+v", rep)
+		}
+		mustEventCounts(t, dst, map[string]int{id: 2})
+		if again := mustImport(t, dst, src.Dir); !slices.Equal(again.Skipped, []string{id}) {
+			t.Fatalf("second import %+v", again)
+		}
+	})
+
+	t.Run("DirectoryWithoutEventsIgnoredWithWarning", func(t *testing.T) {
+		src, dst := Open(t.TempDir()), Open(t.TempDir())
+		id := mustRun(t, src, "x")
+		os.WriteFile(src.Path(), nil, 0o644)
+		rep := mustImport(t, dst, src.Dir)
+		if len(rep.Added) != 0 || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], id+": src has its directory but no ledger events") {
+			t.Fatalf("report %+v", rep)
+		}
+		mustOnlyRuns(t, dst)
+	})
+
+	t.Run("CompletesAnInterruptedImport", func(t *testing.T) {
+		src, dst := Open(t.TempDir()), Open(t.TempDir())
+		id := mustRun(t, src, "x")
+		mustCopyRun(t, src, dst, id) // the directory made it into place ...
+		os.WriteFile(dst.Path(), nil, 0o644)
+		mustWrite(t, filepath.Join(dst.Dir, ".import-123", "run-"+id, "run.json"), "{") // ... a half copy was left behind
+		rep := mustImport(t, dst, src.Dir)
+		if !slices.Equal(rep.Added, []string{id}) || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "import cut short") {
+			t.Fatalf("report %+v", rep)
+		}
+		mustEventCounts(t, dst, map[string]int{id: 2})
+		mustOnlyRuns(t, dst, id)
+	})
+
+	t.Run("KeepsLinesAsWritten", func(t *testing.T) {
+		src, dst := Open(t.TempDir()), Open(t.TempDir())
+		id := mustRun(t, src, "x")
+		line := `{"run":"` + id + `","type":"run.evaluated","time":"2026-01-02T03:04:05Z","metrics":{"f1":0.5},"from_a_newer_magelab":{"x":1}}`
+		appendRaw(t, src, line+"\n")
+		mustImport(t, dst, src.Dir)
+		b, _ := os.ReadFile(dst.Path())
+		if !strings.Contains(string(b), line+"\n") {
+			t.Fatalf("ledger lacks the line as written:\n%s", b)
+		}
+	})
+
+	t.Run("TornSourceLineWarned", func(t *testing.T) {
+		src, dst := Open(t.TempDir()), Open(t.TempDir())
+		id := mustRun(t, src, "x")
+		appendRaw(t, src, `{"run":"`+id+`","type":"run.evalu`)
+		rep := mustImport(t, dst, src.Dir)
+		if !slices.Equal(rep.Added, []string{id}) || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "ledger.jsonl:3: skipped") {
+			t.Fatalf("report %+v", rep)
+		}
+	})
+
+	t.Run("LinkInsideRunKept", func(t *testing.T) {
+		src, dst := Open(t.TempDir()), Open(t.TempDir())
+		id := mustRun(t, src, "x")
+		os.Symlink("metrics.json", filepath.Join(src.RunDir(id), "out", "latest.json"))
+		mustImport(t, dst, src.Dir)
+		if target, err := os.Readlink(filepath.Join(dst.RunDir(id), "out", "latest.json")); err != nil || target != "metrics.json" {
+			t.Fatalf("link: %q, %v", target, err)
+		}
+	})
+
+	t.Run("ProjectDirectory", func(t *testing.T) {
+		project := t.TempDir()
+		id := mustRun(t, Open(filepath.Join(project, "runs")), "x")
+		dst := Open(t.TempDir())
+		if rep := mustImport(t, dst, project); !slices.Equal(rep.Added, []string{id}) {
+			t.Fatalf("report %+v", rep)
+		}
+	})
+
+	t.Run("NoLedger", func(t *testing.T) {
+		_, err := Open(t.TempDir()).Import(t.TempDir())
+		if err == nil || !strings.Contains(err.Error(), "no ledger.jsonl") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+// TestImportArchive imports CI artifacts: the same runs/ tree as a tar, a
+// gzipped tar with a runs/ prefix, and a zip.
+func TestImportArchive(t *testing.T) {
+	src := Open(t.TempDir())
+	ids := []string{mustRun(t, src, "a"), mustRun(t, src, "b")}
+	os.Symlink("metrics.json", filepath.Join(src.RunDir(ids[0]), "out", "latest.json"))
+	tests := []struct {
+		name, file, prefix string
+		gzip, zip          bool
+	}{
+		{"Tar", "runs.tar", "", false, false},
+		{"TarGzWithRunsPrefix", "artifact.tgz", "runs/", true, false},
+		{"Zip", "runs.zip", "./", false, true},
+		{"ZipNamedOddly", "download", "", false, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			entries := treeEntries(t, src.Dir, tc.prefix)
+			archive := filepath.Join(t.TempDir(), tc.file)
+			if tc.zip {
+				writeZip(t, archive, entries)
+			} else {
+				writeTar(t, archive, tc.gzip, entries)
+			}
+			dst := Open(filepath.Join(t.TempDir(), "runs"))
+			rep := mustImport(t, dst, archive)
+			if !slices.Equal(rep.Added, ids) || len(rep.Rejected)+len(rep.Warnings) != 0 {
+				t.Fatalf("report %+v", rep)
+			}
+			mustEventCounts(t, dst, map[string]int{ids[0]: 2, ids[1]: 2})
+			mustOnlyRuns(t, dst, ids...)
+			if target, _ := os.Readlink(filepath.Join(dst.RunDir(ids[0]), "out", "latest.json")); target != "metrics.json" {
+				t.Errorf("link inside the run: %q", target)
+			}
+			if again := mustImport(t, dst, archive); len(again.Added) != 0 || len(again.Skipped) != 2 {
+				t.Fatalf("second import %+v", again)
+			}
+		})
+	}
+	t.Run("NotAnArchive", func(t *testing.T) {
+		f := filepath.Join(t.TempDir(), "runs.tar.gz")
+		mustWrite(t, f, "hello")
+		if _, err := Open(t.TempDir()).Import(f); err == nil || !strings.Contains(err.Error(), "neither a directory nor") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("TruncatedArchiveImportsNothing", func(t *testing.T) {
+		archive := filepath.Join(t.TempDir(), "runs.tgz")
+		writeTar(t, archive, true, treeEntries(t, src.Dir, ""))
+		b, _ := os.ReadFile(archive)
+		os.WriteFile(archive, b[:len(b)/2], 0o644)
+		dst := Open(t.TempDir())
+		if _, err := dst.Import(archive); err == nil {
+			t.Fatal("a truncated archive imported without error")
+		}
+		mustOnlyRuns(t, dst)
+	})
+}
+
+// TestImportRejects feeds hostile trees and archives: each is refused with
+// a reason, the good run beside it still comes in, and nothing is written
+// outside the ledger directory.
+func TestImportRejects(t *testing.T) {
+	tests := []struct {
+		name  string
+		build func(t *testing.T, base string, src *Ledger, good string) (path string, bad []string)
+		want  []string // substrings of Rejected, in order
+	}{
+		{"IDWithDots", func(t *testing.T, base string, src *Ledger, good string) (string, []string) {
+			mustWrite(t, filepath.Join(base, "x", "run.json"), `{"id":"x"}`) // what "../x" would reach
+			appendRaw(t, src, `{"run":"../x","type":"run.started"}`+"\n")
+			return src.Dir, nil
+		}, []string{`run "../x": not a run id`}},
+		{"UppercaseID", func(t *testing.T, base string, src *Ledger, good string) (string, []string) {
+			id := strings.ToUpper(good[:8]) + good[8:]
+			appendRaw(t, src, `{"run":"`+id+`","type":"run.started"}`+"\n")
+			return src.Dir, nil
+		}, []string{"not a run id"}},
+		{"SymlinkToPasswd", func(t *testing.T, base string, src *Ledger, good string) (string, []string) {
+			id := mustRun(t, src, "bad")
+			os.Symlink("/etc/passwd", filepath.Join(src.RunDir(id), "out", "passwd"))
+			return src.Dir, []string{id}
+		}, []string{"out/passwd is a symlink to the absolute path /etc/passwd, outside the run directory"}},
+		{"RelativeSymlinkOut", func(t *testing.T, base string, src *Ledger, good string) (string, []string) {
+			id := mustRun(t, src, "bad")
+			os.Symlink("../../../secret", filepath.Join(src.RunDir(id), "out", "s"))
+			return src.Dir, []string{id}
+		}, []string{"out/s is a symlink to ../../../secret, outside the run directory"}},
+		{"SymlinkOutThroughAnotherLink", func(t *testing.T, base string, src *Ledger, good string) (string, []string) {
+			id := mustRun(t, src, "bad")
+			os.Symlink("..", filepath.Join(src.RunDir(id), "out", "up"))  // out/up → the run dir: fine alone
+			os.Symlink("out/up/..", filepath.Join(src.RunDir(id), "esc")) // looks like "out", is the run's parent
+			return src.Dir, []string{id}
+		}, []string{"esc is a symlink to out/up/.., which leads outside the run directory through other links"}},
+		{"NamedPipe", func(t *testing.T, base string, src *Ledger, good string) (string, []string) {
+			id := mustRun(t, src, "bad")
+			if err := syscall.Mkfifo(filepath.Join(src.RunDir(id), "out", "fifo"), 0o644); err != nil {
+				t.Skip("mkfifo:", err)
+			}
+			return src.Dir, []string{id}
+		}, []string{"out/fifo is a named pipe, not a file"}},
+		{"RunDirIsSymlink", func(t *testing.T, base string, src *Ledger, good string) (string, []string) {
+			id := mustRun(t, src, "bad")
+			os.Rename(src.RunDir(id), filepath.Join(base, "elsewhere"))
+			os.Symlink(filepath.Join(base, "elsewhere"), src.RunDir(id))
+			return src.Dir, []string{id}
+		}, []string{"not imported: its directory in src is a symlink"}},
+		{"RunJSONLinksOut", func(t *testing.T, base string, src *Ledger, good string) (string, []string) {
+			id := mustRun(t, src, "bad")
+			p := filepath.Join(src.RunDir(id), "run.json")
+			os.Remove(p)
+			os.Symlink("/etc/passwd", p)
+			return src.Dir, []string{id}
+		}, []string{"run.json is unreadable"}},
+		{"TarEscapes", func(t *testing.T, base string, src *Ledger, good string) (string, []string) {
+			dotdot := mustRun(t, src, "dotdot")
+			through := mustRun(t, src, "through")
+			hard := mustRun(t, src, "hard")
+			entries := treeEntries(t, src.Dir, "")
+			entries = append(entries,
+				entry{name: "../../evil", body: "x"},
+				entry{name: filepath.Join(base, "abs-evil"), body: "x"},
+				entry{name: dotdot + "/../../evil2", body: "x"},
+				entry{name: through + "/out/up", link: "..", symlink: true}, // stays inside: created last
+				entry{name: through + "/out/up/evil3", body: "x"},
+				entry{name: through + "/out/esc", link: "../../../..", symlink: true},
+				entry{name: hard + "/h", link: "/etc/passwd", hardlink: true},
+			)
+			archive := filepath.Join(base, "hostile.tar")
+			writeTar(t, archive, false, entries)
+			return archive, []string{dotdot, through, hard}
+		}, []string{
+			`archive entry "../../evil": its name has a ".." element`,
+			`abs-evil": its name is an absolute path`,
+			`/../../evil2": its name has a ".." element`,
+			`/out/up/evil3": its path goes through the symlink`,
+			`/out/esc": a symlink to ../../../.., outside the archive`,
+			`/h": a hard link to /etc/passwd: its name is an absolute path`,
+			`its archive entry`, `its archive entry`, `its archive entry`,
+		}},
+		{"TarLinkToPasswd", func(t *testing.T, base string, src *Ledger, good string) (string, []string) {
+			id := mustRun(t, src, "bad")
+			entries := append(treeEntries(t, src.Dir, ""), entry{name: id + "/out/passwd", link: "/etc/passwd", symlink: true})
+			archive := filepath.Join(base, "a.tgz")
+			writeTar(t, archive, true, entries)
+			return archive, []string{id}
+		}, []string{"a symlink to the absolute path /etc/passwd", "its archive entry"}},
+		{"TarDevice", func(t *testing.T, base string, src *Ledger, good string) (string, []string) {
+			id := mustRun(t, src, "bad")
+			entries := append(treeEntries(t, src.Dir, ""), entry{name: id + "/out/null", device: true})
+			archive := filepath.Join(base, "a.tar")
+			writeTar(t, archive, false, entries)
+			return archive, []string{id}
+		}, []string{"a device file: only files, directories and links are extracted", "its archive entry"}},
+		{"ZipDotDot", func(t *testing.T, base string, src *Ledger, good string) (string, []string) {
+			id := mustRun(t, src, "bad")
+			entries := append(treeEntries(t, src.Dir, ""),
+				entry{name: "../evil", body: "x"},
+				entry{name: id + "/../../../evil", body: "x"},
+				entry{name: `..\..\evil`, body: "x"},
+			)
+			archive := filepath.Join(base, "a.zip")
+			writeZip(t, archive, entries)
+			return archive, []string{id}
+		}, []string{`"../evil": its name has a ".." element`, `/../../../evil": its name has a ".." element`, "backslash", "its archive entry"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			base := t.TempDir()
+			src := Open(filepath.Join(base, "src"))
+			good := mustRun(t, src, "good")
+			path, bad := tc.build(t, base, src, good)
+			dst := Open(filepath.Join(base, "dst", "runs"))
+			if err := os.MkdirAll(dst.Dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			outside := snapshot(t, base, dst.Dir)
+			rep := mustImport(t, dst, path)
+			t.Logf("rejected:\n%s", strings.Join(rep.Rejected, "\n"))
+			if !slices.Equal(rep.Added, []string{good}) {
+				t.Errorf("added %v, want only the good run %s", rep.Added, good)
+			}
+			if len(rep.Rejected) != len(tc.want) {
+				t.Errorf("rejected %d, want %d:\n%s", len(rep.Rejected), len(tc.want), strings.Join(rep.Rejected, "\n"))
+			}
+			for i, w := range tc.want {
+				if i >= len(rep.Rejected) || !strings.Contains(rep.Rejected[i], w) {
+					t.Errorf("rejected[%d] lacks %q:\n%s", i, w, strings.Join(rep.Rejected, "\n"))
+				}
+			}
+			for _, id := range bad {
+				if !slices.ContainsFunc(rep.Rejected, func(s string) bool { return strings.HasPrefix(s, `run "`+id+`": not imported: `) }) {
+					t.Errorf("run %s not reported as rejected:\n%s", id, strings.Join(rep.Rejected, "\n"))
+				}
+			}
+			mustOnlyRuns(t, dst, good)
+			if after := snapshot(t, base, dst.Dir); !reflect.DeepEqual(outside, after) {
+				t.Errorf("files outside the ledger changed:\nbefore %v\nafter  %v", outside, after)
+			}
+		})
+	}
+}
+
+// mustRun writes a finished run, its directory and its two events, as
+// training does, and returns its id.
+func mustRun(t *testing.T, l *Ledger, tag string) string {
+	t.Helper()
+	id, err := record.NewID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().UTC().Truncate(time.Second)
+	r := &record.Run{ID: id, Experiment: "exp-" + tag, Status: record.StatusRunning, Started: start, Key: "key-" + tag,
+		Params: map[string]any{"train": map[string]any{"lr": 0.01}}, Metrics: map[string]float64{"val_accuracy": 0.9},
+		Process: record.Process{Host: "elsewhere", PID: 42, Started: start}}
+	r.Finish(record.StatusFinished, 0, start.Add(time.Minute))
+	if err := l.WriteRecord(r); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, filepath.Join(l.RunDir(id), "params.yaml"), "train:\n  lr: 0.01\n")
+	mustWrite(t, filepath.Join(l.RunDir(id), "logs", "train.log"), "epoch 1 "+tag+"\n")
+	mustWrite(t, filepath.Join(l.RunDir(id), "out", "metrics.json"), `{"val_accuracy": 0.9}`)
+	code := 0
+	mustAppend(t, l, record.Event{Run: id, Type: record.EventRunStarted, Time: start, Experiment: r.Experiment, Key: r.Key, Host: "elsewhere", PID: 42})
+	mustAppend(t, l, record.Event{Run: id, Type: record.EventRunFinished, Time: start.Add(time.Minute), Status: record.StatusFinished, ExitCode: &code, Metrics: r.Metrics})
+	return id
+}
+
+// mustCopyRun puts src's run into dst as an earlier import would have.
+func mustCopyRun(t *testing.T, src, dst *Ledger, id string) {
+	t.Helper()
+	os.MkdirAll(dst.Dir, 0o755)
+	if err := impCopyDir(src.RunDir(id), dst.RunDir(id)); err != nil {
+		t.Fatal(err)
+	}
+	events, _, _ := src.Events()
+	for _, ev := range events {
+		if ev.Run == id {
+			mustAppend(t, dst, ev)
+		}
+	}
+}
+
+func mustImport(t *testing.T, l *Ledger, src string) ImportReport {
+	t.Helper()
+	rep, err := l.Import(src)
+	if err != nil {
+		t.Fatalf("Import(%s): %v", src, err)
+	}
+	return rep
+}
+
+// mustEventCounts checks that the ledger holds exactly these runs, each with
+// this many events, and reads without warnings.
+func mustEventCounts(t *testing.T, l *Ledger, want map[string]int) {
+	t.Helper()
+	events, warnings, err := l.Events()
+	if err != nil || len(warnings) != 0 {
+		t.Fatalf("Events: %v %v", err, warnings)
+	}
+	got := map[string]int{}
+	for _, ev := range events {
+		got[ev.Run]++
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("events per run %v, want %v", got, want)
+	}
+}
+
+// mustOnlyRuns checks that l.Dir holds the ledger and these run directories,
+// and nothing else: no work directory left behind, no stray file.
+func mustOnlyRuns(t *testing.T, l *Ledger, ids ...string) {
+	t.Helper()
+	entries, _ := os.ReadDir(l.Dir)
+	var got []string
+	for _, e := range entries {
+		if e.Name() != "ledger.jsonl" {
+			got = append(got, e.Name())
+		}
+	}
+	want := slices.Clone(ids)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s holds %v, want %v", l.Dir, got, want)
+	}
+}
+
+func mustWrite(t *testing.T, path, content string) {
+	t.Helper()
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func appendRaw(t *testing.T, l *Ledger, s string) {
+	t.Helper()
+	f, err := os.OpenFile(l.Path(), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.WriteString(s)
+}
+
+// snapshot lists every path under base outside skip, with size and type.
+func snapshot(t *testing.T, base, skip string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	filepath.WalkDir(base, func(path string, d fs.DirEntry, err error) error {
+		if path == skip {
+			return filepath.SkipDir
+		}
+		if info, err := d.Info(); err == nil {
+			out[path] = fmt.Sprint(info.Mode(), " ", info.Size())
+		}
+		return nil
+	})
+	return out
+}
+
+// entry is one archive member for the test archives.
+type entry struct {
+	name, body, link       string
+	dir, symlink, hardlink bool
+	device                 bool
+}
+
+// treeEntries lists a directory tree as archive entries under prefix.
+func treeEntries(t *testing.T, dir, prefix string) []entry {
+	t.Helper()
+	var out []entry
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || path == dir {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		e := entry{name: prefix + filepath.ToSlash(rel)}
+		switch {
+		case d.IsDir():
+			e.dir = true
+			e.name += "/"
+		case d.Type()&fs.ModeSymlink != 0:
+			e.symlink = true
+			e.link, _ = os.Readlink(path)
+		default:
+			b, _ := os.ReadFile(path)
+			e.body = string(b)
+		}
+		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func writeTar(t *testing.T, path string, gz bool, entries []entry) {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range entries {
+		h := &tar.Header{Name: e.name, Mode: 0o644, Size: int64(len(e.body)), Typeflag: tar.TypeReg, ModTime: time.Unix(1e9, 0)}
+		switch {
+		case e.dir:
+			h.Typeflag, h.Mode = tar.TypeDir, 0o755
+		case e.symlink:
+			h.Typeflag, h.Linkname, h.Size = tar.TypeSymlink, e.link, 0
+		case e.hardlink:
+			h.Typeflag, h.Linkname, h.Size = tar.TypeLink, e.link, 0
+		case e.device:
+			h.Typeflag, h.Size, h.Devmajor, h.Devminor = tar.TypeChar, 0, 1, 3
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write([]byte(e.body))
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	if gz {
+		var z bytes.Buffer
+		zw := gzip.NewWriter(&z)
+		zw.Write(data)
+		zw.Close()
+		data = z.Bytes()
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeZip(t *testing.T, path string, entries []entry) {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, e := range entries {
+		h := &zip.FileHeader{Name: e.name, Method: zip.Deflate}
+		switch {
+		case e.dir:
+			h.SetMode(fs.ModeDir | 0o755)
+		case e.symlink:
+			h.SetMode(fs.ModeSymlink | 0o777)
+			e.body = e.link
+		default:
+			h.SetMode(0o644)
+		}
+		w, err := zw.CreateHeader(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(e.body))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,58 @@
+package query
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/magelab/magelab/internal/record"
+	"github.com/magelab/magelab/internal/record/recordtest"
+)
+
+// TestSweepEvents: a sweep's own events (no run id) sit in the ledger among
+// the runs' events without being taken for runs or for torn lines by any
+// reader, and an import brings them over once.
+func TestSweepEvents(t *testing.T) {
+	code := 0
+	started := record.Event{Type: record.EventSweepStarted, Time: recordtest.T0, SweepID: "5e1f0c3a9b2d", Experiment: "digits",
+		Spec: map[string]any{"method": "grid"}, Host: "h", PID: 1}
+	var events []record.Event
+	events = append(events, started)
+	for i := range 3 {
+		events = append(events,
+			record.Event{Run: recordtest.ID(i), Type: record.EventRunStarted, Time: recordtest.T0.Add(time.Duration(i) * time.Minute), Experiment: "digits", SweepID: "5e1f0c3a9b2d"},
+			record.Event{Run: recordtest.ID(i), Type: record.EventRunFinished, Status: record.StatusFinished, ExitCode: &code, Metrics: map[string]float64{"acc": float64(i) / 10}})
+	}
+	finished := record.Event{Type: record.EventSweepFinished, Time: recordtest.T0.Add(time.Hour), SweepID: "5e1f0c3a9b2d", Status: record.StatusFinished,
+		Trials: []string{recordtest.ID(0), recordtest.ID(1), recordtest.ID(2)}, Best: recordtest.ID(2)}
+	events = append(events, finished)
+	l := mustWriteLedger(t, events, "")
+
+	t.Run("ListSkipsThem", func(t *testing.T) {
+		runs, warnings := mustList(t, l, Query{SweepID: "5e1f0c3a9b2d", Sort: "-acc"})
+		if len(warnings) != 0 || !slices.Equal(ids(runs), []string{recordtest.ID(2), recordtest.ID(1), recordtest.ID(0)}) {
+			t.Fatalf("runs %v, warnings %q", ids(runs), warnings)
+		}
+	})
+	t.Run("SummariesHaveNoPhantomRun", func(t *testing.T) {
+		runs, warnings, err := l.Summaries()
+		if err != nil || len(warnings) != 0 || len(runs) != 3 {
+			t.Fatalf("%d summaries, warnings %q, err %v", len(runs), warnings, err)
+		}
+	})
+	t.Run("FindIgnoresThem", func(t *testing.T) {
+		got, warnings, err := Find(l, recordtest.ID(1)[30:])
+		if err != nil || len(warnings) != 0 || got[0].ID != recordtest.ID(1) {
+			t.Fatalf("find: %+v %q %v", got, warnings, err)
+		}
+	})
+	t.Run("SweepStarted", func(t *testing.T) {
+		ev, ok, err := SweepStarted(l, "5e1f0c3a9b2d")
+		if err != nil || !ok || ev.Spec["method"] != "grid" || ev.Experiment != "digits" {
+			t.Fatalf("%+v %v %v", ev, ok, err)
+		}
+		if _, ok, err := SweepStarted(l, "nope"); ok || err != nil {
+			t.Fatalf("unknown sweep: %v %v", ok, err)
+		}
+	})
+}

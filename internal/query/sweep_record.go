@@ -1,0 +1,38 @@
+package query
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/magelab/magelab/internal/ledger"
+	"github.com/magelab/magelab/internal/record"
+)
+
+// SweepStarted finds the newest sweep.started event of sweep id, reading
+// the ledger backwards and decoding only sweep events. ok is false when the
+// ledger has none.
+func SweepStarted(l *ledger.Ledger, id string) (ev record.Event, ok bool, err error) {
+	f, err := os.Open(l.Path())
+	if errors.Is(err, os.ErrNotExist) {
+		return ev, false, nil
+	}
+	if err != nil {
+		return ev, false, fmt.Errorf("open ledger: %w", err)
+	}
+	defer f.Close()
+	err = readBackwards(f, func(b []byte, _ int64) bool {
+		run, typ, peeked := peekRun(b)
+		if !peeked || len(run) != 0 || string(typ) != record.EventSweepStarted {
+			return true
+		}
+		var e record.Event
+		if json.Unmarshal(b, &e) == nil && e.SweepID == id {
+			ev, ok = e, true
+			return false
+		}
+		return true
+	})
+	return ev, ok, err
+}
