@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/magelab/magelab/internal/pgroup"
+	"github.com/magelab/magelab/internal/proc"
 	"github.com/magelab/magelab/internal/runner"
 )
 
@@ -141,7 +141,7 @@ func TestServeSklearn(t *testing.T) {
 		t.Logf("POST /predict, one row, 50 sequential requests: median %s, p90 %s", times[25].Round(10*time.Microsecond), times[45].Round(10*time.Microsecond))
 	})
 
-	procs := pgroup.Descendants(cmd.Process.Pid)
+	procs := proc.Descendants(cmd.Process.Pid)
 	if len(procs) < 2 {
 		t.Errorf("serve runs %d processes under magelab, want BentoML's server and worker: %v", len(procs), procs)
 	}

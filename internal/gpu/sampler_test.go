@@ -224,7 +224,7 @@ func TestSamplerSharedAndStoppedByLastRelease(t *testing.T) {
 	if got := lmsCalls(t, fake, 1); len(got) != 1 || !strings.HasSuffix(got[0], "-lms 250") {
 		t.Fatalf("nvidia-smi -lms started as %q, want once with -lms 250", got)
 	}
-	pgid := first.proc.pid
+	pgid := first.proc.p.PID()
 	rec := second.Attach(UUIDs(inv.Devices[2:3]), nil)
 	if err := first.Release(); err != nil {
 		t.Fatal(err)
@@ -262,7 +262,7 @@ func TestSamplerKilledWhenDeafToSIGINT(t *testing.T) {
 	s := mustAcquire(t, 0)
 	rec := s.Attach([]string{"GPU-703f6a55-8249-cdee-4b5e-8c293bc03243"}, nil)
 	waitRows(t, rec, 1)
-	pgid := s.proc.pid
+	pgid := s.proc.p.PID()
 	start := time.Now()
 	if err := s.Release(); err != nil {
 		t.Fatal(err)

@@ -8,8 +8,9 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/magelab/magelab/internal/proc"
 )
 
 // DefaultTimeout bounds a whole Query: a hung driver makes nvidia-smi hang,
@@ -40,51 +41,46 @@ func samplerArgs(interval time.Duration) []string {
 }
 
 // runSMI runs nvidia-smi with args in its own process group and returns its
-// standard output. When ctx ends first, the whole group is killed (a hung
-// nvidia-smi does not answer SIGINT). Every failure is an *UnavailableError.
+// standard output. When ctx ends first, the whole group is killed at once
+// (a hung nvidia-smi does not answer SIGINT). Every failure is an
+// *UnavailableError.
 func runSMI(ctx context.Context, limit time.Duration, args ...string) ([]byte, error) {
 	path, err := exec.LookPath(smiName)
 	if err != nil {
 		return nil, &UnavailableError{Reason: "nvidia-smi not found on PATH; is the NVIDIA driver installed?", Err: err}
 	}
-	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.SysProcAttr = procAttr()
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = time.Second // a child that escaped the group may hold the pipes
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
-	if err == nil {
+	res, err := proc.Run(ctx, proc.Command{Path: path, Args: args, Output: &stdout, Stderr: &stderr, Grace: time.Millisecond})
+	if err == nil && res.OK() {
 		return stdout.Bytes(), nil
 	}
-	return nil, smiError(ctx, limit, err, stdout.Bytes(), stderr.Bytes())
+	return nil, smiError(ctx, limit, res, err, stdout.Bytes(), stderr.Bytes())
 }
 
 // smiError says why a run of nvidia-smi gave nothing.
-func smiError(ctx context.Context, limit time.Duration, err error, stdout, stderr []byte) *UnavailableError {
+func smiError(ctx context.Context, limit time.Duration, res proc.Result, err error, stdout, stderr []byte) *UnavailableError {
 	switch ctxErr := ctx.Err(); {
 	case errors.Is(ctxErr, context.DeadlineExceeded):
 		return &UnavailableError{Reason: fmt.Sprintf("nvidia-smi did not answer within %s (driver hung?)", limit.Round(time.Millisecond)), Err: ctxErr}
 	case ctxErr != nil:
 		return &UnavailableError{Reason: "interrupted while asking nvidia-smi", Err: ctxErr}
-	}
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) {
+	case err != nil:
 		return &UnavailableError{Reason: fmt.Sprintf("cannot run nvidia-smi: %v", err), Err: err}
+	}
+	exitErr := fmt.Errorf("nvidia-smi: %s", res)
+	if res.Signal != 0 {
+		return &UnavailableError{Reason: fmt.Sprintf("nvidia-smi was killed (%s)", res), Err: exitErr}
 	}
 	// nvidia-smi prints its errors on stdout; stderr is the fallback.
 	msg := firstLine(stdout)
 	if msg == "" {
 		msg = firstLine(stderr)
 	}
-	if code := exit.ExitCode(); code >= 0 {
-		reason := fmt.Sprintf("nvidia-smi exited with status %d", code)
-		if msg != "" {
-			reason += ": " + msg
-		}
-		return &UnavailableError{Reason: reason, ExitCode: code, Err: err}
+	reason := fmt.Sprintf("nvidia-smi exited with status %d", res.ExitCode)
+	if msg != "" {
+		reason += ": " + msg
 	}
-	return &UnavailableError{Reason: fmt.Sprintf("nvidia-smi was killed (%v)", err), Err: err}
+	return &UnavailableError{Reason: reason, ExitCode: res.ExitCode, Err: exitErr}
 }
 
 // firstLine is the first non-blank line of b, trimmed.
@@ -106,11 +102,4 @@ func withTimeout(ctx context.Context) (context.Context, context.CancelFunc, time
 	}
 	ctx, cancel := context.WithTimeout(ctx, DefaultTimeout)
 	return ctx, cancel, limit
-}
-
-// procAttr puts nvidia-smi in a process group of its own, and has the
-// kernel kill it should this process die without stopping it (a crash, a
-// kill -9), so that no sampler outlives magelab.
-func procAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/magelab/magelab/internal/config"
 	"github.com/magelab/magelab/internal/gpu"
+	"github.com/magelab/magelab/internal/proc"
 )
 
 // probeTimeout bounds the framework probe: importing TensorFlow takes
@@ -33,7 +34,7 @@ func (p *Project) probe(ctx context.Context, python string) (*gpu.Frameworks, er
 	defer cancel()
 	path, args, env := gpu.ProbeCommand(python, os.Environ())
 	var out bytes.Buffer
-	res, err := Run(pctx, Command{Path: path, Args: args, Env: env, Dir: p.Root, Output: &out})
+	res, err := proc.Run(pctx, proc.Command{Path: path, Args: args, Env: env, Dir: p.Root, Output: &out})
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("framework probe: %w", err)
@@ -101,7 +102,7 @@ func (p *Project) runCheck(ctx context.Context, python string, s gpu.Script, par
 	fmt.Fprintf(p.Out, "gpu:check: %s\n", s.Path)
 	path, args, env := gpu.CheckCommand(python, script, params, out, os.Environ())
 	prefixed := NewPrefixWriter(p.Out, "["+s.Framework+"] ")
-	res, err := Run(ctx, Command{Path: path, Args: args, Env: env, Dir: p.Root, Output: io.MultiWriter(log, prefixed)})
+	res, err := proc.Run(ctx, proc.Command{Path: path, Args: args, Env: env, Dir: p.Root, Output: io.MultiWriter(log, prefixed)})
 	prefixed.Flush()
 	if res.Interrupted {
 		return nil, &InterruptedError{What: "gpu:check " + s.Path}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/proc"
 	"github.com/magelab/magelab/internal/query"
 	"github.com/magelab/magelab/internal/record"
 )
@@ -237,7 +238,7 @@ func (p *Project) serve(ctx context.Context, s serveSpec) error {
 	prefixed := NewPrefixWriter(p.Out, "[serve] ")
 	done := make(chan struct{})
 	go p.announceReady(ctx, done, readyURL(s.Host, s.Port))
-	res, err := RunTracked(ctx, Command{Path: path, Args: args, Env: env, Dir: p.Root, Output: multiWriter{prefixed, logTail}}, func(n int) {
+	res, err := proc.RunTracked(ctx, proc.Command{Path: path, Args: args, Env: env, Dir: p.Root, Output: multiWriter{prefixed, logTail}}, func(n int) {
 		fmt.Fprintf(p.Out, "serve: stopped %d process(es) the server left behind\n", n)
 	})
 	close(done)

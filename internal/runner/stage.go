@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/proc"
 	"github.com/magelab/magelab/internal/record"
 )
 
@@ -154,7 +155,7 @@ func runStage(ctx context.Context, s stageSpec, logPath string, terminal io.Writ
 	}
 	defer log.Close()
 	prefixed := NewPrefixWriter(terminal, "["+s.Stage.Name+"] ")
-	res, err := Run(ctx, Command{Path: path, Args: args, Env: env, Dir: s.Root, Output: io.MultiWriter(log, prefixed)})
+	res, err := proc.Run(ctx, proc.Command{Path: path, Args: args, Env: env, Dir: s.Root, Output: io.MultiWriter(log, prefixed)})
 	prefixed.Flush()
 	rec.Ended = time.Now().UTC()
 	if err != nil {

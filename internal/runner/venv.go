@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/magelab/magelab/internal/durable"
+	"github.com/magelab/magelab/internal/proc"
 )
 
 //go:embed missing.py
@@ -159,19 +160,19 @@ func (v Venv) prepareDir(ctx context.Context, base, uv string, useUV bool, out i
 	if err := v.removeOld(cfgErr == nil || hasMarker); err != nil {
 		return err
 	}
-	var c Command
+	var c proc.Command
 	if useUV {
 		args := []string{"venv", "--python", base}
 		if v.SystemSite {
 			args = append(args, "--system-site-packages")
 		}
-		c = Command{Path: uv, Args: append(args, v.Dir), Env: append(os.Environ(), "UV_PYTHON_DOWNLOADS=never")}
+		c = proc.Command{Path: uv, Args: append(args, v.Dir), Env: append(os.Environ(), "UV_PYTHON_DOWNLOADS=never")}
 	} else {
 		args := []string{"-m", "venv"}
 		if v.SystemSite {
 			args = append(args, "--system-site-packages")
 		}
-		c = Command{Path: base, Args: append(args, v.Dir)}
+		c = proc.Command{Path: base, Args: append(args, v.Dir)}
 	}
 	c.Output = out
 	if err := runStep(ctx, c, "create venv "+v.Dir); err != nil {
@@ -253,13 +254,13 @@ func (v Venv) install(ctx context.Context, uv string, useUV bool, out io.Writer)
 		}
 		reqArgs = missing
 	}
-	var c Command
+	var c proc.Command
 	if useUV {
 		// uv does not write .pyc files unless asked; without them every
 		// stage pays for compiling torch on import (twice as slow here).
-		c = Command{Path: uv, Args: append([]string{"pip", "install", "--compile-bytecode", "--python", v.Python()}, reqArgs...), Env: append(os.Environ(), "UV_PYTHON_DOWNLOADS=never")}
+		c = proc.Command{Path: uv, Args: append([]string{"pip", "install", "--compile-bytecode", "--python", v.Python()}, reqArgs...), Env: append(os.Environ(), "UV_PYTHON_DOWNLOADS=never")}
 	} else {
-		c = Command{Path: v.Python(), Args: append([]string{"-m", "pip", "install", "--disable-pip-version-check"}, reqArgs...)}
+		c = proc.Command{Path: v.Python(), Args: append([]string{"-m", "pip", "install", "--disable-pip-version-check"}, reqArgs...)}
 	}
 	c.Output = out
 	return runStep(ctx, c, "install requirements "+strings.Join(v.Requirements, ", "))
@@ -272,7 +273,7 @@ func (v Venv) missing(ctx context.Context, files []string, out io.Writer) ([]str
 		return nil, err
 	}
 	var stdout bytes.Buffer
-	c := Command{Path: v.Python(), Args: append([]string{script}, files...), Output: &stdout}
+	c := proc.Command{Path: v.Python(), Args: append([]string{script}, files...), Output: &stdout}
 	if err := runStep(ctx, c, "check installed packages"); err != nil {
 		return nil, err
 	}
@@ -290,8 +291,8 @@ func (v Venv) missing(ctx context.Context, files []string, out io.Writer) ([]str
 
 // runStep runs one setup command and turns a failure into an error that
 // says what failed.
-func runStep(ctx context.Context, c Command, what string) error {
-	res, err := Run(ctx, c)
+func runStep(ctx context.Context, c proc.Command, what string) error {
+	res, err := proc.Run(ctx, c)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
@@ -306,7 +307,7 @@ func runStep(ctx context.Context, c Command, what string) error {
 
 func pythonJSON(ctx context.Context, python, code string) (map[string]any, error) {
 	var buf bytes.Buffer
-	if err := runStep(ctx, Command{Path: python, Args: []string{"-c", code}, Output: &buf}, python); err != nil {
+	if err := runStep(ctx, proc.Command{Path: python, Args: []string{"-c", code}, Output: &buf}, python); err != nil {
 		return nil, err
 	}
 	out := map[string]any{}

@@ -1,8 +1,6 @@
-package pgroup
+package proc
 
 import (
-	"bytes"
-	"errors"
 	"os"
 	"strconv"
 	"syscall"
@@ -62,42 +60,4 @@ func (p Proc) Kill(sig syscall.Signal) {
 	if p.Alive() {
 		syscall.Kill(p.PID, sig)
 	}
-}
-
-type stat struct {
-	state byte
-	ppid  int
-	start uint64
-}
-
-// readStat reads the state, parent and start time of pid from
-// /proc/PID/stat. The command name (field 2) is in parentheses and may hold
-// spaces and parentheses itself, so fields are counted from the last ')'.
-func readStat(pid int) (stat, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return stat{}, err
-	}
-	return parseStat(b)
-}
-
-func parseStat(b []byte) (stat, error) {
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return stat{}, errors.New("malformed stat: no ')' after the command name")
-	}
-	f := bytes.Fields(b[i+1:])
-	const ppidField, startField = 4 - 3, 22 - 3 // indices among the fields after the name
-	if len(f) <= startField || len(f[0]) != 1 {
-		return stat{}, errors.New("malformed stat: too few fields")
-	}
-	ppid, err := strconv.Atoi(string(f[ppidField]))
-	if err != nil {
-		return stat{}, err
-	}
-	start, err := strconv.ParseUint(string(f[startField]), 10, 64)
-	if err != nil {
-		return stat{}, err
-	}
-	return stat{state: f[0][0], ppid: ppid, start: start}, nil
 }

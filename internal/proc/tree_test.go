@@ -1,4 +1,4 @@
-package pgroup
+package proc
 
 import (
 	"os"
@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-func TestParseStat(t *testing.T) {
+func TestParseStatParent(t *testing.T) {
 	line := "4242 (a (weird) name) S 17 4242 4242 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 987654 1 2 3\n"
 	st, err := parseStat([]byte(line))
 	if err != nil || st.state != 'S' || st.ppid != 17 || st.start != 987654 {

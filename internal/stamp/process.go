@@ -2,7 +2,6 @@ package stamp
 
 import (
 	"os"
-	"sync"
 	"time"
 
 	"github.com/magelab/magelab/internal/proc"
@@ -12,9 +11,6 @@ import (
 // ThisProcess returns the Process stamp of the current process: hostname,
 // pid, its start in clock ticks (0 where /proc cannot tell) and now.
 func ThisProcess() record.Process {
-	start, _ := procSelfStart()
+	start, _ := proc.SelfStart()
 	return record.Process{Host: proc.Hostname(), PID: os.Getpid(), PIDStart: start, Started: time.Now().UTC()}
 }
-
-// procSelfStart reads the current process's start once: it never changes.
-var procSelfStart = sync.OnceValues(func() (uint64, error) { return proc.ProcessStart(os.Getpid()) })

@@ -126,7 +126,7 @@ func TestProcessStart(t *testing.T) {
 	})
 }
 
-func TestProcParseStat(t *testing.T) {
+func TestParseStat(t *testing.T) {
 	rest := "S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 4242 20 21"
 	for _, tc := range []struct {
 		name      string
@@ -144,7 +144,8 @@ func TestProcParseStat(t *testing.T) {
 		{"StartNotANumber", "7 (sleep) " + strings.Replace(rest, "4242", "x", 1), 0, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			state, start, err := procParseStat([]byte(tc.line + "\n"))
+			st, err := parseStat([]byte(tc.line + "\n"))
+			state, start := st.state, st.start
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err = %v, want error %t", err, tc.wantErr)
 			}
@@ -155,9 +156,9 @@ func TestProcParseStat(t *testing.T) {
 	}
 }
 
-// FuzzProcParseStat checks that any command name, however odd, leaves the
+// FuzzParseStat checks that any command name, however odd, leaves the
 // start time readable.
-func FuzzProcParseStat(f *testing.F) {
+func FuzzParseStat(f *testing.F) {
 	for _, s := range []string{"sleep", "a) (b", ")", "((", "x) S 1 2", ""} {
 		f.Add(s, uint64(12345))
 	}
@@ -166,7 +167,8 @@ func FuzzProcParseStat(f *testing.F) {
 			t.Skip()
 		}
 		line := fmt.Sprintf("99 (%s) R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 %d 20 21\n", comm, start)
-		state, got, err := procParseStat([]byte(line))
+		st, err := parseStat([]byte(line))
+		state, got := st.state, st.start
 		if err != nil || state != 'R' || got != start {
 			t.Errorf("comm %q: state %q start %d err %v, want R %d", comm, state, got, err, start)
 		}

@@ -1,7 +1,4 @@
-// Package pgroup holds what process-group handling in runner and gpu
-// shares: waiting for a child without reaping it, and finding the
-// descendants of a process that left its group (tree.go).
-package pgroup
+package proc
 
 import (
 	"syscall"

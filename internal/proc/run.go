@@ -1,4 +1,4 @@
-package runner
+package proc
 
 import (
 	"context"
@@ -10,10 +10,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
-
-	"github.com/magelab/magelab/internal/pgroup"
 )
 
 // DefaultGrace is how long Run waits between SIGINT and SIGKILL when a
@@ -21,10 +20,10 @@ import (
 // Ctrl-C'd target still gets to kill its children and write its records.
 const DefaultGrace = 3 * time.Second
 
-// procDrainTimeout bounds how long Run keeps reading output once every
+// drainTimeout bounds how long Run keeps reading output once every
 // process in the group is dead: a process that escaped the group (setsid)
 // may hold the pipe open for ever, and Run must not wait for it.
-const procDrainTimeout = 2 * time.Second
+const drainTimeout = 2 * time.Second
 
 // Command is one child process to run in its own process group. Its
 // standard input is /dev/null.
@@ -33,7 +32,8 @@ type Command struct {
 	Args   []string      // arguments after the executable
 	Env    []string      // full environment; nil means os.Environ()
 	Dir    string        // working directory; empty means the current one
-	Output io.Writer     // receives stdout and stderr merged, in order; nil discards them
+	Output io.Writer     // receives stdout and stderr merged, in order; nil discards them; flushed at the end when it has a Flush method
+	Stderr io.Writer     // when not nil, receives stderr apart from Output
 	Grace  time.Duration // between SIGINT to the group and SIGKILL to the group; 0 means DefaultGrace
 	// OnStart, when set, is called with the pid (and process group id) once
 	// the process has started, before Run waits for it.
@@ -54,7 +54,12 @@ type Result struct {
 	MaxRSS      int64          // peak resident set in bytes of the process and the descendants it waited for
 	UserTime    time.Duration  // user CPU time of the process and the descendants it waited for
 	SysTime     time.Duration  // system CPU time of the process and the descendants it waited for
+	state       string         // how the kernel reported its end ("exit status 2", "signal: killed")
 }
+
+// String says how the process ended, as os.ProcessState does: "exit status
+// 2", "signal: killed".
+func (r Result) String() string { return r.state }
 
 // OK reports whether the process exited with status 0 on its own.
 func (r Result) OK() bool {
@@ -74,42 +79,141 @@ func Run(ctx context.Context, c Command) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{Interrupted: true, ExitCode: 130}, fmt.Errorf("start %s: %w", c.Path, err)
 	}
-	cmd, err := procCommand(c)
+	p, err := Start(c)
 	if err != nil {
 		return Result{}, err
 	}
+	if c.OnStart != nil {
+		c.OnStart(p.pid)
+	}
+	select {
+	case <-p.exited:
+	case <-ctx.Done():
+		p.Stop(grace(c.Grace))
+	}
+	return p.Wait()
+}
+
+// Process is a started Command: the leader of its own process group.
+type Process struct {
+	path   string
+	pid    int
+	exited chan struct{} // closed once the leader has exited (before it is reaped)
+	done   chan struct{} // closed once it is reaped and its output drained
+
+	mu          sync.Mutex
+	reaped      bool // the pid, and so the group id, may be reused: signal no more
+	interrupted bool // Stop came before the leader exited
+	res         Result
+	err         error
+}
+
+// Start starts c in a process group of its own and returns at once. A
+// goroutine waits for the leader; when it exits, whatever is left in its
+// group is killed and its output drained. The error is that of Run when c
+// cannot be started.
+func Start(c Command) (*Process, error) {
+	cmd, err := command(c)
+	if err != nil {
+		return nil, err
+	}
 	r, w, err := os.Pipe()
 	if err != nil {
-		return Result{}, fmt.Errorf("start %s: create output pipe: %w", c.Path, err)
+		return nil, fmt.Errorf("start %s: create output pipe: %w", c.Path, err)
 	}
 	cmd.Stdout, cmd.Stderr = w, w
+	if c.Stderr != nil {
+		cmd.Stderr = c.Stderr
+	}
 	start := time.Now()
 	err = cmd.Start()
 	w.Close() // the child holds its own copy; ours would keep the pipe open
 	if err != nil {
 		r.Close()
-		return Result{}, procStartError(c.Path, err)
+		return nil, startError(c.Path, err)
 	}
-	copied := procCopy(c.Output, r)
-	pid := cmd.Process.Pid
-	if c.OnStart != nil {
-		c.OnStart(pid)
-	}
-	interrupted := procWait(ctx, pid, procGrace(c.Grace))
-	duration := time.Since(start)
-	// The leader is an unreaped zombie here, so its pid, which is the group
-	// id, cannot have been reused: the kill reaches only its own leftovers.
-	syscall.Kill(-pid, syscall.SIGKILL)
-	waitErr := cmd.Wait()
-	procDrain(r, copied)
-	if cmd.ProcessState == nil {
-		return Result{Interrupted: interrupted, Duration: duration}, fmt.Errorf("wait for %s: %w", c.Path, waitErr)
-	}
-	return procResult(cmd.ProcessState, interrupted, duration), nil
+	p := &Process{path: c.Path, pid: cmd.Process.Pid, exited: make(chan struct{}), done: make(chan struct{})}
+	copied := copyOutput(c.Output, r)
+	go p.wait(cmd, start, r, copied, c.Output)
+	return p, nil
 }
 
-// procCommand builds the exec.Cmd for c without starting it.
-func procCommand(c Command) (*exec.Cmd, error) {
+// wait waits for the leader to exit, kills what is left of its group,
+// reaps it, drains its output and records how it ended.
+func (p *Process) wait(cmd *exec.Cmd, start time.Time, r *os.File, copied <-chan struct{}, out io.Writer) {
+	defer close(p.done)
+	WaitExited(p.pid)
+	duration := time.Since(start)
+	p.mu.Lock()
+	close(p.exited)
+	// The leader is an unreaped zombie here, so its pid, which is the group
+	// id, cannot have been reused: the kill reaches only its own leftovers.
+	syscall.Kill(-p.pid, syscall.SIGKILL)
+	p.reaped = true
+	interrupted := p.interrupted
+	p.mu.Unlock()
+	waitErr := cmd.Wait()
+	drain(r, copied)
+	if f, ok := out.(interface{ Flush() error }); ok {
+		f.Flush()
+	}
+	if cmd.ProcessState == nil {
+		p.res, p.err = Result{Interrupted: interrupted, Duration: duration}, fmt.Errorf("wait for %s: %w", p.path, waitErr)
+		return
+	}
+	p.res = result(cmd.ProcessState, interrupted, duration)
+}
+
+// PID is the process's id, which is also its process group's.
+func (p *Process) PID() int { return p.pid }
+
+// Done is closed once the process has ended and its output is drained.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Wait waits until the process has ended and its output is drained, and
+// returns how it ended.
+func (p *Process) Wait() (Result, error) {
+	<-p.done
+	return p.res, p.err
+}
+
+// Signal sends sig to the process group, unless the leader was reaped.
+func (p *Process) Signal(sig syscall.Signal) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.reaped {
+		syscall.Kill(-p.pid, sig)
+	}
+}
+
+// Stop interrupts the process: SIGINT to its group and, if the leader
+// outlives grace, SIGKILL; it returns once the leader has exited. A process
+// that had exited by then is left as it ended; otherwise its Result says
+// Interrupted.
+func (p *Process) Stop(grace time.Duration) {
+	p.mu.Lock()
+	select {
+	case <-p.exited: // it had exited on its own by the time we looked
+		p.mu.Unlock()
+		return
+	default:
+	}
+	p.interrupted = true
+	syscall.Kill(-p.pid, syscall.SIGINT)
+	p.mu.Unlock()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-p.exited:
+		return
+	case <-t.C:
+	}
+	p.Signal(syscall.SIGKILL)
+	<-p.exited
+}
+
+// command builds the exec.Cmd for c without starting it.
+func command(c Command) (*exec.Cmd, error) {
 	if c.Path == "" {
 		return nil, errors.New("start: empty Command.Path; name the executable to run")
 	}
@@ -118,9 +222,9 @@ func procCommand(c Command) (*exec.Cmd, error) {
 			return nil, fmt.Errorf("start %s in %s: %w; create the directory or fix Command.Dir", c.Path, c.Dir, err)
 		}
 	}
-	path, err := procLookPath(c.Path, c.Env, c.Dir)
+	path, err := lookPath(c.Path, c.Env, c.Dir)
 	if err != nil {
-		return nil, procStartError(c.Path, err)
+		return nil, startError(c.Path, err)
 	}
 	return &exec.Cmd{
 		Path: path,
@@ -134,19 +238,19 @@ func procCommand(c Command) (*exec.Cmd, error) {
 	}, nil
 }
 
-// procLookPath finds file like exec.LookPath, but on the PATH that the child
+// lookPath finds file like exec.LookPath, but on the PATH that the child
 // will get, so that a virtual environment's bin directory in env counts.
 // Relative PATH entries are refused, as exec.LookPath refuses them, and a
 // file that exists but cannot be executed is reported as such rather than as
 // "not found".
-func procLookPath(file string, env []string, wd string) (string, error) {
+func lookPath(file string, env []string, wd string) (string, error) {
 	if strings.Contains(file, "/") {
 		if fi, err := os.Stat(filepath.Join(wd, file)); err == nil && fi.IsDir() {
 			return "", &fs.PathError{Op: "exec", Path: file, Err: syscall.EISDIR}
 		}
 		return file, nil // anything else is for execve to judge
 	}
-	path, ok := procEnvValue(env, "PATH")
+	path, ok := envValue(env, "PATH")
 	if !ok {
 		path = os.Getenv("PATH")
 	}
@@ -156,7 +260,7 @@ func procLookPath(file string, env []string, wd string) (string, error) {
 			dir = "."
 		}
 		candidate := filepath.Join(dir, file)
-		err := procExecutable(filepath.Join(wd, candidate))
+		err := executable(filepath.Join(wd, candidate))
 		switch {
 		case err == nil && !filepath.IsAbs(dir):
 			return "", &exec.Error{Name: candidate, Err: exec.ErrDot}
@@ -172,9 +276,9 @@ func procLookPath(file string, env []string, wd string) (string, error) {
 	return "", fmt.Errorf("%w; searched PATH=%s", &exec.Error{Name: file, Err: exec.ErrNotFound}, path)
 }
 
-// procEnvValue returns the last value of key in env, as the child sees it.
+// envValue returns the last value of key in env, as the child sees it.
 // A nil env means the child inherits ours.
-func procEnvValue(env []string, key string) (string, bool) {
+func envValue(env []string, key string) (string, bool) {
 	if env == nil {
 		return os.LookupEnv(key)
 	}
@@ -186,8 +290,8 @@ func procEnvValue(env []string, key string) (string, bool) {
 	return "", false
 }
 
-// procExecutable reports whether path is a file this process may execute.
-func procExecutable(path string) error {
+// executable reports whether path is a file this process may execute.
+func executable(path string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return err
@@ -199,8 +303,8 @@ func procExecutable(path string) error {
 	return syscall.Access(path, xOK)
 }
 
-// procStartError names the command, keeps the cause and says what to do.
-func procStartError(path string, err error) error {
+// startError names the command, keeps the cause and says what to do.
+func startError(path string, err error) error {
 	hint := "check the command and its environment"
 	switch {
 	case errors.Is(err, exec.ErrDot):
@@ -217,18 +321,18 @@ func procStartError(path string, err error) error {
 	return fmt.Errorf("start %s: %w; %s", path, err, hint)
 }
 
-// procGrace returns the grace period to use for g.
-func procGrace(g time.Duration) time.Duration {
+// grace returns the grace period to use for g.
+func grace(g time.Duration) time.Duration {
 	if g <= 0 {
 		return DefaultGrace
 	}
 	return g
 }
 
-// procCopy copies r to out until r ends, and closes the returned channel
+// copyOutput copies r to out until r ends, and closes the returned channel
 // when it has. A failing out does not stop the copy: the child must never
 // block on a full pipe, so its output is discarded from then on.
-func procCopy(out io.Writer, r *os.File) <-chan struct{} {
+func copyOutput(out io.Writer, r *os.File) <-chan struct{} {
 	if out == nil {
 		out = io.Discard
 	}
@@ -236,30 +340,30 @@ func procCopy(out io.Writer, r *os.File) <-chan struct{} {
 	go func() {
 		defer close(done)
 		// Hide ReaderFrom/WriterTo so the copy is a plain read loop that
-		// the read deadline in procDrain can stop.
-		io.Copy(&procSink{w: out}, struct{ io.Reader }{r})
+		// the read deadline in drain can stop.
+		io.Copy(&sink{w: out}, struct{ io.Reader }{r})
 	}()
 	return done
 }
 
-// procSink passes writes to w until the first error, then discards them.
-type procSink struct {
+// sink passes writes to w until the first error, then discards them.
+type sink struct {
 	w   io.Writer
 	err error
 }
 
-func (s *procSink) Write(b []byte) (int, error) {
+func (s *sink) Write(b []byte) (int, error) {
 	if s.err == nil {
 		_, s.err = s.w.Write(b)
 	}
 	return len(b), nil
 }
 
-// procDrain waits for the copy to reach the end of the output, but stops
-// reading after procDrainTimeout: by then only a process outside the group
+// drain waits for the copy to reach the end of the output, but stops
+// reading after drainTimeout: by then only a process outside the group
 // can still hold the pipe open.
-func procDrain(r *os.File, copied <-chan struct{}) {
-	t := time.NewTimer(procDrainTimeout)
+func drain(r *os.File, copied <-chan struct{}) {
+	t := time.NewTimer(drainTimeout)
 	defer t.Stop()
 	select {
 	case <-copied:
@@ -270,46 +374,15 @@ func procDrain(r *os.File, copied <-chan struct{}) {
 	r.Close()
 }
 
-// procWait blocks until the process pid has exited, without reaping it, and
-// reports whether ctx ended first. When it did, the group gets SIGINT and,
-// if the leader outlives grace, SIGKILL.
-func procWait(ctx context.Context, pid int, grace time.Duration) (interrupted bool) {
-	exited := make(chan struct{})
-	go func() {
-		pgroup.WaitExited(pid)
-		close(exited)
-	}()
-	select {
-	case <-exited:
-		return false
-	case <-ctx.Done():
-	}
-	select {
-	case <-exited: // it had exited on its own by the time we looked
-		return false
-	default:
-	}
-	syscall.Kill(-pid, syscall.SIGINT)
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-exited:
-		return true
-	case <-t.C:
-	}
-	syscall.Kill(-pid, syscall.SIGKILL)
-	<-exited
-	return true
-}
-
-// procResult turns the reaped process's state into a Result.
-func procResult(ps *os.ProcessState, interrupted bool, duration time.Duration) Result {
+// result turns the reaped process's state into a Result.
+func result(ps *os.ProcessState, interrupted bool, duration time.Duration) Result {
 	res := Result{
 		Interrupted: interrupted,
 		Duration:    duration,
 		UserTime:    ps.UserTime(),
 		SysTime:     ps.SystemTime(),
 		ExitCode:    ps.ExitCode(),
+		state:       ps.String(),
 	}
 	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
 		res.MaxRSS = ru.Maxrss * 1024 // Linux reports kilobytes

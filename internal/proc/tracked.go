@@ -1,12 +1,10 @@
-package runner
+package proc
 
 import (
 	"context"
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/magelab/magelab/internal/pgroup"
 )
 
 // treePoll is how often RunTracked reads the process tree: BentoML's
@@ -21,7 +19,7 @@ const treePoll = 250 * time.Millisecond
 func RunTracked(ctx context.Context, c Command, leftovers func(n int)) (Result, error) {
 	var (
 		mu   sync.Mutex
-		seen = map[pgroup.Proc]bool{}
+		seen = map[Proc]bool{}
 		wg   sync.WaitGroup
 		done = make(chan struct{})
 	)
@@ -32,7 +30,7 @@ func RunTracked(ctx context.Context, c Command, leftovers func(n int)) (Result, 
 			t := time.NewTicker(treePoll)
 			defer t.Stop()
 			for {
-				procs := pgroup.Descendants(pid)
+				procs := Descendants(pid)
 				mu.Lock()
 				for _, p := range procs {
 					seen[p] = true
@@ -57,8 +55,8 @@ func RunTracked(ctx context.Context, c Command, leftovers func(n int)) (Result, 
 
 // killAll kills the processes of seen that still live and waits (2 s at
 // most) until they are gone; it returns how many it killed.
-func killAll(seen map[pgroup.Proc]bool) int {
-	var alive []pgroup.Proc
+func killAll(seen map[Proc]bool) int {
+	var alive []Proc
 	for p := range seen {
 		if p.Alive() {
 			alive = append(alive, p)
