@@ -84,6 +84,13 @@ type Git struct {
 	Shallow   bool            `json:"shallow,omitempty"`
 	Worktree  bool            `json:"worktree,omitempty"` // a linked worktree
 	Tool      string          `json:"tool,omitempty"`     // "git" (the CLI) or "go-git": what read the status
+	// PatchIncomplete says why the uncommitted changes are not all in
+	// Patch (the diff failed or timed out, or go-git left binary changes
+	// out); "" when they are. Such a run's code cannot be restored.
+	PatchIncomplete string `json:"patch_incomplete,omitempty"`
+	// Redacted lists the saved files (the patch, untracked paths) in which
+	// a remote's credentials were replaced by REDACTED.
+	Redacted []string `json:"redacted,omitempty"`
 }
 
 // UntrackedFile is an untracked, not ignored file; Saved says its content is

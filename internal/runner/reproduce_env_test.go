@@ -98,14 +98,3 @@ func TestFreezeDiff(t *testing.T) {
 		t.Errorf("same lists differ: %q", got)
 	}
 }
-
-func TestGitCommand(t *testing.T) {
-	argv, env := gitCommand("/repo", []string{"PATH=/bin", "GIT_DIR=/elsewhere/.git", "GIT_INDEX_FILE=/x", "GIT_AUTHOR_NAME=a"}, "worktree", "add", "--detach", "/t", "abc")
-	want := []string{"-c", "core.hooksPath=/dev/null", "-c", "color.ui=false", "--no-pager", "-C", "/repo", "worktree", "add", "--detach", "/t", "abc"}
-	if !slices.Equal(argv, want) {
-		t.Errorf("argv %q", argv)
-	}
-	if !slices.Equal(env, []string{"PATH=/bin", "GIT_AUTHOR_NAME=a"}) {
-		t.Errorf("env %q", env)
-	}
-}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -111,16 +112,13 @@ func (p *Project) hasCommit(ctx context.Context, run *record.Run, top string) er
 	return errors.New(b.String())
 }
 
-// incompleteDiff refuses a run whose stamp warned that its uncommitted
+// incompleteDiff refuses a run whose stamp recorded that its uncommitted
 // changes were not all saved: restoring them would restore other code.
 func incompleteDiff(run *record.Run) error {
-	for _, w := range run.Warnings {
-		if strings.HasPrefix(w, "git: no patch") || strings.HasPrefix(w, "git: dirty state unknown") ||
-			strings.Contains(w, "cannot write binary patches") {
-			return fmt.Errorf("run %s's uncommitted changes were not fully recorded (%s): its code cannot be restored exactly, so it cannot be reproduced", run.ID, w)
-		}
+	if run.Git == nil || run.Git.PatchIncomplete == "" {
+		return nil
 	}
-	return nil
+	return fmt.Errorf("run %s's uncommitted changes were not fully recorded (git: %s): its code cannot be restored exactly, so it cannot be reproduced", run.ID, run.Git.PatchIncomplete)
 }
 
 // relReal is target relative to base, both with symbolic links resolved
@@ -220,10 +218,8 @@ func (c *checkout) fill(ctx context.Context, run *record.Run, src source) error 
 // redactedHint explains a patch that does not apply because credentials
 // in it were replaced when it was saved.
 func redactedHint(run *record.Run) string {
-	for _, w := range run.Warnings {
-		if strings.HasPrefix(w, "git: "+filepath.Base(run.Git.Patch)+" held a remote's credentials") {
-			return " (a remote's credentials in it were replaced by REDACTED when it was saved)"
-		}
+	if slices.Contains(run.Git.Redacted, filepath.Base(run.Git.Patch)) {
+		return " (a remote's credentials in it were replaced by REDACTED when it was saved)"
 	}
 	return ""
 }

@@ -46,7 +46,7 @@ func TestReproduceRefuses(t *testing.T) {
 		{"MissingUntracked", dirty, func(r *record.Run, dir string) { os.RemoveAll(filepath.Join(dir, "untracked")) },
 			[]string{"untracked file python/helper.py", "is missing"}},
 		{"IncompleteDiff", clean, func(r *record.Run, dir string) {
-			r.Warnings = append(r.Warnings, "git: go-git cannot write binary patches: changes to data.bin are not in git.patch")
+			r.Git.PatchIncomplete = "go-git cannot write binary patches: changes to data.bin are not in git.patch"
 		}, []string{"were not fully recorded", "data.bin"}},
 		{"NotFinished", clean, func(r *record.Run, dir string) { r.Status = record.StatusFailed },
 			[]string{"has status failed", "only a finished run"}},

@@ -25,6 +25,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/utils/binary"
 	"github.com/go-git/go-git/v5/utils/diff"
+	"github.com/magelab/magelab/internal/gitcmd"
 	"github.com/magelab/magelab/internal/record"
 	"github.com/sergi/go-diff/diffmatchpatch"
 )
@@ -76,6 +77,10 @@ func StampGit(ctx context.Context, root, runDir string, opts GitOptions) (*recor
 	for i, w := range st.warnings {
 		st.warnings[i] = gitRedactText(w, st.secrets)
 	}
+	if g != nil {
+		g.PatchIncomplete = gitRedactText(st.incomplete, st.secrets)
+		g.Redacted = st.redacted
+	}
 	return g, st.warnings
 }
 
@@ -87,6 +92,21 @@ type gitStamp struct {
 	cli      bool     // the git CLI is on PATH and allowed
 	secrets  []string // credentials of the remotes, hunted for in saved files
 	warnings []string
+	// incomplete says why the uncommitted changes are not all in the
+	// patch (Git.PatchIncomplete); redacted lists the saved files whose
+	// credentials were replaced (Git.Redacted). Reproduce reads these
+	// fields, never the warnings' wording.
+	incomplete string
+	redacted   []string
+}
+
+// incompletef warns that the uncommitted changes are not all recorded, and
+// records the first such reason as a fact.
+func (st *gitStamp) incompletef(format string, args ...any) {
+	st.warnf("git: "+format, args...)
+	if st.incomplete == "" {
+		st.incomplete = fmt.Sprintf(format, args...)
+	}
 }
 
 func (st *gitStamp) warnf(format string, args ...any) {
@@ -252,66 +272,9 @@ func gitParseRemotes(out string) [][2]string {
 	return remotes
 }
 
-// git runs one git command in dir with a timeout, its stdout to w. The
-// error names the command and carries its stderr.
+// git runs one git command in dir with a timeout, its stdout to w.
 func (st *gitStamp) git(dir string, w io.Writer, args ...string) error {
-	ctx, cancel := context.WithTimeout(st.ctx, gitCallTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "git", gitArgs(dir, args...)...)
-	cmd.Env = gitEnv(os.Environ())
-	cmd.Stdout = w
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	cmd.WaitDelay = time.Second
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		msg := strings.TrimSpace(stderr.String())
-		if len(msg) > 500 {
-			msg = msg[:500] + "..."
-		}
-		if msg != "" {
-			return fmt.Errorf("git %s: %w: %s", args[0], err, msg)
-		}
-		return fmt.Errorf("git %s: %w", args[0], err)
-	}
-	return nil
-}
-
-// gitArgs is the command line of one read-only git call in dir: paths
-// unquoted, and never the user's pager or colours.
-func gitArgs(dir string, args ...string) []string {
-	return append([]string{"-c", "core.quotepath=off", "-c", "color.ui=false", "--no-pager", "-C", dir}, args...)
-}
-
-// gitEnv is env for a git call: the repository is the one -C finds, not one
-// an outer git (a hook) pointed at, and a read takes no optional lock (it
-// never rewrites the index under a concurrent git).
-func gitEnv(env []string) []string {
-	var out []string
-	for _, kv := range GitCleanEnv(env) {
-		if !strings.HasPrefix(kv, "GIT_OPTIONAL_LOCKS=") {
-			out = append(out, kv)
-		}
-	}
-	return append(out, "GIT_OPTIONAL_LOCKS=0")
-}
-
-// GitCleanEnv is env without the variables by which an outer git (a hook
-// running magelab) would point a git call at another repository, index or
-// directory: every git magelab runs finds its repository through -C.
-func GitCleanEnv(env []string) []string {
-	out := make([]string, 0, len(env)+1)
-	for _, kv := range env {
-		name, _, _ := strings.Cut(kv, "=")
-		switch name {
-		case "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY", "GIT_PREFIX":
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
+	return gitcmd.Run(st.ctx, gitCallTimeout, dir, w, args...)
 }
 
 // statusCLI fills the dirty state, patch and untracked files with one `git
@@ -334,7 +297,7 @@ func (st *gitStamp) statusCLI(g *record.Git, top string) bool {
 	diffErr := <-diffDone
 	if err != nil {
 		if st.ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
-			st.warnf("git: dirty state unknown: %v", err)
+			st.incompletef("dirty state unknown: %v", err)
 			return true
 		}
 		st.warnf("git: %v; read with go-git", err)
@@ -344,7 +307,7 @@ func (st *gitStamp) statusCLI(g *record.Git, top string) bool {
 	tracked, untracked := gitParseStatus(status.Bytes())
 	g.Dirty = tracked || len(untracked) > 0
 	if diffErr != nil {
-		st.warnf("git: no patch: %v", diffErr)
+		st.incompletef("no patch: %v", diffErr)
 	} else if tracked {
 		st.writePatch(g, patch.Bytes())
 	}
@@ -383,11 +346,11 @@ func (st *gitStamp) writePatch(g *record.Git, patch []byte) {
 	}
 	patch = st.scrub(gitPatchName, patch)
 	if err := os.MkdirAll(st.runDir, 0o755); err != nil {
-		st.warnf("git: no patch: %v", err)
+		st.incompletef("no patch: %v", err)
 		return
 	}
 	if err := os.WriteFile(filepath.Join(st.runDir, gitPatchName), patch, 0o644); err != nil {
-		st.warnf("git: no patch: %v", err)
+		st.incompletef("no patch: %v", err)
 		return
 	}
 	g.Patch = gitPatchName
@@ -404,6 +367,7 @@ func (st *gitStamp) scrub(name string, b []byte) []byte {
 		}
 	}
 	if found {
+		st.redacted = append(st.redacted, name)
 		st.warnf("git: %s held a remote's credentials, saved with %s in their place", name, gitRedacted)
 	}
 	return b
@@ -540,7 +504,7 @@ func (st *gitStamp) patchGoGit(repo *gogit.Repository, top string, paths []strin
 			tree, err = c.Tree()
 		}
 		if err != nil {
-			st.warnf("git: no patch: read HEAD tree: %v", err)
+			st.incompletef("no patch: read HEAD tree: %v", err)
 			return nil
 		}
 	}
@@ -560,11 +524,11 @@ func (st *gitStamp) patchGoGit(repo *gogit.Repository, top string, paths []strin
 		p = append(p, gitFilePatch{from: from, to: to, chunks: gitChunks(string(fromData), string(toData))})
 	}
 	if len(binaries) > 0 {
-		st.warnf("git: go-git cannot write binary patches: changes to %s are not in %s", strings.Join(binaries, ", "), gitPatchName)
+		st.incompletef("go-git cannot write binary patches: changes to %s are not in %s", strings.Join(binaries, ", "), gitPatchName)
 	}
 	var buf bytes.Buffer
 	if err := fdiff.NewUnifiedEncoder(&buf, fdiff.DefaultContextLines).Encode(p); err != nil {
-		st.warnf("git: no patch: %v", err)
+		st.incompletef("no patch: %v", err)
 		return nil
 	}
 	return buf.Bytes()

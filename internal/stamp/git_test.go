@@ -9,7 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -282,6 +282,9 @@ func TestGitStamp(t *testing.T) {
 			t.Errorf("go-git: empty patch written: %v", err)
 		}
 		gitHasWarning(t, warnings, "cannot write binary patches: changes to w.bin")
+		if !strings.Contains(g.PatchIncomplete, "w.bin") {
+			t.Errorf("go-git: PatchIncomplete = %q, want the binary change named", g.PatchIncomplete)
+		}
 	})
 
 	t.Run("DetachedHeadUsesHeadRef", func(t *testing.T) {
@@ -397,7 +400,10 @@ func TestGitStamp(t *testing.T) {
 		if g.Tool != "go-git" || cli.Tool != "git" {
 			t.Errorf("tools = %q, %q", g.Tool, cli.Tool)
 		}
-		g.Tool = cli.Tool
+		if !strings.Contains(g.PatchIncomplete, "w.bin") || cli.PatchIncomplete != "" {
+			t.Errorf("PatchIncomplete: go-git %q, CLI %q; want only go-git's, naming w.bin", g.PatchIncomplete, cli.PatchIncomplete)
+		}
+		g.Tool, g.PatchIncomplete = cli.Tool, ""
 		if !reflect.DeepEqual(g, cli) {
 			t.Errorf("go-git = %+v\nCLI    = %+v", g, cli)
 		}
@@ -489,6 +495,9 @@ func TestGitStamp(t *testing.T) {
 			t.Errorf("git = %+v, want the SHA and no status", g)
 		}
 		gitHasWarning(t, warnings, "dirty state unknown")
+		if g != nil && !strings.Contains(g.PatchIncomplete, "dirty state unknown") {
+			t.Errorf("PatchIncomplete = %q, want the unknown dirty state recorded", g.PatchIncomplete)
+		}
 	})
 
 	t.Run("RemoteCredentialsRedacted", func(t *testing.T) {
@@ -531,6 +540,9 @@ func TestGitStamp(t *testing.T) {
 				t.Errorf("noCLI=%v: want git.patch and notes.txt saved with the token redacted: %q", noCLI, saved)
 			}
 			gitHasWarning(t, warnings, "held a remote's credentials")
+			if !slices.Contains(g.Redacted, gitPatchName) || !slices.Contains(g.Redacted, "notes.txt") {
+				t.Errorf("noCLI=%v: Redacted = %q, want git.patch and notes.txt", noCLI, g.Redacted)
+			}
 		}
 	})
 }
@@ -612,15 +624,6 @@ func TestGitParseStatus(t *testing.T) {
 				t.Errorf("got %v %q, want %v %q", tracked, untracked, tt.tracked, tt.untracked)
 			}
 		})
-	}
-}
-
-func TestGitEnv(t *testing.T) {
-	got := gitEnv([]string{"PATH=/bin", "GIT_DIR=/elsewhere/.git", "GIT_INDEX_FILE=/tmp/i", "GIT_OPTIONAL_LOCKS=1", "GIT_AUTHOR_NAME=x"})
-	sort.Strings(got)
-	want := []string{"GIT_AUTHOR_NAME=x", "GIT_OPTIONAL_LOCKS=0", "PATH=/bin"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("gitEnv = %q, want %q", got, want)
 	}
 }
 

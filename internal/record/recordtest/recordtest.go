@@ -68,6 +68,7 @@ func GoldenRun() *record.Run {
 			SHA: "0123456789abcdef0123456789abcdef01234567", Branch: "main", Remote: "https://github.com/magelab/magelab.git",
 			Dirty: true, Patch: "git.patch", Untracked: []record.UntrackedFile{{Path: "notes.txt", Size: 12, Saved: true}},
 			Shallow: true, Worktree: true, Tool: "git",
+			PatchIncomplete: "go-git cannot write binary patches: changes to model.bin are not in git.patch", Redacted: []string{"git.patch"},
 		},
 		Env: record.Env{
 			Python: ".venv/bin/python", PythonVersion: "3.12.3", RequirementsHash: "sha256:77aa", PipFreeze: "pip-freeze.txt",
