@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/magelab/magelab/internal/runner"
+	"github.com/magelab/magelab/internal/venv"
 )
 
 // TestDistilBERTOffline fine-tunes the distilbert-sentiment experiment the
@@ -19,7 +19,7 @@ import (
 // to go offline.
 func TestDistilBERTOffline(t *testing.T) {
 	p := newProject(t)
-	v := runner.Venv{Dir: filepath.Join(repoRoot, ".cache", "test-venv-hf"), Root: repoRoot, Requirements: []string{"python/requirements-hf.txt"}}
+	v := venv.Venv{Dir: filepath.Join(repoRoot, ".cache", "test-venv-hf"), Root: repoRoot, Requirements: []string{"python/requirements-hf.txt"}}
 	if _, err := v.Ensure(context.Background(), os.Stderr); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"regexp"
 	"testing"
 
-	"github.com/magelab/magelab/internal/runner"
+	"github.com/magelab/magelab/internal/venv"
 )
 
 // TestGPUCheckWithTensorFlow runs gpu:check with experiments/gpu-check-tf.yaml
@@ -17,7 +17,7 @@ import (
 func TestGPUCheckWithTensorFlow(t *testing.T) {
 	p := newProject(t)
 	reqs := []string{"python/requirements.txt", "python/requirements-tf.txt"}
-	v := runner.Venv{Dir: filepath.Join(repoRoot, ".cache", "test-venv-tf"), Root: repoRoot, Requirements: reqs}
+	v := venv.Venv{Dir: filepath.Join(repoRoot, ".cache", "test-venv-tf"), Root: repoRoot, Requirements: reqs}
 	if _, err := v.Ensure(context.Background(), os.Stderr); err != nil {
 		t.Fatal(err)
 	}

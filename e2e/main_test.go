@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/magelab/magelab/internal/runner"
+	"github.com/magelab/magelab/internal/venv"
 )
 
 var (
@@ -72,7 +72,7 @@ func buildSharedVenv() (string, error) {
 	if dir == "" {
 		dir = filepath.Join(repoRoot, ".cache", "test-venv")
 	}
-	v := runner.Venv{Dir: dir, Root: repoRoot, Requirements: []string{"python/requirements.txt"}}
+	v := venv.Venv{Dir: dir, Root: repoRoot, Requirements: []string{"python/requirements.txt"}}
 	start := time.Now()
 	if _, err := v.Ensure(context.Background(), os.Stderr); err != nil {
 		return "", err

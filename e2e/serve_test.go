@@ -20,14 +20,14 @@ import (
 	"time"
 
 	"github.com/magelab/magelab/internal/proc"
-	"github.com/magelab/magelab/internal/runner"
+	"github.com/magelab/magelab/internal/venv"
 )
 
 // serveVenv builds (or reuses) the venv of python/requirements-serve.txt
 // in .cache/test-venv-serve, kept between test runs like the shared one.
 func serveVenv(t *testing.T) string {
 	t.Helper()
-	v := runner.Venv{Dir: filepath.Join(repoRoot, ".cache", "test-venv-serve"), Root: repoRoot, Requirements: []string{"python/requirements-serve.txt"}}
+	v := venv.Venv{Dir: filepath.Join(repoRoot, ".cache", "test-venv-serve"), Root: repoRoot, Requirements: []string{"python/requirements-serve.txt"}}
 	if _, err := v.Ensure(context.Background(), os.Stderr); err != nil {
 		t.Fatal(err)
 	}

@@ -3,11 +3,9 @@ package runner
 import (
 	"fmt"
 	"strings"
-)
 
-// ExitInterrupted is the exit status of a run stopped by Ctrl-C or a
-// timeout: 128 + SIGINT, as a shell reports it.
-const ExitInterrupted = 130
+	"github.com/magelab/magelab/internal/proc"
+)
 
 // StageError is a stage whose process failed. Callers read it with
 // errors.As to get the exit code and the end of the log.
@@ -25,13 +23,13 @@ func (e *StageError) Error() string {
 	switch {
 	case e.Err != nil:
 		fmt.Fprintf(&b, "stage %s: %v", e.Stage, e.Err)
-	case e.ExitCode == ExitInterrupted:
+	case e.ExitCode == proc.ExitInterrupted:
 		fmt.Fprintf(&b, "stage %s interrupted", e.Stage)
 	default:
 		fmt.Fprintf(&b, "stage %s failed with exit status %d", e.Stage, e.ExitCode)
 	}
 	if e.RunID != "" {
-		fmt.Fprintf(&b, " (run %s recorded as %s)", e.RunID, map[bool]string{true: "interrupted", false: "failed"}[e.ExitCode == ExitInterrupted])
+		fmt.Fprintf(&b, " (run %s recorded as %s)", e.RunID, map[bool]string{true: "interrupted", false: "failed"}[e.ExitCode == proc.ExitInterrupted])
 	}
 	if len(e.LogTail) > 0 {
 		fmt.Fprintf(&b, "\nlast lines of %s:\n    %s", e.Log, strings.Join(e.LogTail, "\n    "))
@@ -41,16 +39,8 @@ func (e *StageError) Error() string {
 
 // ExitStatus is the status Mage exits with for this error.
 func (e *StageError) ExitStatus() int {
-	if e.ExitCode == ExitInterrupted {
-		return ExitInterrupted
+	if e.ExitCode == proc.ExitInterrupted {
+		return proc.ExitInterrupted
 	}
 	return 1
 }
-
-// InterruptedError is a step stopped by Ctrl-C or a timeout outside any stage.
-type InterruptedError struct{ What string }
-
-func (e *InterruptedError) Error() string { return e.What + ": interrupted" }
-
-// ExitStatus is the status Mage exits with for this error.
-func (e *InterruptedError) ExitStatus() int { return ExitInterrupted }

@@ -39,7 +39,7 @@ func (p *Project) probe(ctx context.Context, python string) (*gpu.Frameworks, er
 	case err != nil:
 		return nil, fmt.Errorf("framework probe: %w", err)
 	case res.Interrupted && ctx.Err() != nil:
-		return nil, &InterruptedError{What: "framework probe"}
+		return nil, &proc.InterruptedError{What: "framework probe"}
 	case res.Interrupted:
 		return nil, fmt.Errorf("framework probe: %s did not finish within %s (importing torch or tensorflow hung)", python, probeTimeout)
 	}
@@ -105,7 +105,7 @@ func (p *Project) runCheck(ctx context.Context, python string, s gpu.Script, par
 	res, err := proc.Run(ctx, proc.Command{Path: path, Args: args, Env: env, Dir: p.Root, Output: io.MultiWriter(log, prefixed)})
 	prefixed.Flush()
 	if res.Interrupted {
-		return nil, &InterruptedError{What: "gpu:check " + s.Path}
+		return nil, &proc.InterruptedError{What: "gpu:check " + s.Path}
 	}
 	return gpu.ScriptChecks(s.Framework, out, res.ExitCode, err), nil
 }

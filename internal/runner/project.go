@@ -10,6 +10,7 @@ import (
 
 	"github.com/magelab/magelab/internal/config"
 	"github.com/magelab/magelab/internal/ledger"
+	"github.com/magelab/magelab/internal/venv"
 )
 
 // Project is one magelab project tree: where its venv, stage cache and run
@@ -50,8 +51,8 @@ func (p *Project) environ() []string {
 // venv.dir; MAGELAB_VENV wins over both. MAGELAB_PYTHON wins over the
 // experiment's venv.python, and either one means the venv is built on that
 // interpreter's packages.
-func (p *Project) Venv(exp *config.Experiment) Venv {
-	v := Venv{
+func (p *Project) Venv(exp *config.Experiment) venv.Venv {
+	v := venv.Venv{
 		Dir:          p.Settings.expVenvDir(p.Root, exp.Venv.Dir),
 		Root:         p.Root,
 		Requirements: exp.Requirements,

@@ -12,8 +12,10 @@ import (
 	"strings"
 
 	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/proc"
 	"github.com/magelab/magelab/internal/query"
 	"github.com/magelab/magelab/internal/record"
+	"github.com/magelab/magelab/internal/venv"
 )
 
 // ExitDrifted is the exit status of a reproduction that ran to the end but
@@ -77,12 +79,12 @@ func (p *Project) Reproduce(ctx context.Context, id string, opts ReproduceOption
 // at whatever step it came.
 func stopped(ctx context.Context, id string, err error) error {
 	var se *StageError
-	var ie *InterruptedError
+	var ie *proc.InterruptedError
 	var de *DriftError
 	if err == nil || ctx.Err() == nil || errors.As(err, &se) || errors.As(err, &ie) || errors.As(err, &de) {
 		return err
 	}
-	return &InterruptedError{What: "reproduce run " + id}
+	return &proc.InterruptedError{What: "reproduce run " + id}
 }
 
 func (p *Project) reproduce(ctx context.Context, id string, opts ReproduceOptions) (*ReproduceResult, error) {
@@ -234,7 +236,7 @@ func (p *Project) runParams(run *record.Run) (config.Params, error) {
 // checkout, on venv v, with env for its stages, and a stage cache of its
 // own beside the checkout, so the project's cache is neither read nor
 // written. The ledger is the project's.
-func (p *Project) reproduction(c *checkout, v Venv, env []string) *Project {
+func (p *Project) reproduction(c *checkout, v venv.Venv, env []string) *Project {
 	s := p.Settings
 	s.VenvDir = v.Dir
 	s.Lookup = lookupIn(env)
@@ -278,7 +280,7 @@ func (p *Project) checkKeys(run *record.Run, exp *config.Experiment, keys map[st
 type rerunInputs struct {
 	keys     map[string]string
 	reqHash  string
-	venv     Venv
+	venv     venv.Venv
 	tol      float64
 	warnings []string
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/magelab/magelab/internal/proc"
 )
 
 func TestCompareMetrics(t *testing.T) {
@@ -103,7 +105,7 @@ verdict: drifted: 2 of 3 metrics differ (loss, test_acc; exact)
 
 func TestDriftError(t *testing.T) {
 	err := &DriftError{Run: "new", Original: "old", Drifted: []string{"loss", "acc"}, Tolerance: 0.01}
-	if err.ExitStatus() != ExitDrifted || ExitDrifted == 1 || ExitDrifted == 2 || ExitDrifted == ExitInterrupted {
+	if err.ExitStatus() != ExitDrifted || ExitDrifted == 1 || ExitDrifted == 2 || ExitDrifted == proc.ExitInterrupted {
 		t.Fatalf("exit status %d", err.ExitStatus())
 	}
 	if msg := err.Error(); !strings.Contains(msg, "run new does not reproduce run old: loss, acc did not match within relative tolerance 0.01") {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/magelab/magelab/internal/config"
 	"github.com/magelab/magelab/internal/record"
+	"github.com/magelab/magelab/internal/venv"
 )
 
 // reproducedVars are the recorded environment variables a reproduction
@@ -61,7 +62,7 @@ func reproduceEnv(base []string, recorded map[string]string) (env, notes []strin
 // requirements; otherwise it is used with a warning, since rebuilding it
 // would change the user's venv. fresh builds a temporary venv in the
 // checkout from the run's pip-freeze.txt instead.
-func (p *Project) reproduceVenv(ctx context.Context, run *record.Run, exp *config.Experiment, c *checkout, fresh bool) (Venv, string, error) {
+func (p *Project) reproduceVenv(ctx context.Context, run *record.Run, exp *config.Experiment, c *checkout, fresh bool) (venv.Venv, string, error) {
 	if fresh {
 		return p.freshVenv(ctx, run, exp, c)
 	}
@@ -69,7 +70,7 @@ func (p *Project) reproduceVenv(ctx context.Context, run *record.Run, exp *confi
 	if _, err := os.Stat(v.Python()); err != nil {
 		return v, "", fmt.Errorf("reproduce run %s: there is no venv at %s to run it on: build it with `go tool mage setup`, or use -freshenv to build one from the run's pip-freeze.txt", run.ID, v.Dir)
 	}
-	m, ok := v.readMarker()
+	m, ok := v.Marker()
 	switch {
 	case ok && m.Hash == run.Env.RequirementsHash:
 		fmt.Fprintf(p.Out, "reproduce: venv %s holds the run's requirements (hash %s)\n", v.Dir, shortSHA(m.Hash))
@@ -85,20 +86,20 @@ func (p *Project) reproduceVenv(ctx context.Context, run *record.Run, exp *confi
 
 // freshVenv builds a venv in the checkout with exactly the packages of the
 // run's pip-freeze.txt, on the base interpreter the experiment asks for.
-func (p *Project) freshVenv(ctx context.Context, run *record.Run, exp *config.Experiment, c *checkout) (Venv, string, error) {
+func (p *Project) freshVenv(ctx context.Context, run *record.Run, exp *config.Experiment, c *checkout) (venv.Venv, string, error) {
 	name := run.Env.PipFreeze
 	if name == "" || !filepath.IsLocal(name) {
-		return Venv{}, "", fmt.Errorf("run %s recorded no package list (pip-freeze.txt): -freshenv cannot rebuild its environment; reproduce it on the project venv instead", run.ID)
+		return venv.Venv{}, "", fmt.Errorf("run %s recorded no package list (pip-freeze.txt): -freshenv cannot rebuild its environment; reproduce it on the project venv instead", run.ID)
 	}
 	freeze, err := os.ReadFile(filepath.Join(p.Ledger.RunDir(run.ID), name))
 	if err != nil {
-		return Venv{}, "", fmt.Errorf("run %s: read its package list: %w (-freshenv needs it)", run.ID, err)
+		return venv.Venv{}, "", fmt.Errorf("run %s: read its package list: %w (-freshenv needs it)", run.ID, err)
 	}
 	if err := os.WriteFile(filepath.Join(c.Dir, "requirements-frozen.txt"), freeze, 0o644); err != nil {
-		return Venv{}, "", err
+		return venv.Venv{}, "", err
 	}
 	base := p.Venv(exp)
-	v := Venv{Dir: filepath.Join(c.Dir, "venv"), Root: c.Dir, Requirements: []string{"requirements-frozen.txt"},
+	v := venv.Venv{Dir: filepath.Join(c.Dir, "venv"), Root: c.Dir, Requirements: []string{"requirements-frozen.txt"},
 		BasePython: base.BasePython, Installer: base.Installer}
 	fmt.Fprintf(p.Out, "reproduce: building a temporary venv with the %d packages of run %s's %s\n", strings.Count(string(freeze), "\n"), shortID(run.ID), name)
 	hash, err := v.Ensure(ctx, p.Out)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/magelab/magelab/internal/config"
 	"github.com/magelab/magelab/internal/record"
+	"github.com/magelab/magelab/internal/venv"
 )
 
 // The reproduce tests run a small standard-library pipeline (setup-data →
@@ -102,7 +103,7 @@ func newReproFixture(t *testing.T) *reproFixture {
 	f.git("init", "-q", "-b", "main")
 	f.git("remote", "add", "origin", "https://example.com/lab/toy.git")
 	f.commit("toy project")
-	v := Venv{Dir: f.venv, Root: f.root, Requirements: []string{"requirements.txt"}}
+	v := venv.Venv{Dir: f.venv, Root: f.root, Requirements: []string{"requirements.txt"}}
 	if _, err := v.Ensure(context.Background(), &f.out); err != nil {
 		t.Fatalf("build venv: %v\n%s", err, f.out.String())
 	}

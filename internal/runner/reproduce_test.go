@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/magelab/magelab/internal/proc"
 	"github.com/magelab/magelab/internal/record"
 )
 
@@ -244,7 +245,7 @@ func TestReproduceInterrupted(t *testing.T) {
 	}()
 	res, err := f.project().Reproduce(ctx, orig.ID, ReproduceOptions{})
 	var se *StageError
-	if !errors.As(err, &se) || se.ExitStatus() != ExitInterrupted {
+	if !errors.As(err, &se) || se.ExitStatus() != proc.ExitInterrupted {
 		t.Fatalf("err %v, want an interrupted stage\n%s", err, f.out.String())
 	}
 	run := f.record(res.Run.ID)
@@ -283,8 +284,8 @@ func TestReproduceCancelledEarly(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := f.project().Reproduce(ctx, orig.ID, ReproduceOptions{})
-	var ie *InterruptedError
-	if !errors.As(err, &ie) || ie.ExitStatus() != ExitInterrupted {
+	var ie *proc.InterruptedError
+	if !errors.As(err, &ie) || ie.ExitStatus() != proc.ExitInterrupted {
 		t.Fatalf("err %v, want an interruption", err)
 	}
 	f.noCheckoutLeft()

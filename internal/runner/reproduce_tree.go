@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/magelab/magelab/internal/proc"
 	"github.com/magelab/magelab/internal/record"
 	"github.com/magelab/magelab/internal/stamp"
 )
@@ -181,7 +182,7 @@ func (p *Project) checkout(ctx context.Context, run *record.Run, src source) (*c
 			fmt.Fprintf(p.Out, "warning: %v\n", cerr)
 		}
 		if ctx.Err() != nil {
-			return nil, &InterruptedError{What: "reproduce: check out run " + run.ID}
+			return nil, &proc.InterruptedError{What: "reproduce: check out run " + run.ID}
 		}
 		return nil, err
 	}

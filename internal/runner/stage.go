@@ -168,7 +168,7 @@ func runStage(ctx context.Context, s stageSpec, logPath string, terminal io.Writ
 		rec.Signal = res.Signal.String()
 	}
 	if res.Interrupted {
-		rec.ExitCode = ExitInterrupted
+		rec.ExitCode = proc.ExitInterrupted
 	}
 	if rec.ExitCode != 0 {
 		log.Sync()

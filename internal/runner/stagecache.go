@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/magelab/magelab/internal/durable"
+	"github.com/magelab/magelab/internal/proc"
 )
 
 // StageCache stores data stages' outputs by stage key under
@@ -186,7 +187,7 @@ func (c StageCache) lock(ctx context.Context, stage, key string, status io.Write
 		select {
 		case <-ctx.Done():
 			f.Close()
-			return nil, &InterruptedError{What: "waiting for stage " + stage}
+			return nil, &proc.InterruptedError{What: "waiting for stage " + stage}
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

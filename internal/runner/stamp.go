@@ -9,13 +9,14 @@ import (
 
 	"github.com/magelab/magelab/internal/record"
 	"github.com/magelab/magelab/internal/stamp"
+	"github.com/magelab/magelab/internal/venv"
 )
 
 // stamp records what the run is made from: the git state (writing git.patch
 // and the untracked files into the run directory), the environment
 // (pip-freeze.txt, host, allow-listed variables) and the owning process.
 // Nothing here fails a run: what cannot be read becomes a warning.
-func (p *Project) stamp(ctx context.Context, r *record.Run, v Venv) {
+func (p *Project) stamp(ctx context.Context, r *record.Run, v venv.Venv) {
 	dir := p.Ledger.RunDir(r.ID)
 	// magelab's own outputs are never the run's code, even where the
 	// project's .gitignore forgets them.

@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/proc"
 	"github.com/magelab/magelab/internal/query"
 	"github.com/magelab/magelab/internal/record"
+	"github.com/magelab/magelab/internal/venv"
 )
 
 // TrainOptions change how Train decides what to do.
@@ -142,7 +144,7 @@ func (p *Project) newest(experiment, where string) (record.Summary, bool) {
 
 // startRun creates the run directory and record, stamps it, starts its GPU
 // telemetry and appends run.started.
-func (p *Project) startRun(ctx context.Context, exp *config.Experiment, key, reqHash string, v Venv, opts TrainOptions) (*record.Run, *gpuRun, error) {
+func (p *Project) startRun(ctx context.Context, exp *config.Experiment, key, reqHash string, v venv.Venv, opts TrainOptions) (*record.Run, *gpuRun, error) {
 	sweep := opts.SweepID
 	id, err := record.NewID()
 	if err != nil {
@@ -269,8 +271,8 @@ func (p *Project) finishRun(run *record.Run, stageErr error) error {
 	var se *StageError
 	switch {
 	case stageErr == nil:
-	case errors.As(stageErr, &se) && se.ExitCode == ExitInterrupted, isInterrupted(stageErr):
-		status, code = record.StatusInterrupted, ExitInterrupted
+	case errors.As(stageErr, &se) && se.ExitCode == proc.ExitInterrupted, isInterrupted(stageErr):
+		status, code = record.StatusInterrupted, proc.ExitInterrupted
 	case errors.As(stageErr, &se):
 		status, code = record.StatusFailed, se.ExitCode
 		if code == 0 {
@@ -298,7 +300,7 @@ func (p *Project) finishRun(run *record.Run, stageErr error) error {
 }
 
 func isInterrupted(err error) bool {
-	var ie *InterruptedError
+	var ie *proc.InterruptedError
 	return errors.As(err, &ie)
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/magelab/magelab/internal/durable"
 	"github.com/magelab/magelab/internal/proc"
 	"github.com/magelab/magelab/internal/record"
+	"github.com/magelab/magelab/internal/venv"
 )
 
 // EnvVars is the allow-list of environment variables a run records: those
@@ -59,9 +60,8 @@ type EnvOptions struct {
 }
 
 const (
-	envFreezeName = "pip-freeze.txt"             // in the run dir
-	envMarkerName = ".magelab-requirements.json" // in the venv, written by runner after an install
-	envTimeout    = 2 * time.Minute              // for the python call
+	envFreezeName = "pip-freeze.txt" // in the run dir
+	envTimeout    = 2 * time.Minute  // for the python call
 	envModule     = "github.com/magelab/magelab"
 )
 
@@ -193,7 +193,7 @@ func envReadMarker(venvDir, python string) []byte {
 	if venvDir == "" {
 		venvDir = filepath.Dir(filepath.Dir(python))
 	}
-	b, _ := os.ReadFile(filepath.Join(venvDir, envMarkerName))
+	b, _ := os.ReadFile(filepath.Join(venvDir, venv.MarkerName))
 	return b
 }
 

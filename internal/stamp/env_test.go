@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/magelab/magelab/internal/record"
+	"github.com/magelab/magelab/internal/venv"
 )
 
 func TestHostInfo(t *testing.T) {
@@ -274,14 +275,14 @@ func TestStampEnvCache(t *testing.T) {
 		t.Skip("fake interpreters are shell scripts")
 	}
 	dir := t.TempDir()
-	venv, count := filepath.Join(dir, "venv"), filepath.Join(dir, "calls")
-	if err := os.MkdirAll(filepath.Join(venv, "bin"), 0o755); err != nil {
+	venvDir, count := filepath.Join(dir, "venv"), filepath.Join(dir, "calls")
+	if err := os.MkdirAll(filepath.Join(venvDir, "bin"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	marker := filepath.Join(venv, envMarkerName)
+	marker := filepath.Join(venvDir, venv.MarkerName)
 	envMustWrite(t, marker, `{"hash":"one"}`)
 	list := `echo calls >> ` + count + `; echo 'MAGELAB-ENV {"version":"3.12.1","site_dirs":[],"packages":["Alpha==1.0","beta==2.0"],"broken":%s}'`
-	python := envMustScript(t, filepath.Join(venv, "bin", "python"), strings.Replace(list, "%s", "[]", 1))
+	python := envMustScript(t, filepath.Join(venvDir, "bin", "python"), strings.Replace(list, "%s", "[]", 1))
 	opts := EnvOptions{Python: python, ReqHash: "one", CacheDir: filepath.Join(dir, "freeze")}
 
 	for _, tc := range []struct {
@@ -347,23 +348,23 @@ func TestStampEnvRealVenv(t *testing.T) {
 		t.Skip("python3 not on PATH")
 	}
 	dir := t.TempDir()
-	venv, count := filepath.Join(dir, "venv"), filepath.Join(dir, "calls")
-	if out, err := exec.Command(python3, "-m", "venv", venv).CombinedOutput(); err != nil {
+	venvDir, count := filepath.Join(dir, "venv"), filepath.Join(dir, "calls")
+	if out, err := exec.Command(python3, "-m", "venv", venvDir).CombinedOutput(); err != nil {
 		// Debian's python3 without python3-venv has no ensurepip.
-		if out, err := exec.Command(python3, "-m", "venv", "--without-pip", venv).CombinedOutput(); err != nil {
+		if out, err := exec.Command(python3, "-m", "venv", "--without-pip", venvDir).CombinedOutput(); err != nil {
 			t.Fatalf("python3 -m venv: %v\n%s", err, out)
 		}
 		t.Logf("venv without pip: %s", out)
 	}
-	site, _ := filepath.Glob(filepath.Join(venv, "lib", "python3*", "site-packages"))
+	site, _ := filepath.Glob(filepath.Join(venvDir, "lib", "python3*", "site-packages"))
 	if len(site) != 1 {
 		t.Fatalf("site-packages: %v", site)
 	}
-	marker := filepath.Join(venv, envMarkerName)
+	marker := filepath.Join(venvDir, venv.MarkerName)
 	envMustWrite(t, marker, `{"hash":"one"}`)
-	venvPython := filepath.Join(venv, "bin", "python")
+	venvPython := filepath.Join(venvDir, "bin", "python")
 	wrapper := envMustScript(t, filepath.Join(dir, "python"), "echo call >> "+count+"\nexec "+venvPython+` "$@"`)
-	opts := EnvOptions{Python: wrapper, VenvDir: venv, ReqHash: "one", CacheDir: filepath.Join(dir, "freeze")}
+	opts := EnvOptions{Python: wrapper, VenvDir: venvDir, ReqHash: "one", CacheDir: filepath.Join(dir, "freeze")}
 	version, err := exec.Command(venvPython, "-c", "import platform; print(platform.python_version())").Output()
 	if err != nil {
 		t.Fatal(err)
@@ -408,7 +409,7 @@ func TestStampEnvRealVenv(t *testing.T) {
 		if !slices.IsSortedFunc(lines, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) }) {
 			t.Errorf("not sorted case-insensitively:\n%s", cold)
 		}
-		if _, err := os.Stat(filepath.Join(venv, "bin", "pip")); err == nil && !strings.Contains(cold, "pip==") {
+		if _, err := os.Stat(filepath.Join(venvDir, "bin", "pip")); err == nil && !strings.Contains(cold, "pip==") {
 			t.Errorf("the venv has pip, the list does not:\n%s", cold)
 		}
 		if got := envCalls(t, count); got != 1 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/magelab/magelab/internal/config"
 	"github.com/magelab/magelab/internal/ledger"
+	"github.com/magelab/magelab/internal/proc"
 	"github.com/magelab/magelab/internal/query"
 	"github.com/magelab/magelab/internal/record"
 	"github.com/magelab/magelab/internal/runner"
@@ -37,7 +38,7 @@ func (e *Error) Error() string {
 // ExitStatus is 130 for an interrupted sweep (as for an interrupted run), else 1.
 func (e *Error) ExitStatus() int {
 	if e.Interrupted {
-		return runner.ExitInterrupted
+		return proc.ExitInterrupted
 	}
 	return 1
 }

@@ -1,4 +1,4 @@
-package runner
+package venv
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/magelab/magelab/internal/proc"
 )
 
 // These tests build real venvs with real packages from PyPI. They use small
@@ -107,7 +109,7 @@ func TestVenvInterruptedInstallIsNotMarkedDone(t *testing.T) {
 	os.Chdir(root) // pip resolves ./slowpkg against the working directory
 	defer os.Chdir(old)
 	_, err := v.Ensure(ctx, &out)
-	var ie *InterruptedError
+	var ie *proc.InterruptedError
 	if !errors.As(err, &ie) {
 		t.Fatalf("err = %v, want InterruptedError\n%s", err, out.String())
 	}
