@@ -14,6 +14,7 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/report"
 	"github.com/magelab/magelab/internal/runner"
 )
 
@@ -60,7 +61,7 @@ func Train(ctx context.Context, exp, set *string, force *bool) error {
 	} else {
 		fmt.Printf("run %s finished in %.1fs\n", r.ID, r.DurationSec)
 	}
-	fmt.Printf("metrics: %s\n", runner.FormatMetrics(r.Metrics))
+	fmt.Printf("metrics: %s\n", report.FormatMetrics(r.Metrics))
 	return nil
 }
 
@@ -74,7 +75,7 @@ func Eval(ctx context.Context, exp, set, run *string, force *bool) error {
 	if err != nil {
 		return exit(err)
 	}
-	fmt.Printf("run %s evaluated: %s\n", res.Run.ID, runner.FormatMetrics(res.Metrics))
+	fmt.Printf("run %s evaluated: %s\n", res.Run.ID, report.FormatMetrics(res.Metrics))
 	return nil
 }
 

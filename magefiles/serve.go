@@ -8,13 +8,20 @@ import (
 
 	"github.com/magelab/magelab/internal/config"
 	"github.com/magelab/magelab/internal/runner"
+	"github.com/magelab/magelab/internal/serve"
 )
 
-// Serve serves a run's model over HTTP with BentoML until Ctrl-C: -run=ID (default: the best, else newest, finished run of -exp, default digits-sklearn), -port=3000, -host=127.0.0.1.
+// Serve serves a run's model over HTTP with BentoML until Ctrl-C, as the experiment's serve: block says: -run=ID (default: the best, else newest, finished run of -exp, default the one experiment with a serve: block), -port=3000, -host=127.0.0.1.
 func Serve(ctx context.Context, exp, run *string, port *int, host *string) error {
 	name := deref(exp)
 	if name == "" && deref(run) == "" {
-		name = "digits-sklearn"
+		root, err := os.Getwd()
+		if err != nil {
+			return err
+		}
+		if name, err = serve.DefaultExperiment(root); err != nil {
+			return err
+		}
 	}
 	var e *config.Experiment // nil: the experiment -run was trained with
 	var p *runner.Project
@@ -30,5 +37,5 @@ func Serve(ctx context.Context, exp, run *string, port *int, host *string) error
 		}
 		p = runner.NewProject(root, runner.SettingsFromEnv(), os.Stdout)
 	}
-	return exit(p.Serve(ctx, e, runner.ServeOptions{RunID: deref(run), Port: deref(port), Host: deref(host)}))
+	return exit(serve.Run(ctx, p, e, serve.Options{RunID: deref(run), Port: deref(port), Host: deref(host)}))
 }

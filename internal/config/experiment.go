@@ -20,7 +20,8 @@ type Experiment struct {
 	Params            Params // "seed" plus the param sections present (data, preprocess, train, eval); overrides applied via Set
 	Venv              Venv
 	Reproduce         Reproduce
-	Sweep             map[string]any // raw sweep block, validated by the sweep package; nil if absent
+	Sweep             *Sweep // the sweep: block; nil if absent
+	Serve             *Serve // the serve: block; nil if absent
 }
 
 // Venv holds the experiment's interpreter settings (the `venv:` block).

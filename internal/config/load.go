@@ -219,3 +219,7 @@ func findAlias(data []byte, name string) (int, int) {
 	}
 	return 0, 0
 }
+
+// Names lists the experiments of the project at root: the names of
+// experiments/*.yaml (and .yml), sorted.
+func Names(root string) []string { return experimentNames(root) }

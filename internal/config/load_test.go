@@ -181,11 +181,17 @@ func TestLoadFull(t *testing.T) {
 		},
 		Venv:      Venv{SystemSitePackages: true, Python: "/usr/bin/python3", Installer: "uv", Dir: ".venv-full"},
 		Reproduce: Reproduce{Tolerance: 0.001},
-		Sweep: map[string]any{
-			"method":     "grid",
-			"parameters": map[string]any{"train.lr": []any{0.1, 0.01}},
-			"metric":     "val_accuracy",
+		Sweep: &Sweep{
+			Method: "grid", Goal: "maximize", Seed: 42, Metric: "val_accuracy",
+			Parameters:   []SweepParam{{Key: "train.lr", Values: []any{0.1, 0.01}}},
+			GPUsPerTrial: 1, TrialsPerGPU: 1, ThreadsPerTrial: 1,
+			Raw: map[string]any{
+				"method":     "grid",
+				"parameters": map[string]any{"train.lr": []any{0.1, 0.01}},
+				"metric":     "val_accuracy",
+			},
 		},
+		Serve: &Serve{Service: "python/serve.py", Class: "Classifier", Model: "model.joblib", Usage: `POST /predict {"inputs": [[1, 2]]}`},
 	}
 	if !reflect.DeepEqual(e, want) {
 		t.Errorf("Load(full):\n got %#v\nwant %#v", e, want)
@@ -196,7 +202,7 @@ func TestLoadDefaults(t *testing.T) {
 	root := testRoot(t, "project")
 	e := MustLoad(t, root, "minimal")
 	if e.Name != "minimal" || e.Seed != 0 || e.Sweep != nil || e.Requirements != nil ||
-		e.Venv != (Venv{}) || e.Reproduce != (Reproduce{}) {
+		e.Venv != (Venv{}) || e.Reproduce != (Reproduce{}) || e.Serve != nil {
 		t.Errorf("defaults: %+v", e)
 	}
 	if got := string(e.Params.JSON()); got != `{"seed":0}` {

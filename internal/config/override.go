@@ -44,6 +44,11 @@ func (e *Experiment) Set(overrides string) error {
 		setPath(p, key, v)
 	}
 	e.Params, e.Seed = p, seed
+	if e.Sweep != nil && !e.Sweep.seedSet {
+		sw := *e.Sweep
+		sw.Seed = seed
+		e.Sweep = &sw
+	}
 	return nil
 }
 

@@ -11,7 +11,7 @@ import (
 
 // topKeys are the keys an experiment file may have at its top level.
 var topKeys = []string{"name", "description", "requirements", "stages", "seed",
-	"data", "preprocess", "train", "eval", "sweep", "venv", "reproduce"}
+	"data", "preprocess", "train", "eval", "sweep", "venv", "reproduce", "serve"}
 
 // codeDirs are the project's own directories, never a venv.dir: removing a
 // stale venv there would remove code or records.
@@ -59,6 +59,9 @@ func (d *decoder) experiment(top *yaml.Node, e *Experiment) {
 	}
 	if n, ok := fields["reproduce"]; ok {
 		d.reproduce(n, &e.Reproduce)
+	}
+	if n, ok := fields["serve"]; ok {
+		d.serve(n, e)
 	}
 	d.stages(fields["stages"], e)
 }
@@ -148,17 +151,6 @@ func (d *decoder) section(n *yaml.Node, name string, params Params) {
 	}
 	if v, ok := d.value(n, name, paramValue, 1); ok {
 		params[name] = v
-	}
-}
-
-func (d *decoder) sweep(n *yaml.Node, e *Experiment) {
-	n = deref(n)
-	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "sweep: expected a mapping (method, parameters, ...), found %s", describe(n))
-		return
-	}
-	if v, ok := d.value(n, "sweep", rawValue, 1); ok {
-		e.Sweep = v.(map[string]any)
 	}
 }
 

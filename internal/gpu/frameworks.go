@@ -48,7 +48,7 @@ type TensorFlowInfo struct {
 // ProbeCommand builds `PYTHON -c <probe>`, whose output ParseFrameworks
 // reads. The environment is that of a check script.
 func ProbeCommand(python string, base []string) (path string, args, env []string) {
-	return python, []string{"-c", probeScript}, childEnv(python, base, nil)
+	return python, []string{"-c", probeScript}, childEnv(python, base, "", nil)
 }
 
 // ParseFrameworks reads the probe's output.

@@ -250,7 +250,7 @@ func lookPath(file string, env []string, wd string) (string, error) {
 		}
 		return file, nil // anything else is for execve to judge
 	}
-	path, ok := envValue(env, "PATH")
+	path, ok := LookupEnv(env, "PATH")
 	if !ok {
 		path = os.Getenv("PATH")
 	}
@@ -276,9 +276,9 @@ func lookPath(file string, env []string, wd string) (string, error) {
 	return "", fmt.Errorf("%w; searched PATH=%s", &exec.Error{Name: file, Err: exec.ErrNotFound}, path)
 }
 
-// envValue returns the last value of key in env, as the child sees it.
-// A nil env means the child inherits ours.
-func envValue(env []string, key string) (string, bool) {
+// LookupEnv returns the last value of key in env, as a child given env
+// sees it. A nil env means the child inherits ours.
+func LookupEnv(env []string, key string) (string, bool) {
 	if env == nil {
 		return os.LookupEnv(key)
 	}

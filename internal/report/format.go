@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -415,4 +416,19 @@ func allNumbers(runs []record.Summary, param string) bool {
 		}
 	}
 	return true
+}
+
+// FormatMetrics renders metrics as sorted name=value pairs, as train and
+// eval print them.
+func FormatMetrics(m map[string]float64) string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, k := range names {
+		parts[i] = fmt.Sprintf("%s=%.4g", k, m[k])
+	}
+	return strings.Join(parts, " ")
 }

@@ -2,7 +2,9 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -10,11 +12,13 @@ import (
 	"github.com/magelab/magelab/internal/record"
 )
 
-// dataRun is where a data stage's log goes when it runs inside a train or
-// eval run; the zero value means outside any run.
+// dataRun is where the data stages run: inside a train or eval run (ID and
+// Dir set: their logs are copied into the run) or outside any; the
+// environment they start from; where their status lines go.
 type dataRun struct {
 	ID, Dir string
-	Env     []string // added to the stage's environment (TrainOptions.Env)
+	BaseEnv []string
+	Out     io.Writer
 }
 
 // DataResult is the outcome of the data stages: the directory the next stage
@@ -33,7 +37,7 @@ func (p *Project) Data(ctx context.Context, exp *config.Experiment, upTo string)
 	if err != nil {
 		return DataResult{}, err
 	}
-	keys, err := p.keys(exp, hash)
+	keys, err := p.StageKeys(exp, hash)
 	if err != nil {
 		return DataResult{}, err
 	}
@@ -52,7 +56,7 @@ func (p *Project) Data(ctx context.Context, exp *config.Experiment, upTo string)
 		}
 		return python, nil
 	}
-	return p.data(ctx, exp, keys, upTo, ensure, dataRun{})
+	return p.data(ctx, exp, keys, upTo, ensure, dataRun{BaseEnv: stageBaseEnv(p.Environ(), p.Settings, nil), Out: p.Out})
 }
 
 // data runs the data stages through the stage cache. ensure builds the venv
@@ -79,24 +83,29 @@ func (p *Project) data(ctx context.Context, exp *config.Experiment, keys map[str
 
 func (p *Project) dataStage(ctx context.Context, exp *config.Experiment, s config.Stage, key, in string, ensure func() (string, error), run dataRun) (record.StageRecord, Entry, error) {
 	if e, ok := p.Cache.Lookup(s.Name, key); ok {
-		fmt.Fprintf(p.Out, "%s: up to date (key %s)\n", s.Name, key[:12])
+		fmt.Fprintf(run.Out, "%s: up to date (key %s)\n", s.Name, key[:12])
 		rec := record.StageRecord{Name: s.Name, Key: key, Cached: true, Output: e.Out, Log: e.Log}
 		return rec, e, p.copyLog(run, s.Name, e)
 	}
 	var rec record.StageRecord
-	e, err := p.Cache.Compute(ctx, s.Name, key, p.Out, func(out, log string) error {
+	e, err := p.Cache.Compute(ctx, s.Name, key, run.Out, func(out, log string) error {
 		python, err := ensure()
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(p.Out, "%s: running %s\n", s.Name, describe(s))
+		fmt.Fprintf(run.Out, "%s: running %s\n", s.Name, describe(s))
 		spec := stageSpec{Stage: s, Root: p.Root, Python: python, Params: exp.Params, ParamsFile: filepath.Join(filepath.Dir(out), "params.json"),
-			In: in, Out: out, RunID: run.ID, RunDir: run.Dir, BaseEnv: p.stageBaseEnv(run.Env)}
-		rec, err = runStage(ctx, spec, log, p.Out)
+			In: in, Out: out, RunID: run.ID, RunDir: run.Dir, BaseEnv: run.BaseEnv}
+		rec, err = runStage(ctx, spec, log, run.Out)
 		if err != nil && run.Dir != "" {
-			copyFile(log, filepath.Join(run.Dir, "logs", s.Name+".log"))
-			if se, ok := err.(*StageError); ok {
-				se.Log = filepath.Join(run.Dir, "logs", s.Name+".log")
+			// The failed stage's log goes with the run; the stage error
+			// points there, unless the copy failed.
+			runLog := filepath.Join(run.Dir, "logs", s.Name+".log")
+			var se *StageError
+			if cerr := copyFile(log, runLog); cerr != nil {
+				warnTo(run.Out, fmt.Sprintf("%s: log not copied into the run: %v", s.Name, cerr))
+			} else if errors.As(err, &se) {
+				se.Log = runLog
 			}
 		}
 		return err

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -42,7 +43,7 @@ func (p *Project) Eval(ctx context.Context, exp *config.Experiment, opts EvalOpt
 		return nil, err
 	}
 	runExp := *exp
-	params, err := p.runParams(run)
+	params, err := p.RunParams(run)
 	if err != nil {
 		// An older run without params.json: run.json's params, whose
 		// integers decoding turned into floats, are the best there is.
@@ -57,17 +58,7 @@ func (p *Project) Eval(ctx context.Context, exp *config.Experiment, opts EvalOpt
 	if err != nil {
 		return nil, err
 	}
-	keys, err := p.keys(&runExp, reqHash)
-	if err != nil {
-		return nil, err
-	}
-	upstream := []string{}
-	for _, s := range runExp.Upstream("eval") {
-		if s.Name != "train" {
-			upstream = append(upstream, keys[s.Name])
-		}
-	}
-	key, err := runExp.StageKey("eval", append(upstream, run.Key), reqHash, p.hashes)
+	key, keys, err := p.EvalKey(&runExp, run.Key, reqHash)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +69,28 @@ func (p *Project) Eval(ctx context.Context, exp *config.Experiment, opts EvalOpt
 	if _, err := v.Ensure(ctx, p.Out); err != nil {
 		return nil, err
 	}
-	return p.evaluate(ctx, &runExp, stage, keys, key, v.Python(), run)
+	rec, metrics, err := p.EvalStage(ctx, &runExp, stage, keys, key, v.Python(), run)
+	if err != nil {
+		return nil, err
+	}
+	return &EvalResult{Run: run, Metrics: metrics}, p.recordEval(run, rec, metrics)
+}
+
+// EvalKey is the eval stage's key for exp evaluating the model of the
+// train stage with trainKey, and the keys of the data stages it reads.
+func (p *Project) EvalKey(exp *config.Experiment, trainKey, reqHash string) (string, map[string]string, error) {
+	keys, err := p.StageKeys(exp, reqHash)
+	if err != nil {
+		return "", nil, err
+	}
+	var upstream []string
+	for _, s := range exp.Upstream("eval") {
+		if s.Name != "train" {
+			upstream = append(upstream, keys[s.Name])
+		}
+	}
+	key, err := exp.StageKey("eval", append(upstream, trainKey), reqHash, p.hashes)
+	return key, keys, err
 }
 
 // evalTarget resolves the run to evaluate, training one when the experiment
@@ -86,7 +98,7 @@ func (p *Project) Eval(ctx context.Context, exp *config.Experiment, opts EvalOpt
 func (p *Project) evalTarget(ctx context.Context, exp *config.Experiment, id string) (*record.Run, error) {
 	if id != "" {
 		runs, warnings, err := query.Find(p.Ledger, id)
-		p.warn(warnings...)
+		p.Warn(warnings...)
 		if err != nil {
 			return nil, err
 		}
@@ -95,7 +107,7 @@ func (p *Project) evalTarget(ctx context.Context, exp *config.Experiment, id str
 		}
 		return p.Ledger.ReadRecord(runs[0].ID)
 	}
-	if s, ok := p.newest(exp.Name, "status=finished"); ok {
+	if s, ok := p.newest(exp.Name, []query.Cond{query.Eq("status", string(record.StatusFinished))}, p.Out); ok {
 		return p.Ledger.ReadRecord(s.ID)
 	}
 	fmt.Fprintf(p.Out, "eval: experiment %s has no finished run; training one first\n", exp.Name)
@@ -106,20 +118,12 @@ func (p *Project) evalTarget(ctx context.Context, exp *config.Experiment, id str
 	return res.Run, nil
 }
 
-func (p *Project) evaluate(ctx context.Context, exp *config.Experiment, stage config.Stage, keys map[string]string, key, python string, run *record.Run) (*EvalResult, error) {
-	rec, metrics, err := p.evalStage(ctx, exp, stage, keys, key, python, run)
-	if err != nil {
-		return nil, err
-	}
-	return &EvalResult{Run: run, Metrics: metrics}, p.recordEval(run, rec, metrics)
-}
-
-// evalStage runs the eval stage on run's model into runs/<id>/eval and
+// EvalStage runs the eval stage on run's model into runs/<id>/eval and
 // returns its record and metrics, leaving the run's record as it is.
-func (p *Project) evalStage(ctx context.Context, exp *config.Experiment, stage config.Stage, keys map[string]string, key, python string, run *record.Run) (record.StageRecord, map[string]float64, error) {
+func (p *Project) EvalStage(ctx context.Context, exp *config.Experiment, stage config.Stage, keys map[string]string, key, python string, run *record.Run) (record.StageRecord, map[string]float64, error) {
 	dir := p.Ledger.RunDir(run.ID)
 	ensure := func() (string, error) { return python, nil }
-	data, err := p.data(ctx, exp, keys, "", ensure, dataRun{ID: run.ID, Dir: dir})
+	data, err := p.data(ctx, exp, keys, "", ensure, dataRun{ID: run.ID, Dir: dir, BaseEnv: stageBaseEnv(p.Environ(), p.Settings, nil), Out: p.Out})
 	if err != nil {
 		return record.StageRecord{}, nil, err
 	}
@@ -132,7 +136,7 @@ func (p *Project) evalStage(ctx context.Context, exp *config.Experiment, stage c
 	}
 	fmt.Fprintf(p.Out, "eval: evaluating run %s with %s\n", run.ID, describe(stage))
 	spec := stageSpec{Stage: stage, Root: p.Root, Python: python, Params: exp.Params, ParamsFile: filepath.Join(out, "params.json"),
-		In: data.Dir, Model: filepath.Join(dir, "out"), Out: out, RunID: run.ID, RunDir: dir, BaseEnv: p.environ()}
+		In: data.Dir, Model: filepath.Join(dir, "out"), Out: out, RunID: run.ID, RunDir: dir, BaseEnv: p.Environ()}
 	rec, err := runStage(ctx, spec, filepath.Join(dir, "logs", "eval.log"), p.Out)
 	rec.Key = key
 	if err != nil {
@@ -177,4 +181,24 @@ func withSection(run map[string]any, current config.Params, sections []string) c
 		}
 	}
 	return out
+}
+
+// RunParams restores a run's resolved params exactly: from its
+// params.json, else from run.json, checked against its params hash.
+func (p *Project) RunParams(run *record.Run) (config.Params, error) {
+	file := filepath.Join(p.Ledger.RunDir(run.ID), "params.json")
+	candidates := [][]byte{}
+	if b, err := os.ReadFile(file); err == nil {
+		candidates = append(candidates, b)
+	}
+	if b, err := json.Marshal(run.Params); err == nil && run.Params != nil {
+		candidates = append(candidates, b)
+	}
+	for _, b := range candidates {
+		params, err := config.ParseParams(b)
+		if err == nil && (run.ParamsHash == "" || params.Hash() == run.ParamsHash) {
+			return params, nil
+		}
+	}
+	return nil, fmt.Errorf("run %s: its resolved params cannot be restored exactly: %s is missing or unreadable, and run.json's params do not hash to its params_hash", run.ID, file)
 }

@@ -60,7 +60,7 @@ func (p *Project) GPUCheck(ctx context.Context, exp *config.Experiment) ([]gpu.C
 		if isInterrupted(err) || python == "" {
 			return nil, err
 		}
-		p.warn(err.Error()) // the check scripts will say more
+		p.Warn(err.Error()) // the check scripts will say more
 	}
 	dir := filepath.Join(p.Root, ".magelab", "gpu-check")
 	params := filepath.Join(dir, "params.json")
@@ -100,7 +100,7 @@ func (p *Project) runCheck(ctx context.Context, python string, s gpu.Script, par
 	}
 	defer log.Close()
 	fmt.Fprintf(p.Out, "gpu:check: %s\n", s.Path)
-	path, args, env := gpu.CheckCommand(python, script, params, out, os.Environ())
+	path, args, env := gpu.CheckCommand(python, script, params, out, filepath.Join(p.Root, "python"), os.Environ())
 	prefixed := NewPrefixWriter(p.Out, "["+s.Framework+"] ")
 	res, err := proc.Run(ctx, proc.Command{Path: path, Args: args, Env: env, Dir: p.Root, Output: io.MultiWriter(log, prefixed)})
 	prefixed.Flush()

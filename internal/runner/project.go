@@ -22,25 +22,47 @@ type Project struct {
 	Ledger   *ledger.Ledger
 	Cache    StageCache
 	hashes   *HashCache
-	baseEnv  []string // the environment stages start from; nil: this process's (see environ)
+	baseEnv  []string // the environment stages start from; nil: this process's (see Environ)
+}
+
+// Options place a project's state elsewhere than in its tree: a
+// reproduction runs from a temporary checkout but records into the
+// project's ledger, with a stage cache of its own, on the environment the
+// run had.
+type Options struct {
+	Ledger   *ledger.Ledger // nil: runs/ under the root
+	StateDir string         // the stage cache and hash cache; "": .magelab/ under the root
+	Env      []string       // the environment stages start from; nil: this process's
 }
 
 // NewProject returns the project rooted at root.
 func NewProject(root string, s Settings, out io.Writer) *Project {
-	state := filepath.Join(root, ".magelab")
+	return NewProjectWith(root, s, out, Options{})
+}
+
+// NewProjectWith returns the project rooted at root with its state placed
+// as o says.
+func NewProjectWith(root string, s Settings, out io.Writer, o Options) *Project {
+	if o.Ledger == nil {
+		o.Ledger = ledger.Open(filepath.Join(root, "runs"))
+	}
+	if o.StateDir == "" {
+		o.StateDir = filepath.Join(root, ".magelab")
+	}
 	return &Project{
 		Root:     root,
 		Settings: s,
 		Out:      out,
-		Ledger:   ledger.Open(filepath.Join(root, "runs")),
-		Cache:    StageCache{Dir: filepath.Join(state, "cache")},
-		hashes:   LoadHashCache(filepath.Join(state, "hashes.json")),
+		Ledger:   o.Ledger,
+		Cache:    StageCache{Dir: filepath.Join(o.StateDir, "cache")},
+		hashes:   LoadHashCache(filepath.Join(o.StateDir, "hashes.json")),
+		baseEnv:  o.Env,
 	}
 }
 
-// environ is the environment the stages start from: this process's, or
-// the one a reproduction set (reproduceEnv).
-func (p *Project) environ() []string {
+// Environ is the environment the stages start from: this process's, or
+// the one Options.Env set.
+func (p *Project) Environ() []string {
 	if p.baseEnv != nil {
 		return p.baseEnv
 	}
@@ -69,9 +91,15 @@ func (p *Project) Venv(exp *config.Experiment) venv.Venv {
 	return v
 }
 
-// keys computes the cache key of every configured stage except eval, in
-// pipeline order.
-func (p *Project) keys(exp *config.Experiment, reqHash string) (map[string]string, error) {
+// StageKeys computes the cache key of every configured stage except eval,
+// in pipeline order.
+func (p *Project) StageKeys(exp *config.Experiment, reqHash string) (map[string]string, error) {
+	return p.stageKeys(exp, reqHash, p.Out)
+}
+
+// stageKeys is StageKeys with its warning (a hash cache that cannot be
+// saved) written to out.
+func (p *Project) stageKeys(exp *config.Experiment, reqHash string, out io.Writer) (map[string]string, error) {
 	keys := map[string]string{}
 	var upstream []string
 	for _, s := range exp.Stages {
@@ -86,9 +114,19 @@ func (p *Project) keys(exp *config.Experiment, reqHash string) (map[string]strin
 		upstream = append(upstream, k)
 	}
 	if err := p.hashes.Save(); err != nil {
-		fmt.Fprintf(p.Out, "warning: %v\n", err)
+		warnTo(out, err.Error())
 	}
 	return keys, nil
+}
+
+// Warn writes warnings to the project's output.
+func (p *Project) Warn(msgs ...string) { warnTo(p.Out, msgs...) }
+
+// warnTo writes each message as a warning line to out.
+func warnTo(out io.Writer, msgs ...string) {
+	for _, m := range msgs {
+		fmt.Fprintf(out, "warning: %s\n", m)
+	}
 }
 
 // Clean removes the stage cache and build outputs; with all, also the run

@@ -78,14 +78,14 @@ func TestRunParamsKeepIntegers(t *testing.T) {
 	dir := p.Ledger.RunDir("r1")
 	os.MkdirAll(dir, 0o755)
 	os.WriteFile(filepath.Join(dir, "params.json"), want.JSON(), 0o644)
-	if got, err := p.runParams(run); err != nil || !reflect.DeepEqual(got, want) {
+	if got, err := p.RunParams(run); err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("runParams = %#v, %v; want %#v", got, err, want)
 	}
 	// Without params.json, run.json's params as written: 1.0 reads back
 	// as 1, which the params hash then rejects.
 	os.Remove(filepath.Join(dir, "params.json"))
 	run.ParamsHash = want.Hash()
-	if _, err := p.runParams(run); err == nil || !strings.Contains(err.Error(), "cannot be restored exactly") {
+	if _, err := p.RunParams(run); err == nil || !strings.Contains(err.Error(), "cannot be restored exactly") {
 		t.Errorf("without params.json: %v", err)
 	}
 }

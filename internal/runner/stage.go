@@ -13,6 +13,7 @@ import (
 	"github.com/magelab/magelab/internal/config"
 	"github.com/magelab/magelab/internal/proc"
 	"github.com/magelab/magelab/internal/record"
+	"github.com/magelab/magelab/internal/venv"
 )
 
 // stageSpec is everything needed to run one stage's process.
@@ -88,50 +89,26 @@ func (s stageSpec) templateVars() map[string]string {
 	return map[string]string{"in": s.In, "out": s.Out, "run_dir": s.RunDir, "python": s.Python, "root": s.Root, "model": s.Model}
 }
 
-// stageEnv is the base environment with the venv first on PATH and the
-// MAGELAB_* variables of the contract. Variables the child must not inherit
-// from an outer magelab or venv are dropped.
+// StageEnv is the environment a process of the venv's python gets as a
+// stage named name of run runID (in runDir) would: base with the venv first
+// on PATH, the project's python/ first on PYTHONPATH and the MAGELAB_*
+// variables of the contract. The server of `serve` runs in it too.
+func StageEnv(name, root, python, runID, runDir string, base []string) []string {
+	return stageEnv(stageSpec{Stage: config.Stage{Name: name}, Root: root, Python: python, RunID: runID, RunDir: runDir, BaseEnv: base})
+}
+
+// stageEnv is the stage's base environment as a child of the venv's python
+// gets it (venv.ChildEnv): the project's python/ first on PYTHONPATH (so a
+// stage script imports lab.py and its sibling packages wherever it lies)
+// and the MAGELAB_* variables of the contract.
 func stageEnv(s stageSpec) []string {
-	venv := filepath.Dir(filepath.Dir(s.Python))
-	set := map[string]string{
-		"VIRTUAL_ENV":      venv,
-		"PYTHONUNBUFFERED": "1",
-		"MAGELAB_STAGE":    s.Stage.Name,
-		"MAGELAB_RUN_ID":   s.RunID,
-		"MAGELAB_RUN_DIR":  s.RunDir,
+	pythonPath := ""
+	if s.Root != "" {
+		pythonPath = filepath.Join(s.Root, "python")
 	}
-	env := make([]string, 0, len(s.BaseEnv)+len(set)+2)
-	path, order := "", ""
-	for _, kv := range s.BaseEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		switch {
-		case k == "PATH":
-			path = v
-		case k == "CUDA_DEVICE_ORDER":
-			order = v
-		case k == "PYTHONHOME", strings.HasPrefix(k, "MAGELAB_RUN_"), k == "MAGELAB_STAGE":
-		default:
-			if _, ours := set[k]; !ours {
-				env = append(env, kv)
-			}
-		}
-	}
-	bin := filepath.Join(venv, "bin")
-	if path != "" {
-		bin += string(os.PathListSeparator) + path
-	}
-	if order == "" {
-		// CUDA numbers devices by speed unless told otherwise; nvidia-smi
-		// numbers them by PCI bus. Make them agree.
-		order = "PCI_BUS_ID"
-	}
-	env = append(env, "PATH="+bin, "CUDA_DEVICE_ORDER="+order)
-	for _, k := range []string{"VIRTUAL_ENV", "PYTHONUNBUFFERED", "MAGELAB_STAGE", "MAGELAB_RUN_ID", "MAGELAB_RUN_DIR"} {
-		if set[k] != "" {
-			env = append(env, k+"="+set[k])
-		}
-	}
-	return env
+	return venv.ChildEnv(s.Python, s.BaseEnv, pythonPath, nil, map[string]string{
+		"MAGELAB_STAGE": s.Stage.Name, "MAGELAB_RUN_ID": s.RunID, "MAGELAB_RUN_DIR": s.RunDir,
+	})
 }
 
 // runStage runs one stage: its output goes to the log file at logPath and,

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 
+	"github.com/magelab/magelab/internal/proc"
 	"github.com/magelab/magelab/internal/record"
 	"github.com/magelab/magelab/internal/stamp"
 	"github.com/magelab/magelab/internal/venv"
@@ -16,13 +16,13 @@ import (
 // and the untracked files into the run directory), the environment
 // (pip-freeze.txt, host, allow-listed variables) and the owning process.
 // Nothing here fails a run: what cannot be read becomes a warning.
-func (p *Project) stamp(ctx context.Context, r *record.Run, v venv.Venv) {
-	dir := p.Ledger.RunDir(r.ID)
+func (run *Run) stamp(ctx context.Context, v venv.Venv) {
+	p, r, dir := run.p, run.Record, run.Dir()
 	// magelab's own outputs are never the run's code, even where the
 	// project's .gitignore forgets them.
 	own := []string{p.Ledger.Dir, filepath.Join(p.Root, ".magelab"), v.Dir}
-	git, warnings := stamp.StampGit(ctx, p.Root, dir, stamp.GitOptions{HeadRef: p.Settings.HeadRef, Exclude: own})
-	lookup := p.Settings.Lookup
+	git, warnings := stamp.StampGit(ctx, p.Root, dir, stamp.GitOptions{HeadRef: run.settings.HeadRef, Exclude: own})
+	lookup := run.settings.Lookup
 	if lookup == nil {
 		lookup = func(string) (string, bool) { return "", false }
 	}
@@ -32,28 +32,17 @@ func (p *Project) stamp(ctx context.Context, r *record.Run, v venv.Venv) {
 	})
 	r.Git, r.Env, r.Process = git, env, stamp.ThisProcess()
 	r.Warnings = append(r.Warnings, append(warnings, envWarnings...)...)
-	p.warn(r.Warnings...)
-}
-
-// lookupIn is os.LookupEnv over env (the last value of a name wins, as
-// for a process), so that a run records the variables its stages ran with.
-func lookupIn(env []string) func(string) (string, bool) {
-	return func(name string) (string, bool) {
-		for i := len(env) - 1; i >= 0; i-- {
-			if k, v, _ := strings.Cut(env[i], "="); k == name {
-				return v, true
-			}
-		}
-		return "", false
-	}
+	run.Warn(r.Warnings...)
 }
 
 // lookupWith looks name up in extra, then with base (nil: nowhere).
 func lookupWith(extra []string, base func(string) (string, bool)) func(string) (string, bool) {
-	inExtra := lookupIn(extra)
 	return func(name string) (string, bool) {
-		if v, ok := inExtra(name); ok || base == nil {
-			return v, ok
+		if v, ok := proc.LookupEnv(extra, name); ok && extra != nil {
+			return v, true
+		}
+		if base == nil {
+			return "", false
 		}
 		return base(name)
 	}
@@ -61,7 +50,7 @@ func lookupWith(extra []string, base func(string) (string, bool)) func(string) (
 
 // stageVars are the variables a run's stages get on top of the project's
 // environment (see stageBaseEnv): its own GPUs and opts.Env.
-func stageVars(opts TrainOptions) []string {
+func stageVars(opts RunOptions) []string {
 	var vars []string
 	if opts.Devices != nil {
 		vars = append(vars, "CUDA_VISIBLE_DEVICES="+*opts.Devices)

@@ -27,16 +27,17 @@ var noGPUWarning sync.Once
 // startGPU records which GPUs the run may use (CUDA_VISIBLE_DEVICES as the
 // user set it) and starts recording their telemetry. No GPU information is
 // never an error: the run goes on without it.
-func (p *Project) startGPU(ctx context.Context, r *record.Run) *gpuRun {
+func (run *Run) startGPU(ctx context.Context) *gpuRun {
+	r, s := run.Record, run.settings
 	inv, err := gpu.Query(ctx)
 	if err != nil {
 		var ue *gpu.UnavailableError
 		if errors.As(err, &ue) {
-			noGPUWarning.Do(func() { p.warn(err.Error()) })
+			noGPUWarning.Do(func() { run.Warn(err.Error()) })
 		}
 		return nil
 	}
-	devices := gpu.Visible(inv, p.Settings.CUDAVisible, p.Settings.CUDAVisibleSet)
+	devices := gpu.Visible(inv, s.CUDAVisible, s.CUDAVisibleSet)
 	if len(devices) == 0 {
 		return nil
 	}
@@ -44,17 +45,17 @@ func (p *Project) startGPU(ctx context.Context, r *record.Run) *gpuRun {
 	for _, d := range devices {
 		r.GPU.Devices = append(r.GPU.Devices, record.GPUDevice{Index: d.Index, UUID: d.UUID, Name: d.Name, MemoryMiB: d.MemoryMiB})
 	}
-	s, err := gpu.Acquire(ctx, p.Settings.GPUInterval)
+	sampler, err := gpu.Acquire(ctx, s.GPUInterval)
 	if err != nil {
-		p.warn(fmt.Sprintf("GPU telemetry off for this run: %v", err))
+		run.Warn(fmt.Sprintf("GPU telemetry off for this run: %v", err))
 	}
-	f, err := os.Create(filepath.Join(p.Ledger.RunDir(r.ID), "gpu.csv"))
+	f, err := os.Create(filepath.Join(run.Dir(), "gpu.csv"))
 	if err != nil {
-		p.warn(fmt.Sprintf("GPU telemetry off for this run: %v", err))
-		s.Release()
+		run.Warn(fmt.Sprintf("GPU telemetry off for this run: %v", err))
+		sampler.Release()
 		return nil
 	}
-	return &gpuRun{sampler: s, rec: s.Attach(gpu.UUIDs(devices), f), file: f}
+	return &gpuRun{sampler: sampler, rec: sampler.Attach(gpu.UUIDs(devices), f), file: f}
 }
 
 // stop ends the recording and puts its summary into the run's record.

@@ -163,8 +163,9 @@ func runTrial(ctx context.Context, p *runner.Project, exp *config.Experiment, sw
 	devices := strings.Join(s.Devices, ",")
 	log := &tailBuffer{max: 8 << 10}
 	begin := time.Now()
-	r, err := p.Train(ctx, e, runner.TrainOptions{Force: force, SweepID: sweepID, Devices: &devices, Env: s.Env(), Out: log,
-		Started: func(r *record.Run) { started(r.ID) }})
+	r, err := p.Train(ctx, e, runner.TrainOptions{Force: force,
+		RunOptions: runner.RunOptions{SweepID: sweepID, Devices: &devices, Env: s.Env(), Out: log},
+		Started:    func(r *record.Run) { started(r.ID) }})
 	o := Outcome{Duration: time.Since(begin), Err: err}
 	if r != nil && r.Run != nil {
 		o.RunID, o.Status, o.Metrics, o.Reused = r.Run.ID, r.Run.Status, r.Run.Metrics, r.UpToDate
@@ -295,7 +296,7 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 // specMap is the spec as the sweep.started event records it.
 func specMap(exp *config.Experiment, s *Spec, trials, slots int) map[string]any {
 	m := map[string]any{}
-	b, _ := json.Marshal(exp.Sweep)
+	b, _ := json.Marshal(exp.Sweep.Raw)
 	json.Unmarshal(b, &m)
 	m["method"], m["goal"], m["trials"], m["slots"] = s.Method, s.Goal, trials, slots
 	if s.Method == "random" {

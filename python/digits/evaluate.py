@@ -12,17 +12,14 @@ framework.json.
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python/, for lab and digits
-import lab  # noqa: E402
-from digits.model import load_checkpoint  # noqa: E402
+import lab
+from digits.model import load_checkpoint
 
 
 @dataclass

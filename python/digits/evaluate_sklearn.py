@@ -11,17 +11,14 @@ evaluate.py: rows = true label, columns = predicted label) and framework.json.
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import sklearn
 from sklearn.metrics import confusion_matrix, f1_score
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python/, for lab and digits
-import lab  # noqa: E402
-from digits.sklearn_model import load_model  # noqa: E402
-from digits.train_sklearn import load_raw  # noqa: E402
+import lab
+from digits.sklearn_model import load_model
+from digits.train_sklearn import load_raw
 
 
 def parse_args(argv: list[str] | None = None):

@@ -10,15 +10,12 @@ the train split's mean and std) and scaler.json (mean, std, split sizes).
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python/, for lab
-import lab  # noqa: E402
+import lab
 
 
 @dataclass

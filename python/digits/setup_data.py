@@ -9,14 +9,11 @@ read so that a malformed one fails here, first.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_digits
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python/, for lab
-import lab  # noqa: E402
+import lab
 
 
 def parse_args(argv: list[str] | None = None):

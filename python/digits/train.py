@@ -10,7 +10,6 @@ runs with the same params and thread count give byte-identical metrics.json.
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python/, for lab and digits
-import lab  # noqa: E402
-from digits.model import MLP, save_checkpoint  # noqa: E402
+import lab
+from digits.model import MLP, save_checkpoint
 
 
 @dataclass

@@ -15,7 +15,6 @@ framework.json.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +27,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python/, for lab and digits
-import lab  # noqa: E402
-from digits.sklearn_model import save_model  # noqa: E402
+import lab
+from digits.sklearn_model import save_model
 
 ESTIMATORS = ("svc", "logistic_regression", "random_forest")
 

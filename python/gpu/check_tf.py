@@ -35,12 +35,11 @@ from pathlib import Path
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # warnings stay; most INFO lines go
-import tensorflow as tf  # noqa: E402
+import tensorflow as tf
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python/, for lab and gpu
-import lab  # noqa: E402
+import lab
 
-import gpu  # noqa: E402
+import gpu
 
 WARMUP = 2  # untimed chains first: kernels are picked and the clocks ramp up
 CHAIN = 5  # matmuls per timed chain

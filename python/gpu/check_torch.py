@@ -33,10 +33,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python/, for lab and gpu
-import lab  # noqa: E402
+import lab
 
-import gpu  # noqa: E402
+import gpu
 
 WARMUP = 2  # untimed matmuls first: cuBLAS picks its kernels and the clocks ramp up
 CHECKED_ROWS = 64  # rows of the product compared with a float64 reference

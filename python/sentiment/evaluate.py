@@ -12,16 +12,13 @@ framework.json.
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import transformers
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python/, for lab and sentiment
-import lab  # noqa: E402
-from sentiment.model import MODEL_DIR, load, predict, read_split, scores  # noqa: E402
+import lab
+from sentiment.model import MODEL_DIR, load, predict, read_split, scores
 
 
 @dataclass

@@ -11,13 +11,10 @@ label balance). Each split comes from its own seed, so no review is shared by de
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python/, for lab and sentiment
-import lab  # noqa: E402
-from sentiment.corpus import generate  # noqa: E402
+import lab
+from sentiment.corpus import generate
 
 SPLITS = ("train", "val", "test")
 

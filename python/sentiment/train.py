@@ -13,7 +13,6 @@ framework.json.
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +20,8 @@ from pathlib import Path
 import torch
 import transformers
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python/, for lab and sentiment
-import lab  # noqa: E402
-from sentiment.model import (  # noqa: E402
+import lab
+from sentiment.model import (
     BASE_DIR,
     MODEL_DIR,
     batches,

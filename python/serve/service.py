@@ -20,7 +20,6 @@ enough.
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +27,7 @@ import bentoml
 import numpy as np
 from bentoml.exceptions import InvalidArgument
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python/, for digits
-from digits.sklearn_model import MODEL_FILE, load_model  # noqa: E402
+from digits.sklearn_model import MODEL_FILE, load_model
 
 ARGS = bentoml.use_arguments()
 MAX_ROWS = 10_000  # per request: a bigger batch is a client bug, not a workload

@@ -19,6 +19,9 @@ import pytest
 
 PYTHON_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PYTHON_DIR))  # for `import lab` in test_lab.py
+# The stage scripts import lab and their packages from python/, which magelab
+# puts first on PYTHONPATH; the scripts these tests start get it the same way.
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(PYTHON_DIR), os.environ.get("PYTHONPATH", "")) if p)
 
 SCRIPTS = {
     "setup-data": PYTHON_DIR / "digits" / "setup_data.py",

@@ -1,4 +1,4 @@
-package runner
+package reproduce
 
 import (
 	"bytes"
@@ -12,7 +12,9 @@ import (
 	"testing"
 
 	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/proc"
 	"github.com/magelab/magelab/internal/record"
+	"github.com/magelab/magelab/internal/runner"
 	"github.com/magelab/magelab/internal/venv"
 )
 
@@ -120,10 +122,10 @@ func slicesContains(list []string, s string) bool {
 }
 
 // project is the project as a magelab process started now sees it.
-func (f *reproFixture) project() *Project {
-	p := NewProject(f.root, Settings{VenvDir: f.venv, Lookup: lookupIn(f.env)}, &f.out)
-	p.baseEnv = f.env
-	return p
+func (f *reproFixture) project() *reproducer {
+	env := f.env
+	lookup := func(name string) (string, bool) { return proc.LookupEnv(env, name) }
+	return &reproducer{runner.NewProjectWith(f.root, runner.Settings{VenvDir: f.venv, Lookup: lookup}, &f.out, runner.Options{Env: env})}
 }
 
 // setEnv sets a variable in the environment of the next magelab process.
@@ -155,7 +157,7 @@ func (f *reproFixture) experiment(set string) *config.Experiment {
 // train trains a new run with the -set overrides.
 func (f *reproFixture) train(set string) *record.Run {
 	f.t.Helper()
-	res, err := f.project().Train(context.Background(), f.experiment(set), TrainOptions{Force: true})
+	res, err := f.project().Train(context.Background(), f.experiment(set), runner.TrainOptions{Force: true})
 	if err != nil {
 		f.t.Fatalf("train: %v\n%s", err, f.out.String())
 	}
@@ -164,15 +166,15 @@ func (f *reproFixture) train(set string) *record.Run {
 
 func (f *reproFixture) eval(id, set string) {
 	f.t.Helper()
-	if _, err := f.project().Eval(context.Background(), f.experiment(set), EvalOptions{RunID: id, Force: true}); err != nil {
+	if _, err := f.project().Eval(context.Background(), f.experiment(set), runner.EvalOptions{RunID: id, Force: true}); err != nil {
 		f.t.Fatalf("eval: %v\n%s", err, f.out.String())
 	}
 }
 
-func (f *reproFixture) reproduce(id string, opts ReproduceOptions) (*ReproduceResult, error) {
+func (f *reproFixture) reproduce(id string, opts Options) (*Result, error) {
 	f.t.Helper()
 	f.out.Reset()
-	return f.project().Reproduce(context.Background(), id, opts)
+	return Run(context.Background(), f.project().Project, id, opts)
 }
 
 func (f *reproFixture) record(id string) *record.Run {

@@ -1,8 +1,7 @@
-package runner
+package reproduce
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -15,6 +14,7 @@ import (
 	"github.com/magelab/magelab/internal/proc"
 	"github.com/magelab/magelab/internal/query"
 	"github.com/magelab/magelab/internal/record"
+	"github.com/magelab/magelab/internal/runner"
 	"github.com/magelab/magelab/internal/venv"
 )
 
@@ -42,8 +42,8 @@ func (e *DriftError) Error() string {
 // ExitStatus is the status Mage exits with for this error.
 func (e *DriftError) ExitStatus() int { return ExitDrifted }
 
-// ReproduceOptions change how Reproduce reruns a run.
-type ReproduceOptions struct {
+// Options change how Reproduce reruns a run.
+type Options struct {
 	// Tolerance, when set, is the relative metric difference allowed
 	// instead of the experiment's reproduce.tolerance (0: identical).
 	Tolerance *float64
@@ -52,14 +52,18 @@ type ReproduceOptions struct {
 	FreshEnv bool
 }
 
-// ReproduceResult is what Reproduce did.
-type ReproduceResult struct {
+// Result is what Reproduce did.
+type Result struct {
 	Original   *record.Run
 	Run        *record.Run // the reproduction; nil when it never started
 	Comparison Comparison  // set when the reproduction ran to the end
 }
 
-// Reproduce reruns the recorded run id from its exact code: its commit
+// reproducer is a project doing a reproduction: the user's project, or
+// the project as seen from the reproduction's checkout.
+type reproducer struct{ *runner.Project }
+
+// Run reruns the recorded run id of project p from its exact code: its commit
 // checked out in a temporary linked worktree, with its uncommitted changes
 // (git.patch) applied and its untracked files restored, leaving the user's
 // checkout and index alone. It runs the stages the run ran, with the same
@@ -69,7 +73,8 @@ type ReproduceResult struct {
 // new run's and records the verdict. Metrics that drift are a *DriftError.
 // The worktree, its stage cache and any temporary venv are removed when it
 // returns, also on failure or interruption.
-func (p *Project) Reproduce(ctx context.Context, id string, opts ReproduceOptions) (*ReproduceResult, error) {
+func Run(ctx context.Context, project *runner.Project, id string, opts Options) (*Result, error) {
+	p := &reproducer{project}
 	res, err := p.reproduce(ctx, id, opts)
 	return res, stopped(ctx, id, err)
 }
@@ -78,7 +83,7 @@ func (p *Project) Reproduce(ctx context.Context, id string, opts ReproduceOption
 // half-way, say) into an *InterruptedError, so that Ctrl-C exits with 130
 // at whatever step it came.
 func stopped(ctx context.Context, id string, err error) error {
-	var se *StageError
+	var se *runner.StageError
 	var ie *proc.InterruptedError
 	var de *DriftError
 	if err == nil || ctx.Err() == nil || errors.As(err, &se) || errors.As(err, &ie) || errors.As(err, &de) {
@@ -87,7 +92,7 @@ func stopped(ctx context.Context, id string, err error) error {
 	return &proc.InterruptedError{What: "reproduce run " + id}
 }
 
-func (p *Project) reproduce(ctx context.Context, id string, opts ReproduceOptions) (*ReproduceResult, error) {
+func (p *reproducer) reproduce(ctx context.Context, id string, opts Options) (*Result, error) {
 	if t := opts.Tolerance; t != nil && (*t < 0 || math.IsNaN(*t) || math.IsInf(*t, 0)) {
 		return nil, fmt.Errorf("-tol: the tolerance is a relative difference, 0 or more (got %v)", *t)
 	}
@@ -105,11 +110,11 @@ func (p *Project) reproduce(ctx context.Context, id string, opts ReproduceOption
 	}
 	defer func() {
 		if err := c.Close(); err != nil {
-			p.warn(err.Error())
+			p.Warn(err.Error())
 		}
 	}()
 	p.announce(orig, src, c)
-	res := &ReproduceResult{Original: orig}
+	res := &Result{Original: orig}
 	rp, exp, in, err := p.prepare(ctx, orig, c, opts)
 	if err != nil {
 		return res, err
@@ -127,7 +132,7 @@ func (p *Project) reproduce(ctx context.Context, id string, opts ReproduceOption
 // prepare loads the run's experiment from the checkout with its params,
 // picks the venv, the environment and the tolerance, and returns the
 // project the reproduction runs in with its stage keys.
-func (p *Project) prepare(ctx context.Context, orig *record.Run, c *checkout, opts ReproduceOptions) (*Project, *config.Experiment, rerunInputs, error) {
+func (p *reproducer) prepare(ctx context.Context, orig *record.Run, c *checkout, opts Options) (*reproducer, *config.Experiment, rerunInputs, error) {
 	exp, warnings, err := p.reproducedExperiment(orig, c)
 	if err != nil {
 		return nil, nil, rerunInputs{}, err
@@ -139,12 +144,12 @@ func (p *Project) prepare(ctx context.Context, orig *record.Run, c *checkout, op
 	if in.venv, in.reqHash, err = p.reproduceVenv(ctx, orig, exp, c, opts.FreshEnv); err != nil {
 		return nil, nil, in, err
 	}
-	env, notes := reproduceEnv(p.environ(), orig.Env.Vars)
+	env, notes := reproduceEnv(p.Environ(), orig.Env.Vars)
 	for _, n := range notes {
 		fmt.Fprintf(p.Out, "reproduce: %s\n", n)
 	}
 	rp := p.reproduction(c, in.venv, env)
-	if in.keys, err = rp.keys(exp, in.reqHash); err != nil {
+	if in.keys, err = rp.StageKeys(exp, in.reqHash); err != nil {
 		return nil, nil, in, err
 	}
 	in.warnings = append(warnings, rp.checkKeys(orig, exp, in.keys, in.reqHash)...)
@@ -153,9 +158,9 @@ func (p *Project) prepare(ctx context.Context, orig *record.Run, c *checkout, op
 
 // reproducible reads the record of run id and checks that it can be
 // reproduced at all.
-func (p *Project) reproducible(id string) (*record.Run, error) {
+func (p *reproducer) reproducible(id string) (*record.Run, error) {
 	found, warnings, err := query.Find(p.Ledger, id)
-	p.warn(warnings...)
+	p.Warn(warnings...)
 	if err != nil {
 		return nil, err
 	}
@@ -174,24 +179,24 @@ func (p *Project) reproducible(id string) (*record.Run, error) {
 }
 
 // announce says what is being reproduced, from where.
-func (p *Project) announce(run *record.Run, src source, c *checkout) {
+func (p *reproducer) announce(run *record.Run, src source, c *checkout) {
 	what := "commit " + shortSHA(src.sha)
 	if src.patch != "" {
 		what += " + " + filepath.Base(src.patch)
 	}
 	if n := len(src.untracked); n > 0 {
-		what += fmt.Sprintf(" + %d untracked file%s", n, map[bool]string{true: "", false: "s"}[n == 1])
+		what += fmt.Sprintf(" + %d untracked file%s", n, plural(n))
 	}
 	rel, _ := filepath.Rel(p.Root, c.Tree)
 	fmt.Fprintf(p.Out, "reproduce: run %s (%s, %s) checked out in %s\n", run.ID, run.Experiment, what, rel)
 	for _, u := range src.unsaved {
-		p.warn(fmt.Sprintf("the run's untracked file %s was only listed, not saved (over the size cap): the reproduction runs without it", u))
+		p.Warn(fmt.Sprintf("the run's untracked file %s was only listed, not saved (over the size cap): the reproduction runs without it", u))
 	}
 }
 
 // reproducedExperiment loads the run's experiment file from the checkout
 // and gives it the run's resolved params (its -set overrides included).
-func (p *Project) reproducedExperiment(run *record.Run, c *checkout) (*config.Experiment, []string, error) {
+func (p *reproducer) reproducedExperiment(run *record.Run, c *checkout) (*config.Experiment, []string, error) {
 	exp, err := config.Load(c.Root, run.ExperimentFile)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reproduce run %s: %w", run.ID, err)
@@ -199,9 +204,9 @@ func (p *Project) reproducedExperiment(run *record.Run, c *checkout) (*config.Ex
 	var warnings []string
 	if run.ExperimentHash != "" && exp.Hash != run.ExperimentHash {
 		warnings = append(warnings, fmt.Sprintf("%s, restored from the run's commit and changes, is not the file the run used (its hash differs)", run.ExperimentFile))
-		p.warn(warnings...)
+		p.Warn(warnings...)
 	}
-	params, err := p.runParams(run)
+	params, err := p.RunParams(run)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -212,50 +217,30 @@ func (p *Project) reproducedExperiment(run *record.Run, c *checkout) (*config.Ex
 	return exp, warnings, nil
 }
 
-// runParams restores the run's resolved params exactly: from its
-// params.json, else from run.json, checked against its params hash.
-func (p *Project) runParams(run *record.Run) (config.Params, error) {
-	file := filepath.Join(p.Ledger.RunDir(run.ID), "params.json")
-	candidates := [][]byte{}
-	if b, err := os.ReadFile(file); err == nil {
-		candidates = append(candidates, b)
-	}
-	if b, err := json.Marshal(run.Params); err == nil && run.Params != nil {
-		candidates = append(candidates, b)
-	}
-	for _, b := range candidates {
-		params, err := config.ParseParams(b)
-		if err == nil && (run.ParamsHash == "" || params.Hash() == run.ParamsHash) {
-			return params, nil
-		}
-	}
-	return nil, fmt.Errorf("run %s: its resolved params cannot be restored exactly: %s is missing or unreadable, and run.json's params do not hash to its params_hash", run.ID, file)
-}
-
 // reproduction is the project as the reproduction sees it: rooted in the
 // checkout, on venv v, with env for its stages, and a stage cache of its
 // own beside the checkout, so the project's cache is neither read nor
 // written. The ledger is the project's.
-func (p *Project) reproduction(c *checkout, v venv.Venv, env []string) *Project {
+func (p *reproducer) reproduction(c *checkout, v venv.Venv, env []string) *reproducer {
 	s := p.Settings
 	s.VenvDir = v.Dir
-	s.Lookup = lookupIn(env)
-	return &Project{
-		Root: c.Root, Settings: s, Out: p.Out, Ledger: p.Ledger,
-		Cache:   StageCache{Dir: filepath.Join(c.Dir, "cache")},
-		hashes:  LoadHashCache(filepath.Join(c.Dir, "hashes.json")),
-		baseEnv: env,
+	s.Lookup = func(name string) (string, bool) {
+		if env == nil {
+			return "", false
+		}
+		return proc.LookupEnv(env, name)
 	}
+	return &reproducer{runner.NewProjectWith(c.Root, s, p.Out, runner.Options{Ledger: p.Ledger, StateDir: c.Dir, Env: env})}
 }
 
 // checkKeys compares the stage keys of the restored inputs, computed with
 // the run's requirements hash, with the keys the run recorded: a
 // difference means some input (a script, a module it imports, params, the
 // seed, a declared dep outside git) is not what the run used.
-func (p *Project) checkKeys(run *record.Run, exp *config.Experiment, keys map[string]string, reqHash string) []string {
+func (p *reproducer) checkKeys(run *record.Run, exp *config.Experiment, keys map[string]string, reqHash string) []string {
 	if reqHash != run.Env.RequirementsHash {
 		var err error
-		if keys, err = p.keys(exp, run.Env.RequirementsHash); err != nil {
+		if keys, err = p.StageKeys(exp, run.Env.RequirementsHash); err != nil {
 			return nil
 		}
 	}
@@ -272,7 +257,7 @@ func (p *Project) checkKeys(run *record.Run, exp *config.Experiment, keys map[st
 			warnings = append(warnings, fmt.Sprintf("stage %s's inputs differ from the run's (key %s, the run recorded %s): a script, a module it imports, a param or a declared dep is not what the run used", s.Name, k[:12], s.Key[:min(12, len(s.Key))]))
 		}
 	}
-	p.warn(warnings...)
+	p.Warn(warnings...)
 	return warnings
 }
 
@@ -287,33 +272,33 @@ type rerunInputs struct {
 
 // rerun runs the stages of the original as a new run, compares the
 // metrics and records the verdict.
-func (p *Project) rerun(ctx context.Context, orig *record.Run, exp *config.Experiment, in rerunInputs) (*record.Run, Comparison, error) {
+func (p *reproducer) rerun(ctx context.Context, orig *record.Run, exp *config.Experiment, in rerunInputs) (*record.Run, Comparison, error) {
 	train, ok := exp.Stage("train")
 	if !ok {
 		return nil, Comparison{}, fmt.Errorf("reproduce run %s: %s at its commit has no train stage", orig.ID, orig.ExperimentFile)
 	}
-	run, gpus, err := p.startRun(ctx, exp, in.keys["train"], in.reqHash, in.venv, TrainOptions{Reproduces: orig.ID})
+	run, err := p.StartRun(ctx, exp, in.keys["train"], in.reqHash, in.venv, runner.RunOptions{Reproduces: orig.ID})
 	if err != nil {
 		return nil, Comparison{}, err
 	}
-	run.Warnings = append(run.Warnings, in.warnings...)
-	run.Warnings = append(run.Warnings, p.envDiff(orig, run)...)
-	err = p.trainStages(ctx, exp, train, in.keys, in.venv.Python(), run, nil)
+	r := run.Record
+	r.Warnings = append(r.Warnings, in.warnings...)
+	r.Warnings = append(r.Warnings, p.envDiff(orig, r)...)
+	err = run.Train(ctx, exp, train, in.keys, in.venv.Python())
 	if err == nil {
-		err = p.rerunEval(ctx, orig, exp, in, run)
+		err = p.rerunEval(ctx, orig, exp, in, r)
 	}
-	gpus.stop(run)
 	var cmp Comparison
 	if err == nil {
-		cmp = CompareMetrics(orig.Metrics, run.Metrics, in.tol)
-		run.Verdict = cmp.Verdict()
+		cmp = CompareMetrics(orig.Metrics, r.Metrics, in.tol)
+		r.Verdict = cmp.Verdict()
 	}
-	return run, cmp, p.finishRun(run, err)
+	return r, cmp, run.Finish(err)
 }
 
 // rerunEval runs the eval stage when the original was evaluated, with the
 // eval params it was evaluated with, and adds its metrics to run.
-func (p *Project) rerunEval(ctx context.Context, orig *record.Run, exp *config.Experiment, in rerunInputs, run *record.Run) error {
+func (p *reproducer) rerunEval(ctx context.Context, orig *record.Run, exp *config.Experiment, in rerunInputs, run *record.Run) error {
 	prev, i := orig.Stage("eval")
 	if i < 0 {
 		return nil
@@ -321,7 +306,7 @@ func (p *Project) rerunEval(ctx context.Context, orig *record.Run, exp *config.E
 	stage, ok := exp.Stage("eval")
 	if !ok {
 		w := fmt.Sprintf("run %s was evaluated, but %s at its commit has no eval stage: its eval metrics cannot be reproduced", orig.ID, orig.ExperimentFile)
-		p.warn(w)
+		p.Warn(w)
 		run.Warnings = append(run.Warnings, w)
 		return nil
 	}
@@ -332,16 +317,16 @@ func (p *Project) rerunEval(ctx context.Context, orig *record.Run, exp *config.E
 	if params, err := p.evalParams(orig); err == nil {
 		evalExp.Params = params
 	}
-	key, keys, err := p.evalKey(&evalExp, run.Key, in.reqHash)
+	key, keys, err := p.EvalKey(&evalExp, run.Key, in.reqHash)
 	if err != nil {
 		return err
 	}
-	if check, _, err := p.evalKey(&evalExp, orig.Key, orig.Env.RequirementsHash); err == nil && check != prev.Key {
+	if check, _, err := p.EvalKey(&evalExp, orig.Key, orig.Env.RequirementsHash); err == nil && check != prev.Key {
 		w := fmt.Sprintf("run %s was evaluated with another eval script, module or eval params than its commit holds (evaluated later from another checkout?): its eval metrics may not reproduce", orig.ID)
-		p.warn(w)
+		p.Warn(w)
 		run.Warnings = append(run.Warnings, w)
 	}
-	rec, metrics, err := p.evalStage(ctx, &evalExp, stage, keys, key, in.venv.Python(), run)
+	rec, metrics, err := p.EvalStage(ctx, &evalExp, stage, keys, key, in.venv.Python(), run)
 	if rec.Name != "" {
 		run.SetStage(rec)
 	}
@@ -354,27 +339,9 @@ func (p *Project) rerunEval(ctx context.Context, orig *record.Run, exp *config.E
 	return nil
 }
 
-// evalKey is the eval stage's key for exp evaluating the model of the
-// train stage with trainKey, as Eval computes it, and the keys of the data
-// stages it reads.
-func (p *Project) evalKey(exp *config.Experiment, trainKey, reqHash string) (string, map[string]string, error) {
-	keys, err := p.keys(exp, reqHash)
-	if err != nil {
-		return "", nil, err
-	}
-	var upstream []string
-	for _, s := range exp.Upstream("eval") {
-		if s.Name != "train" {
-			upstream = append(upstream, keys[s.Name])
-		}
-	}
-	key, err := exp.StageKey("eval", append(upstream, trainKey), reqHash, p.hashes)
-	return key, keys, err
-}
-
 // evalParams are the params the original's last eval stage ran with (its
 // eval/params.json).
-func (p *Project) evalParams(run *record.Run) (config.Params, error) {
+func (p *reproducer) evalParams(run *record.Run) (config.Params, error) {
 	b, err := os.ReadFile(filepath.Join(p.Ledger.RunDir(run.ID), "eval", "params.json"))
 	if err != nil {
 		return nil, err
@@ -384,7 +351,7 @@ func (p *Project) evalParams(run *record.Run) (config.Params, error) {
 
 // envDiff says how the reproduction's Python and packages differ from the
 // original's, comparing the two runs' pip-freeze.txt.
-func (p *Project) envDiff(orig, run *record.Run) []string {
+func (p *reproducer) envDiff(orig, run *record.Run) []string {
 	var out []string
 	if a, b := orig.Env.PythonVersion, run.Env.PythonVersion; a != "" && b != "" && a != b {
 		out = append(out, fmt.Sprintf("env: Python %s, the run had %s", b, a))
@@ -407,6 +374,14 @@ func (p *Project) envDiff(orig, run *record.Run) []string {
 		}
 		out = append(out, fmt.Sprintf("env: packages differ from run %s's: %s%s", shortID(orig.ID), strings.Join(d, "; "), more))
 	}
-	p.warn(out...)
+	p.Warn(out...)
 	return out
+}
+
+// plural is "s" unless n is 1.
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

@@ -1,10 +1,11 @@
-package runner
+package reproduce
 
 import (
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/magelab/magelab/internal/proc"
 	"github.com/magelab/magelab/internal/stamp"
 )
 
@@ -66,10 +67,9 @@ func TestReproduceEnv(t *testing.T) {
 					t.Errorf("note %q lacks %q", notes[i], c.notes[i])
 				}
 			}
-			lookup := lookupIn(env)
 			for _, kv := range c.want {
 				k, v, _ := strings.Cut(kv, "=")
-				if got, ok := lookup(k); !ok || got != v {
+				if got, ok := proc.LookupEnv(env, k); !ok || got != v {
 					t.Errorf("lookup %s = %q %v", k, got, ok)
 				}
 			}
@@ -82,7 +82,7 @@ func TestReproduceEnv(t *testing.T) {
 func TestReproducedVarsAreRecorded(t *testing.T) {
 	for _, k := range reproducedVars {
 		if !slices.Contains(stamp.EnvVars, k) {
-			t.Errorf("%s is reproduced but not in tracking.EnvVars, so never recorded", k)
+			t.Errorf("%s is reproduced but not in stamp.EnvVars, so never recorded", k)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package runner
+package serve
 
 import (
 	"bytes"
@@ -15,11 +15,13 @@ import (
 
 	"github.com/magelab/magelab/internal/config"
 	"github.com/magelab/magelab/internal/record"
+	"github.com/magelab/magelab/internal/runner"
 )
 
 func TestServeCmd(t *testing.T) {
 	run := &record.Run{ID: "01a2-run", Experiment: "digits-sklearn", Git: &record.Git{SHA: "abc123", Dirty: true}}
-	s := serveSpec{Root: "/p", Python: "/p/.venv-serve/bin/python", Host: "127.0.0.1", Port: 3001, Run: run,
+	s := spec{Root: "/p", Python: "/p/.venv-serve/bin/python", Host: "127.0.0.1", Port: 3001, Run: run,
+		Serve:    config.Serve{Service: "python/serve/service.py", Class: "DigitsClassifier", Model: "model.joblib"},
 		ModelDir: "/p/runs/01a2-run/out", BaseEnv: []string{"PATH=/usr/bin", "HOME=/root", "BENTOML_DO_NOT_TRACK=false"}}
 	path, args, env := serveCmd(s)
 	if path != s.Python {
@@ -61,13 +63,15 @@ func contains(list []string, s string) bool {
 
 // serveProject is a project with an experiment digits-sklearn (sweep metric
 // val_accuracy) and finished runs of it, oldest first.
-func serveProject(t *testing.T, runs ...map[string]float64) (*Project, *config.Experiment, []string) {
+func serveProject(t *testing.T, runs ...map[string]float64) (*server, *config.Experiment, []string) {
 	t.Helper()
 	root := t.TempDir()
 	for rel, content := range map[string]string{
-		"python/train.py":                 "",
-		"experiments/digits-sklearn.yaml": "name: digits-sklearn\nstages: {train: python/train.py}\nsweep: {metric: val_accuracy, goal: maximize}\n",
-		"experiments/other.yaml":          "name: other\nstages: {train: python/train.py}\n",
+		"python/train.py":         "",
+		"python/serve/service.py": "",
+		"experiments/digits-sklearn.yaml": "name: digits-sklearn\nstages: {train: python/train.py}\nsweep: {metric: val_accuracy, goal: maximize, parameters: {seed: [1]}}\n" +
+			"serve: {service: python/serve/service.py, class: DigitsClassifier, model: model.joblib}\n",
+		"experiments/other.yaml": "name: other\nstages: {train: python/train.py}\n",
 	} {
 		os.MkdirAll(filepath.Dir(filepath.Join(root, rel)), 0o755)
 		if err := os.WriteFile(filepath.Join(root, rel), []byte(content), 0o644); err != nil {
@@ -79,7 +83,7 @@ func serveProject(t *testing.T, runs ...map[string]float64) (*Project, *config.E
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	p := NewProject(root, Settings{}, &out)
+	p := &server{runner.NewProject(root, runner.Settings{}, &out)}
 	var ids []string
 	for i, m := range runs {
 		ids = append(ids, addRun(t, p, "digits-sklearn", record.StatusFinished, m, i%2 == 0))
@@ -89,7 +93,7 @@ func serveProject(t *testing.T, runs ...map[string]float64) (*Project, *config.E
 
 // addRun records a run of experiment with metrics; withModel writes its
 // out/model.joblib.
-func addRun(t *testing.T, p *Project, experiment string, status record.Status, metrics map[string]float64, withModel bool) string {
+func addRun(t *testing.T, p *server, experiment string, status record.Status, metrics map[string]float64, withModel bool) string {
 	t.Helper()
 	id, err := record.NewID()
 	if err != nil {
@@ -114,7 +118,7 @@ func addRun(t *testing.T, p *Project, experiment string, status record.Status, m
 	if withModel {
 		dir := filepath.Join(p.Ledger.RunDir(id), "out")
 		os.MkdirAll(dir, 0o755)
-		os.WriteFile(filepath.Join(dir, ServeModelFile), []byte("model"), 0o644)
+		os.WriteFile(filepath.Join(dir, "model.joblib"), []byte("model"), 0o644)
 	}
 	time.Sleep(2 * time.Millisecond) // distinct v7 timestamps: the order is the ledger's anyway
 	return id
@@ -139,7 +143,7 @@ func TestServeRun(t *testing.T) {
 	})
 	t.Run("MinimizeGoal", func(t *testing.T) {
 		min := *exp
-		min.Sweep = map[string]any{"metric": "val_accuracy", "goal": "minimize"}
+		min.Sweep = &config.Sweep{Metric: "val_accuracy", Goal: "minimize"}
 		run, _, err := p.serveRun(&min, "")
 		if err != nil || run.ID != ids[0] {
 			t.Fatalf("serveRun = %v, %v; want the lowest run %s", run, err, ids[0])
@@ -173,7 +177,7 @@ func TestServeRun(t *testing.T) {
 func TestServeRefusesBadInput(t *testing.T) {
 	p, exp, ids := serveProject(t, map[string]float64{"val_accuracy": 0.9}, map[string]float64{"val_accuracy": 0.8})
 	ctx := context.Background()
-	err := p.Serve(ctx, exp, ServeOptions{RunID: ids[1], Port: 1})
+	err := Run(ctx, p.Project, exp, Options{RunID: ids[1], Port: 1})
 	wantErr(t, err, "run "+ids[1]+" (experiment digits-sklearn) has no servable model", "model.joblib is missing", "go tool mage train -exp=digits-sklearn")
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -182,10 +186,10 @@ func TestServeRefusesBadInput(t *testing.T) {
 	}
 	defer l.Close()
 	port := l.Addr().(*net.TCPAddr).Port
-	err = p.Serve(ctx, exp, ServeOptions{RunID: ids[0], Port: port})
+	err = Run(ctx, p.Project, exp, Options{RunID: ids[0], Port: port})
 	wantErr(t, err, "cannot serve on 127.0.0.1 port "+strconv.Itoa(port), "pick another port with -port=N")
 
-	err = p.Serve(ctx, exp, ServeOptions{RunID: ids[0], Port: 70000})
+	err = Run(ctx, p.Project, exp, Options{RunID: ids[0], Port: 70000})
 	wantErr(t, err, "-port=70000: a port is a number from 1 to 65535")
 	if _, err := os.Stat(filepath.Join(p.Root, ".venv")); err == nil {
 		t.Error("a venv was built for a request that was refused")
@@ -216,14 +220,15 @@ func fakeServer(t *testing.T, script string) string {
 
 func TestServeProcess(t *testing.T) {
 	run := &record.Run{ID: "r1", Experiment: "digits-sklearn"}
-	spec := func(python string) serveSpec {
-		return serveSpec{Root: t.TempDir(), Python: python, Host: "127.0.0.1", Port: 1, Run: run, ModelDir: "/m", BaseEnv: os.Environ()}
+	mkSpec := func(python string) spec {
+		return spec{Root: t.TempDir(), Python: python, Host: "127.0.0.1", Port: 1, Run: run, ModelDir: "/m", BaseEnv: os.Environ(),
+			Serve: config.Serve{Service: "python/serve/service.py", Class: "DigitsClassifier", Model: "model.joblib"}}
 	}
 
 	t.Run("ExitOnItsOwnIsAnError", func(t *testing.T) {
 		var out bytes.Buffer
-		p := NewProject(t.TempDir(), Settings{}, &out)
-		err := p.serve(context.Background(), spec(fakeServer(t, `echo "ImportError: no module named bentoml"; exit 3`)))
+		p := &server{runner.NewProject(t.TempDir(), runner.Settings{}, &out)}
+		err := p.serve(context.Background(), mkSpec(fakeServer(t, `echo "ImportError: no module named bentoml"; exit 3`)))
 		wantErr(t, err, "the BentoML server exited with status 3 before it was stopped", "ImportError: no module named bentoml")
 		if !strings.Contains(out.String(), "[serve] ImportError") {
 			t.Errorf("the server's output is not shown with a prefix:\n%s", out.String())
@@ -231,11 +236,11 @@ func TestServeProcess(t *testing.T) {
 	})
 	t.Run("StoppedByContextIsNoError", func(t *testing.T) {
 		var out syncBuf
-		p := NewProject(t.TempDir(), Settings{}, &out)
+		p := &server{runner.NewProject(t.TempDir(), runner.Settings{}, &out)}
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(500*time.Millisecond, cancel)
 		start := time.Now()
-		if err := p.serve(ctx, spec(fakeServer(t, `echo "$@"; exec sleep 30`))); err != nil {
+		if err := p.serve(ctx, mkSpec(fakeServer(t, `echo "$@"; exec sleep 30`))); err != nil {
 			t.Fatalf("serve: %v", err)
 		}
 		if d := time.Since(start); d > 5*time.Second {

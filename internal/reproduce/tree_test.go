@@ -1,4 +1,4 @@
-package runner
+package reproduce
 
 import (
 	"context"
@@ -10,6 +10,9 @@ import (
 	"testing"
 
 	"github.com/magelab/magelab/internal/record"
+	"github.com/magelab/magelab/internal/stamp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestReproduceRefuses covers the runs whose code cannot be restored: each
@@ -59,7 +62,7 @@ func TestReproduceRefuses(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			id := f.copyRun(c.from, c.damage)
 			before := f.snapshot()
-			_, err := f.reproduce(id, ReproduceOptions{})
+			_, err := f.reproduce(id, Options{})
 			if err == nil {
 				t.Fatalf("no error\n%s", f.out.String())
 			}
@@ -94,7 +97,7 @@ func TestReproduceRefuses(t *testing.T) {
 			t.Fatal(err)
 		}
 		os.RemoveAll(filepath.Join(f.root, "runs-other"))
-		_, err := f.reproduce(run.ID, ReproduceOptions{})
+		_, err := f.reproduce(run.ID, Options{})
 		t.Log(err)
 		for _, w := range []string{run.Git.SHA, "is not in this repository", "recorded in a clone of https://example.com/lab/other.git",
 			"this repository's origin is https://example.com/lab/toy.git", "git fetch https://example.com/lab/other.git " + run.Git.SHA} {
@@ -108,14 +111,14 @@ func TestReproduceRefuses(t *testing.T) {
 	t.Run("NotARepository", func(t *testing.T) {
 		os.Rename(filepath.Join(f.root, ".git"), filepath.Join(f.root, ".git-away"))
 		defer os.Rename(filepath.Join(f.root, ".git-away"), filepath.Join(f.root, ".git"))
-		_, err := f.reproduce(clean.ID, ReproduceOptions{})
+		_, err := f.reproduce(clean.ID, Options{})
 		if err == nil || !strings.Contains(err.Error(), "is not in a git repository") {
 			t.Errorf("err %v", err)
 		}
 	})
 
 	t.Run("UnknownRun", func(t *testing.T) {
-		_, err := f.reproduce("zzzzzz", ReproduceOptions{})
+		_, err := f.reproduce("zzzzzz", Options{})
 		if err == nil || !strings.Contains(err.Error(), `no run matches "zzzzzz"`) {
 			t.Errorf("err %v", err)
 		}
@@ -195,4 +198,49 @@ func copyDir(t *testing.T, src, dst string) {
 	if out, err := exec.Command("cp", "-a", src, dst).CombinedOutput(); err != nil {
 		t.Fatalf("cp: %v\n%s", err, out)
 	}
+}
+
+// TestIncompleteDiffReadsTheStampNotItsWording: the stamp's warnings are
+// for people and may be reworded; reproduce refuses a run whose diff was
+// not fully recorded from the git.patch_incomplete field alone. The run
+// here is stamped for real by go-git with a binary change (which go-git
+// cannot write as a patch), and every one of its warnings is reworded:
+// the check that matched warning text would have reproduced it.
+func TestIncompleteDiffReadsTheStampNotItsWording(t *testing.T) {
+	f := newReproFixture(t)
+	f.write("data.bin", "\x00old")
+	f.commit("a binary file")
+	clean := f.train("")
+	f.write("data.bin", "\x00new")
+	g, warnings := stamp.StampGit(context.Background(), f.root, t.TempDir(), stamp.GitOptions{NoCLI: true})
+	f.git("checkout", "--", "data.bin")
+	require.NotNil(t, g)
+	require.Contains(t, g.PatchIncomplete, "data.bin", "the go-git stamp records the binary change it could not save")
+	require.NotEmpty(t, warnings)
+
+	reworded := make([]string, len(warnings))
+	for i, w := range warnings {
+		reworded[i] = "note from the stamp: " + strings.ToUpper(w)
+	}
+	assert.NoError(t, warningTextCheck(reworded), "the old check should miss reworded warnings, or this test proves nothing")
+	id := f.copyRun(clean, func(r *record.Run, dir string) {
+		r.Git.Dirty, r.Git.PatchIncomplete, r.Warnings = true, g.PatchIncomplete, reworded
+	})
+	_, err := f.reproduce(id, Options{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "were not fully recorded")
+	assert.Contains(t, err.Error(), "data.bin")
+	f.noCheckoutLeft()
+}
+
+// warningTextCheck is how reproduce decided before the stamp recorded the
+// fact: by the wording of the stamp's warnings.
+func warningTextCheck(warnings []string) error {
+	for _, w := range warnings {
+		if strings.HasPrefix(w, "git: no patch") || strings.HasPrefix(w, "git: dirty state unknown") ||
+			strings.Contains(w, "cannot write binary patches") {
+			return errors.New(w)
+		}
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-package runner
+package reproduce
 
 import (
 	"context"
@@ -31,7 +31,7 @@ type source struct {
 
 // sourceOf checks that run's code can be restored in this repository and
 // says from what. Every refusal names the run and what to do.
-func (p *Project) sourceOf(ctx context.Context, run *record.Run) (source, error) {
+func (p *reproducer) sourceOf(ctx context.Context, run *record.Run) (source, error) {
 	if err := gitAvailable(); err != nil {
 		return source{}, err
 	}
@@ -81,7 +81,7 @@ func (p *Project) sourceOf(ctx context.Context, run *record.Run) (source, error)
 
 // hasCommit checks that the run's commit is in the repository at top, and
 // otherwise says where the run was made and how to fetch it.
-func (p *Project) hasCommit(ctx context.Context, run *record.Run, top string) error {
+func (p *reproducer) hasCommit(ctx context.Context, run *record.Run, top string) error {
 	sha := run.Git.SHA
 	if _, err := git(ctx, top, "cat-file", "-e", sha+"^{commit}"); err == nil {
 		return nil
@@ -156,10 +156,10 @@ type checkout struct {
 }
 
 // reproduceDir holds the checkouts of reproductions in progress.
-func (p *Project) reproduceDir() string { return filepath.Join(p.Root, ".magelab", "reproduce") }
+func (p *reproducer) reproduceDir() string { return filepath.Join(p.Root, ".magelab", "reproduce") }
 
 // checkout creates the temporary tree of src. On failure nothing is left.
-func (p *Project) checkout(ctx context.Context, run *record.Run, src source) (*checkout, error) {
+func (p *reproducer) checkout(ctx context.Context, run *record.Run, src source) (*checkout, error) {
 	base := p.reproduceDir()
 	if err := os.MkdirAll(base, 0o755); err != nil {
 		return nil, fmt.Errorf("reproduce: %w", err)
@@ -305,7 +305,7 @@ func samePath(a, b string) bool {
 // could clean up left behind (kill -9, a second Ctrl-C): those whose lock
 // is free. A checkout directory without a lock file is stale once it is a
 // minute old (its reproduction died between the two).
-func (p *Project) removeStale(ctx context.Context, top string) {
+func (p *reproducer) removeStale(ctx context.Context, top string) {
 	base := p.reproduceDir()
 	entries, err := os.ReadDir(base)
 	if err != nil {
@@ -328,7 +328,7 @@ func (p *Project) removeStale(ctx context.Context, top string) {
 			continue
 		}
 		if err := removeCheckout(ctx, top, dir); err != nil {
-			p.warn(err.Error())
+			p.Warn(err.Error())
 			continue
 		}
 		os.Remove(dir + ".lock")

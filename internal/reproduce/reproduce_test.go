@@ -1,4 +1,4 @@
-package runner
+package reproduce
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/magelab/magelab/internal/proc"
 	"github.com/magelab/magelab/internal/record"
+	"github.com/magelab/magelab/internal/runner"
 )
 
 // TestReproduceCleanRun reproduces an evaluated run of a clean tree: same
@@ -27,7 +28,7 @@ func TestReproduceCleanRun(t *testing.T) {
 	cache := listTree(t, filepath.Join(f.root, ".magelab", "cache"))
 
 	f.setEnv("OMP_NUM_THREADS=5")
-	res, err := f.reproduce(orig.ID[len(orig.ID)-8:], ReproduceOptions{})
+	res, err := f.reproduce(orig.ID[len(orig.ID)-8:], Options{})
 	if err != nil {
 		t.Fatalf("reproduce: %v\n%s", err, f.out.String())
 	}
@@ -102,7 +103,7 @@ func TestReproduceDirtyTree(t *testing.T) {
 	f.write("python/scratch.py", "print('scratch')\n")
 	before := f.snapshot()
 
-	res, err := f.reproduce(orig.ID, ReproduceOptions{})
+	res, err := f.reproduce(orig.ID, Options{})
 	if err != nil {
 		t.Fatalf("reproduce: %v\n%s", err, f.out.String())
 	}
@@ -137,7 +138,7 @@ func TestReproduceDirtyTree(t *testing.T) {
 func TestReproduceDrift(t *testing.T) {
 	f := newReproFixture(t)
 	orig := f.train("train.noise=true")
-	res, err := f.reproduce(orig.ID, ReproduceOptions{})
+	res, err := f.reproduce(orig.ID, Options{})
 	var drift *DriftError
 	if !errors.As(err, &drift) || drift.ExitStatus() != ExitDrifted || drift.Original != orig.ID {
 		t.Fatalf("err %v, want a drift\n%s", err, f.out.String())
@@ -155,11 +156,11 @@ func TestReproduceDrift(t *testing.T) {
 
 	// score is about 30 plus noise in [0, 1): 10% covers any two draws.
 	tol := 0.1
-	if _, err := f.reproduce(orig.ID, ReproduceOptions{Tolerance: &tol}); err != nil {
+	if _, err := f.reproduce(orig.ID, Options{Tolerance: &tol}); err != nil {
 		t.Errorf("with -tol=0.1: %v", err)
 	}
 	bad := -1.0
-	if _, err := f.reproduce(orig.ID, ReproduceOptions{Tolerance: &bad}); err == nil || !strings.Contains(err.Error(), "-tol") {
+	if _, err := f.reproduce(orig.ID, Options{Tolerance: &bad}); err == nil || !strings.Contains(err.Error(), "-tol") {
 		t.Errorf("negative tolerance: %v", err)
 	}
 	// The experiment's reproduce.tolerance applies when -tol is not given:
@@ -167,11 +168,11 @@ func TestReproduceDrift(t *testing.T) {
 	f.write("experiments/toy.yaml", toyExperiment+"reproduce: {tolerance: 0.1}\n")
 	f.commit("a tolerance")
 	tolerant := f.train("train.noise=true")
-	if _, err := f.reproduce(tolerant.ID, ReproduceOptions{}); err != nil {
+	if _, err := f.reproduce(tolerant.ID, Options{}); err != nil {
 		t.Errorf("with reproduce.tolerance: %v", err)
 	}
 	zero := 0.0
-	if _, err := f.reproduce(tolerant.ID, ReproduceOptions{Tolerance: &zero}); !errors.As(err, &drift) {
+	if _, err := f.reproduce(tolerant.ID, Options{Tolerance: &zero}); !errors.As(err, &drift) {
 		t.Errorf("-tol=0 over reproduce.tolerance: %v", err)
 	}
 	f.noCheckoutLeft()
@@ -182,7 +183,7 @@ func TestReproduceDrift(t *testing.T) {
 func TestReproduceFreshEnv(t *testing.T) {
 	f := newReproFixture(t)
 	orig := f.train("")
-	res, err := f.reproduce(orig.ID, ReproduceOptions{FreshEnv: true})
+	res, err := f.reproduce(orig.ID, Options{FreshEnv: true})
 	if err != nil {
 		t.Fatalf("reproduce: %v\n%s", err, f.out.String())
 	}
@@ -207,7 +208,7 @@ func TestReproduceOtherVenv(t *testing.T) {
 	orig := f.train("")
 	orig.Env.RequirementsHash = "0123456789abcdef"
 	f.writeRecord(orig)
-	res, err := f.reproduce(orig.ID, ReproduceOptions{})
+	res, err := f.reproduce(orig.ID, Options{})
 	if err != nil {
 		t.Fatalf("reproduce: %v\n%s", err, f.out.String())
 	}
@@ -243,8 +244,8 @@ func TestReproduceInterrupted(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}()
-	res, err := f.project().Reproduce(ctx, orig.ID, ReproduceOptions{})
-	var se *StageError
+	res, err := Run(ctx, f.project().Project, orig.ID, Options{})
+	var se *runner.StageError
 	if !errors.As(err, &se) || se.ExitStatus() != proc.ExitInterrupted {
 		t.Fatalf("err %v, want an interrupted stage\n%s", err, f.out.String())
 	}
@@ -283,7 +284,7 @@ func TestReproduceCancelledEarly(t *testing.T) {
 	orig := f.train("")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := f.project().Reproduce(ctx, orig.ID, ReproduceOptions{})
+	_, err := Run(ctx, f.project().Project, orig.ID, Options{})
 	var ie *proc.InterruptedError
 	if !errors.As(err, &ie) || ie.ExitStatus() != proc.ExitInterrupted {
 		t.Fatalf("err %v, want an interruption", err)
@@ -296,7 +297,7 @@ func TestReproduceCancelledEarly(t *testing.T) {
 // them again.
 func TestReproduceSweepTrial(t *testing.T) {
 	f := newReproFixture(t)
-	res, err := f.project().Train(context.Background(), f.experiment(""), TrainOptions{Force: true, SweepID: "5e1f0c3a9b2d", Env: []string{"OMP_NUM_THREADS=2"}})
+	res, err := f.project().Train(context.Background(), f.experiment(""), runner.TrainOptions{Force: true, RunOptions: runner.RunOptions{SweepID: "5e1f0c3a9b2d", Env: []string{"OMP_NUM_THREADS=2"}}})
 	if err != nil {
 		t.Fatalf("train: %v\n%s", err, f.out.String())
 	}
@@ -304,7 +305,7 @@ func TestReproduceSweepTrial(t *testing.T) {
 	if trial.Env.Vars["OMP_NUM_THREADS"] != "2" || trial.Metrics["threads"] != 2 {
 		t.Fatalf("trial recorded OMP_NUM_THREADS=%q, ran with %v", trial.Env.Vars["OMP_NUM_THREADS"], trial.Metrics["threads"])
 	}
-	rep, err := f.reproduce(trial.ID, ReproduceOptions{})
+	rep, err := f.reproduce(trial.ID, Options{})
 	if err != nil {
 		t.Fatalf("reproduce: %v\n%s", err, f.out.String())
 	}

@@ -1,4 +1,4 @@
-package runner
+package serve
 
 import (
 	"bytes"
@@ -18,59 +18,65 @@ import (
 	"github.com/magelab/magelab/internal/proc"
 	"github.com/magelab/magelab/internal/query"
 	"github.com/magelab/magelab/internal/record"
+	"github.com/magelab/magelab/internal/runner"
 )
 
-// What `serve` runs: BentoML's server on the service in python/serve, which
-// loads a run's out/model.joblib (python/digits/sklearn_model.py).
+// The address `serve` listens on unless told otherwise.
 const (
-	DefaultServeHost = "127.0.0.1"
-	DefaultServePort = 3000
-	ServeModelFile   = "model.joblib"
-	serveDir         = "python/serve"
-	serveService     = "service:DigitsClassifier"
+	DefaultHost = "127.0.0.1"
+	DefaultPort = 3000
 )
 
-// ServeOptions pick the run to serve and the address.
-type ServeOptions struct {
+// Options pick the run to serve and the address.
+type Options struct {
 	// RunID is a full or short run id; empty means the best finished run
 	// of the experiment by its sweep metric (sweep.metric, sweep.goal), or
 	// the newest when the experiment names no metric.
 	RunID string
-	Host  string // "" means DefaultServeHost
-	Port  int    // 0 means DefaultServePort
+	Host  string // "" means DefaultHost
+	Port  int    // 0 means DefaultPort
 }
 
-// serveSpec is everything the server's command line needs.
-type serveSpec struct {
+// spec is everything the server's command line needs.
+type spec struct {
 	Root, Python, Host string
 	Port               int
 	Run                *record.Run
 	ModelDir           string
+	Serve              config.Serve
 	BaseEnv            []string
 }
 
-// Serve serves a finished run's model with BentoML on opts' address until
+// server is a project serving one of its runs.
+type server struct{ *runner.Project }
+
+// Run serves a finished run's model with BentoML on opts' address until
 // ctx is done (Ctrl-C), then stops the server and every process it started.
-// exp is the experiment whose runs are candidates and whose venv serves;
-// nil takes the experiment the run (opts.RunID) was recorded with. A server
-// stopped by ctx is no error; one that exits on its own is.
-func (p *Project) Serve(ctx context.Context, exp *config.Experiment, opts ServeOptions) error {
+// exp is the experiment whose runs are candidates, whose venv serves and
+// whose serve: block says what to run; nil takes the experiment the run
+// (opts.RunID) was recorded with. A server stopped by ctx is no error; one
+// that exits on its own is.
+func Run(ctx context.Context, project *runner.Project, exp *config.Experiment, opts Options) error {
+	p := &server{project}
 	run, exp, err := p.serveRun(exp, opts.RunID)
 	if err != nil {
 		return err
 	}
-	spec := serveSpec{Root: p.Root, Host: opts.Host, Port: opts.Port, Run: run,
+	if exp.Serve == nil {
+		return fmt.Errorf("experiment %s (%s) has no serve: block: add one naming the BentoML service file, its class and the model file its runs write under out/ (see docs/serving.md)", exp.Name, fileOf(exp))
+	}
+	s := spec{Root: p.Root, Host: opts.Host, Port: opts.Port, Run: run, Serve: *exp.Serve,
 		ModelDir: filepath.Join(p.Ledger.RunDir(run.ID), "out"), BaseEnv: os.Environ()}
-	if spec.Host == "" {
-		spec.Host = DefaultServeHost
+	if s.Host == "" {
+		s.Host = DefaultHost
 	}
-	if spec.Port == 0 {
-		spec.Port = DefaultServePort
+	if s.Port == 0 {
+		s.Port = DefaultPort
 	}
-	if err := servable(run, spec.ModelDir); err != nil {
+	if err := servable(run, exp, s.ModelDir); err != nil {
 		return err
 	}
-	if err := portFree(spec.Host, spec.Port); err != nil {
+	if err := portFree(s.Host, s.Port); err != nil {
 		return err
 	}
 	v := p.Venv(exp)
@@ -79,14 +85,14 @@ func (p *Project) Serve(ctx context.Context, exp *config.Experiment, opts ServeO
 		return err
 	}
 	if run.Env.RequirementsHash != "" && hash != run.Env.RequirementsHash {
-		p.warn(fmt.Sprintf("the requirements of %s changed since run %s was trained: its model may not load; train it again if it fails", exp.Name, run.ID))
+		p.Warn(fmt.Sprintf("the requirements of %s changed since run %s was trained: its model may not load; train it again if it fails", exp.Name, run.ID))
 	}
-	spec.Python = v.Python()
-	return p.serve(ctx, spec)
+	s.Python = v.Python()
+	return p.serve(ctx, s)
 }
 
 // serveRun resolves the run to serve and its experiment.
-func (p *Project) serveRun(exp *config.Experiment, id string) (*record.Run, *config.Experiment, error) {
+func (p *server) serveRun(exp *config.Experiment, id string) (*record.Run, *config.Experiment, error) {
 	if id == "" && exp == nil {
 		return nil, nil, fmt.Errorf("serve: name an experiment (-exp=NAME) or a run (-run=ID)")
 	}
@@ -99,7 +105,7 @@ func (p *Project) serveRun(exp *config.Experiment, id string) (*record.Run, *con
 		return run, exp, err
 	}
 	runs, warnings, err := query.Find(p.Ledger, id)
-	p.warn(warnings...)
+	p.Warn(warnings...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -127,9 +133,8 @@ func (p *Project) serveRun(exp *config.Experiment, id string) (*record.Run, *con
 
 // bestRun is the finished run of exp that is best by the experiment's sweep
 // metric, else the newest.
-func (p *Project) bestRun(exp *config.Experiment) (record.Summary, error) {
-	where, _ := query.ParseWhere("status=finished")
-	q := query.Query{Experiment: exp.Name, Where: where, Limit: 1}
+func (p *server) bestRun(exp *config.Experiment) (record.Summary, error) {
+	q := query.Query{Experiment: exp.Name, Where: []query.Cond{query.Eq("status", string(record.StatusFinished))}, Limit: 1}
 	metric, goal := sweepMetric(exp)
 	if metric != "" {
 		q.Sort = "-" + metric
@@ -138,7 +143,7 @@ func (p *Project) bestRun(exp *config.Experiment) (record.Summary, error) {
 		}
 	}
 	runs, warnings, err := query.List(p.Ledger, q)
-	p.warn(warnings...)
+	p.Warn(warnings...)
 	if err != nil {
 		return record.Summary{}, err
 	}
@@ -153,11 +158,12 @@ func (p *Project) bestRun(exp *config.Experiment) (record.Summary, error) {
 	return runs[0], nil
 }
 
-// sweepMetric reads the metric and goal of exp's sweep block, if any.
+// sweepMetric is the metric and goal of exp's sweep block, if any.
 func sweepMetric(exp *config.Experiment) (metric, goal string) {
-	metric, _ = exp.Sweep["metric"].(string)
-	goal, _ = exp.Sweep["goal"].(string)
-	return metric, goal
+	if exp.Sweep == nil {
+		return "", ""
+	}
+	return exp.Sweep.Metric, exp.Sweep.Goal
 }
 
 // expArg is how -exp names exp on the command line.
@@ -166,13 +172,22 @@ func expArg(exp *config.Experiment) string {
 	return strings.TrimSuffix(base, filepath.Ext(base))
 }
 
-// servable checks that run's output holds a model the service loads.
-func servable(run *record.Run, modelDir string) error {
-	if _, err := os.Stat(filepath.Join(modelDir, ServeModelFile)); err != nil {
-		return fmt.Errorf("run %s (experiment %s) has no servable model: %s is missing; serve needs a run whose train stage writes %s, such as those of experiments/digits-sklearn.yaml (go tool mage train -exp=digits-sklearn)",
-			run.ID, run.Experiment, filepath.Join(modelDir, ServeModelFile), ServeModelFile)
+// servable checks that run's output holds the model exp's service loads.
+func servable(run *record.Run, exp *config.Experiment, modelDir string) error {
+	model := filepath.Join(modelDir, exp.Serve.Model)
+	if _, err := os.Stat(model); err != nil {
+		return fmt.Errorf("run %s (experiment %s) has no servable model: %s is missing; serve needs a run whose train stage writes out/%s, as %s's serve.model says (go tool mage train -exp=%s)",
+			run.ID, run.Experiment, model, exp.Serve.Model, fileOf(exp), expArg(exp))
 	}
 	return nil
+}
+
+// fileOf is the experiment file as messages name it: relative to the project.
+func fileOf(exp *config.Experiment) string {
+	if rel, err := filepath.Rel(exp.Root, exp.File); err == nil && filepath.IsLocal(rel) {
+		return rel
+	}
+	return exp.File
 }
 
 // portFree fails when host:port cannot be listened on, before BentoML
@@ -189,9 +204,9 @@ func portFree(host string, port int) error {
 }
 
 // serveCmd builds the server's command line and environment. It is pure.
-func serveCmd(s serveSpec) (path string, args, env []string) {
-	args = []string{"-m", "bentoml", "serve", serveService,
-		"--working-dir", filepath.Join(s.Root, serveDir),
+func serveCmd(s spec) (path string, args, env []string) {
+	args = []string{"-m", "bentoml", "serve", s.Serve.Module() + ":" + s.Serve.Class,
+		"--working-dir", filepath.Join(s.Root, filepath.Dir(filepath.FromSlash(s.Serve.Service))),
 		"--host", s.Host, "--port", strconv.Itoa(s.Port),
 		"--arg", "model_dir=" + s.ModelDir,
 		"--arg", "run_id=" + s.Run.ID,
@@ -199,30 +214,20 @@ func serveCmd(s serveSpec) (path string, args, env []string) {
 	if g := s.Run.Git; g != nil && g.SHA != "" {
 		args = append(args, "--arg", "git_sha="+g.SHA, "--arg", "git_dirty="+strconv.FormatBool(g.Dirty))
 	}
-	env = stageEnv(stageSpec{Stage: config.Stage{Name: "serve"}, Python: s.Python, RunID: s.Run.ID,
-		RunDir: filepath.Dir(s.ModelDir), BaseEnv: s.BaseEnv})
+	env = runner.StageEnv("serve", s.Root, s.Python, s.Run.ID, filepath.Dir(s.ModelDir), s.BaseEnv)
 	// BentoML keeps its model store and config under BENTOML_HOME (default
 	// ~/bentoml) and sends usage reports unless told not to: keep the one
 	// in the project and stop the other, unless the user set them.
 	for k, v := range map[string]string{"BENTOML_HOME": filepath.Join(s.Root, ".magelab", "bentoml"), "BENTOML_DO_NOT_TRACK": "True"} {
-		if !hasEnv(env, k) {
+		if _, set := proc.LookupEnv(env, k); !set {
 			env = append(env, k+"="+v)
 		}
 	}
 	return s.Python, args, env
 }
 
-func hasEnv(env []string, key string) bool {
-	for _, kv := range env {
-		if strings.HasPrefix(kv, key+"=") {
-			return true
-		}
-	}
-	return false
-}
-
 // serve runs the server until ctx is done and reports how it ended.
-func (p *Project) serve(ctx context.Context, s serveSpec) error {
+func (p *server) serve(ctx context.Context, s spec) error {
 	path, args, env := serveCmd(s)
 	url := "http://" + net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
 	sha := "unknown"
@@ -232,10 +237,14 @@ func (p *Project) serve(ctx context.Context, s serveSpec) error {
 			sha += " (dirty)"
 		}
 	}
-	fmt.Fprintf(p.Out, "serve: run %s of %s (git %s) from %s\n", s.Run.ID, s.Run.Experiment, sha, filepath.Join(s.ModelDir, ServeModelFile))
-	fmt.Fprintf(p.Out, "serve: starting BentoML on %s: POST /predict {\"inputs\": [[64 numbers], ...]}, POST /info, GET /readyz; Ctrl-C stops\n", url)
+	fmt.Fprintf(p.Out, "serve: run %s of %s (git %s) from %s\n", s.Run.ID, s.Run.Experiment, sha, filepath.Join(s.ModelDir, s.Serve.Model))
+	usage := "GET /readyz"
+	if s.Serve.Usage != "" {
+		usage = s.Serve.Usage + ", " + usage
+	}
+	fmt.Fprintf(p.Out, "serve: starting BentoML on %s: %s; Ctrl-C stops\n", url, usage)
 	logTail := &lineTail{max: 20}
-	prefixed := NewPrefixWriter(p.Out, "[serve] ")
+	prefixed := runner.NewPrefixWriter(p.Out, "[serve] ")
 	done := make(chan struct{})
 	go p.announceReady(ctx, done, readyURL(s.Host, s.Port))
 	res, err := proc.RunTracked(ctx, proc.Command{Path: path, Args: args, Env: env, Dir: p.Root, Output: multiWriter{prefixed, logTail}}, func(n int) {
@@ -263,7 +272,7 @@ func readyURL(host string, port int) string {
 }
 
 // announceReady polls url until it answers 200, then says so once.
-func (p *Project) announceReady(ctx context.Context, done <-chan struct{}, url string) {
+func (p *server) announceReady(ctx context.Context, done <-chan struct{}, url string) {
 	start := time.Now()
 	client := http.Client{Timeout: time.Second}
 	t := time.NewTicker(250 * time.Millisecond)
@@ -288,6 +297,9 @@ func (p *Project) announceReady(ctx context.Context, done <-chan struct{}, url s
 	}
 }
 
+// maxTailLine bounds the partial line a lineTail holds.
+const maxTailLine = 64 << 10
+
 // lineTail keeps the last max lines written to it.
 type lineTail struct {
 	mu      sync.Mutex
@@ -311,7 +323,7 @@ func (l *lineTail) Write(b []byte) (int, error) {
 			l.last = l.last[1:]
 		}
 	}
-	if len(l.partial) > procLineMax {
+	if len(l.partial) > maxTailLine {
 		l.partial = l.partial[:0]
 	}
 	return len(b), nil
@@ -336,4 +348,22 @@ func (m multiWriter) Write(b []byte) (int, error) {
 		w.Write(b)
 	}
 	return len(b), nil
+}
+
+// DefaultExperiment is the experiment `serve` serves when none is named:
+// the one experiment of the project with a serve: block.
+func DefaultExperiment(root string) (string, error) {
+	var names []string
+	for _, name := range config.Names(root) {
+		if e, err := config.Load(root, name); err == nil && e.Serve != nil {
+			names = append(names, name)
+		}
+	}
+	switch len(names) {
+	case 0:
+		return "", fmt.Errorf("serve: no experiment in %s has a serve: block; add one (see docs/serving.md), or pass -run=ID", filepath.Join(root, "experiments"))
+	case 1:
+		return names[0], nil
+	}
+	return "", fmt.Errorf("serve: experiments %s have a serve: block: pick one with -exp=NAME", strings.Join(names, ", "))
 }

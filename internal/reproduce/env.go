@@ -1,4 +1,4 @@
-package runner
+package reproduce
 
 import (
 	"context"
@@ -62,7 +62,7 @@ func reproduceEnv(base []string, recorded map[string]string) (env, notes []strin
 // requirements; otherwise it is used with a warning, since rebuilding it
 // would change the user's venv. fresh builds a temporary venv in the
 // checkout from the run's pip-freeze.txt instead.
-func (p *Project) reproduceVenv(ctx context.Context, run *record.Run, exp *config.Experiment, c *checkout, fresh bool) (venv.Venv, string, error) {
+func (p *reproducer) reproduceVenv(ctx context.Context, run *record.Run, exp *config.Experiment, c *checkout, fresh bool) (venv.Venv, string, error) {
 	if fresh {
 		return p.freshVenv(ctx, run, exp, c)
 	}
@@ -76,17 +76,17 @@ func (p *Project) reproduceVenv(ctx context.Context, run *record.Run, exp *confi
 		fmt.Fprintf(p.Out, "reproduce: venv %s holds the run's requirements (hash %s)\n", v.Dir, shortSHA(m.Hash))
 		return v, m.Hash, nil
 	case ok:
-		p.warn(fmt.Sprintf("venv %s holds other requirements (hash %s) than the run was made with (%s): its packages may differ; reproducing on it anyway. -freshenv builds a venv from the run's pip-freeze.txt",
+		p.Warn(fmt.Sprintf("venv %s holds other requirements (hash %s) than the run was made with (%s): its packages may differ; reproducing on it anyway. -freshenv builds a venv from the run's pip-freeze.txt",
 			v.Dir, shortSHA(m.Hash), shortSHA(run.Env.RequirementsHash)))
 		return v, m.Hash, nil
 	}
-	p.warn(fmt.Sprintf("venv %s was not built by magelab, so its requirements are unknown: reproducing on it anyway. -freshenv builds a venv from the run's pip-freeze.txt", v.Dir))
+	p.Warn(fmt.Sprintf("venv %s was not built by magelab, so its requirements are unknown: reproducing on it anyway. -freshenv builds a venv from the run's pip-freeze.txt", v.Dir))
 	return v, "", nil
 }
 
 // freshVenv builds a venv in the checkout with exactly the packages of the
 // run's pip-freeze.txt, on the base interpreter the experiment asks for.
-func (p *Project) freshVenv(ctx context.Context, run *record.Run, exp *config.Experiment, c *checkout) (venv.Venv, string, error) {
+func (p *reproducer) freshVenv(ctx context.Context, run *record.Run, exp *config.Experiment, c *checkout) (venv.Venv, string, error) {
 	name := run.Env.PipFreeze
 	if name == "" || !filepath.IsLocal(name) {
 		return venv.Venv{}, "", fmt.Errorf("run %s recorded no package list (pip-freeze.txt): -freshenv cannot rebuild its environment; reproduce it on the project venv instead", run.ID)

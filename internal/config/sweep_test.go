@@ -1,0 +1,106 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// sweepOf loads an experiment file with the given sweep block from a
+// temporary project and returns the block.
+func sweepOf(tb testing.TB, sweep string) (*Sweep, error) {
+	tb.Helper()
+	dir := tb.TempDir()
+	for rel, content := range map[string]string{
+		"python/train.py": "print('ok')\n",
+		"experiments/x.yaml": "name: x\nseed: 7\nstages:\n  train: python/train.py\n" +
+			"train: {lr: 0.01, hidden: 64, opt: adam, epochs: 3}\n" + sweep,
+	} {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, rel)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, rel), []byte(content), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	e, err := Load(dir, "x")
+	if err != nil {
+		return nil, err
+	}
+	return e.Sweep, nil
+}
+
+func TestLoadSweep(t *testing.T) {
+	t.Run("Defaults", func(t *testing.T) {
+		s, err := sweepOf(t, "sweep:\n  parameters:\n    train.lr: [0.1, 0.01]\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Method != "grid" || s.Goal != "maximize" || s.Seed != 7 || s.Parallel != 0 || s.GPUsPerTrial != 1 ||
+			s.TrialsPerGPU != 1 || s.ThreadsPerTrial != 1 || s.MaxFailures != 0 || len(s.Parameters) != 1 {
+			t.Fatalf("spec %+v", s)
+		}
+	})
+	t.Run("Random", func(t *testing.T) {
+		s, err := sweepOf(t, "sweep:\n  method: random\n  trials: 5\n  seed: 3\n  parallel: 2\n  parameters:\n"+
+			"    train.lr: {min: 1.0e-4, max: 0.1, log: true}\n    train.hidden: {min: 16, max: 256, int: true}\n    train.opt: [adam, sgd]\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Trials != 5 || s.Seed != 3 || s.Parallel != 2 || s.Parameters[0].Key != "train.hidden" || !s.Parameters[0].Int || !s.Parameters[1].Log {
+			t.Fatalf("spec %+v", s)
+		}
+	})
+	bad := []struct{ name, sweep, want string }{
+		{"UnknownKey", "sweep:\n  metrik: acc\n  parameters: {train.lr: [1.0]}\n", `sweep.metrik: unknown key (did you mean "metric"?)`},
+		{"BadMethod", "sweep:\n  method: gird\n  parameters: {train.lr: [1.0]}\n", `sweep.method: "gird" is not one of grid, random (did you mean "grid"?)`},
+		{"BadGoal", "sweep:\n  goal: max\n  parameters: {train.lr: [1.0]}\n", `sweep.goal: "max" is not one of maximize, minimize`},
+		{"NoParameters", "sweep:\n  metric: acc\n", "sweep.parameters: want a mapping"},
+		{"EmptyList", "sweep:\n  parameters: {train.lr: []}\n", "sweep.parameters.train.lr: an empty list gives no trial"},
+		{"ScalarParam", "sweep:\n  parameters: {train.lr: 0.1}\n", "sweep.parameters.train.lr: want a list of values ([0.1])"},
+		{"GridRange", "sweep:\n  parameters: {train.lr: {min: 0.1, max: 1}}\n", "a grid needs a list of values; a range {min, max} is sampled by method: random"},
+		{"RandomNoTrials", "sweep:\n  method: random\n  parameters: {train.lr: [1.0]}\n", "sweep.trials: method: random needs trials: N"},
+		{"GridTrials", "sweep:\n  trials: 3\n  parameters: {train.lr: [1.0]}\n", "sweep.trials: a grid runs every combination"},
+		{"ZeroTrials", "sweep:\n  method: random\n  trials: 0\n  parameters: {train.lr: [1.0]}\n", "sweep.trials: want an integer ≥ 1, found 0"},
+		{"LogMin", "sweep:\n  method: random\n  trials: 2\n  parameters: {train.lr: {min: 0, max: 1, log: true}}\n", "a log range needs min > 0"},
+		{"MinAboveMax", "sweep:\n  method: random\n  trials: 2\n  parameters: {train.lr: {min: 2, max: 1}}\n", "min 2 is above max 1"},
+		{"IntNotWhole", "sweep:\n  method: random\n  trials: 2\n  parameters: {train.hidden: {min: 1.5, max: 9, int: true}}\n", "an int range needs whole min and max"},
+		{"RangeKey", "sweep:\n  method: random\n  trials: 2\n  parameters: {train.lr: {min: 1, max: 2, lg: true}}\n", `sweep.parameters.train.lr.lg: unknown key (did you mean "log"?)`},
+		{"Parallel", "sweep:\n  parallel: many\n  parameters: {train.lr: [1.0]}\n", "sweep.parallel: want auto or an integer ≥ 1, found many"},
+		{"Threads", "sweep:\n  threads_per_trial: 0\n  parameters: {train.lr: [1.0]}\n", "sweep.threads_per_trial: want an integer ≥ 1"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := sweepOf(t, tc.sweep)
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Pos.File != "experiments/x.yaml" || ce.Pos.Line < 6 || ce.Pos.Col == 0 || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v\nwant it at experiments/x.yaml:LINE:COL of the sweep block, saying %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestSweepSeedFollowsSet: with no seed: of its own, the sweep samples with
+// the experiment's seed, -set seed=N included; its own seed: wins.
+func TestSweepSeedFollowsSet(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "experiments"), 0o755)
+	os.MkdirAll(filepath.Join(dir, "python"), 0o755)
+	os.WriteFile(filepath.Join(dir, "python", "train.py"), nil, 0o644)
+	for name, block := range map[string]string{"own": "  seed: 3\n", "follows": ""} {
+		os.WriteFile(filepath.Join(dir, "experiments", name+".yaml"), []byte("seed: 7\nstages: {train: python/train.py}\ntrain: {lr: 0.1}\n"+
+			"sweep:\n  method: random\n  trials: 2\n"+block+"  parameters: {train.lr: [0.1, 0.2]}\n"), 0o644)
+	}
+	for name, want := range map[string]int{"own": 3, "follows": 9} {
+		e, err := Load(dir, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Set("seed=9"); err != nil {
+			t.Fatal(err)
+		}
+		if e.Sweep.Seed != want {
+			t.Errorf("%s: sweep seed %d after -set seed=9, want %d", name, e.Sweep.Seed, want)
+		}
+	}
+}

@@ -1,0 +1,195 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/proc"
+	"github.com/magelab/magelab/internal/record"
+	"github.com/magelab/magelab/internal/venv"
+)
+
+// RunOptions say how a run is recorded and what its stages get.
+type RunOptions struct {
+	// SweepID makes the run a trial of that sweep.
+	SweepID string
+	// Devices, when not nil, is the run's CUDA_VISIBLE_DEVICES in place of
+	// the user's ("" for no GPU): a sweep gives each trial its own.
+	Devices *string
+	// Env is added to every stage's environment, after everything else
+	// (a sweep trial's thread caps).
+	Env []string
+	// Out, when not nil, takes the status lines and stage output in place
+	// of the project's Out.
+	Out io.Writer
+	// Reproduces is the run a reproduction reruns, recorded in the new run
+	// and its run.started event.
+	Reproduces string
+}
+
+// Run is a run in progress: StartRun puts it in the ledger, its stages run
+// into its directory, and Finish records how it ended. Its settings are the
+// project's with the run's own GPUs and the variables its stages get, so
+// that it is stamped with what its stages ran with.
+type Run struct {
+	Record   *record.Run
+	p        *Project
+	out      io.Writer
+	settings Settings
+	env      []string
+	gpus     *gpuRun
+}
+
+// StartRun creates the run directory and record of a run of exp whose
+// train stage has key, stamps it, starts its GPU telemetry and appends
+// run.started.
+func (p *Project) StartRun(ctx context.Context, exp *config.Experiment, key, reqHash string, v venv.Venv, opts RunOptions) (*Run, error) {
+	r := &Run{p: p, out: p.Out, settings: p.Settings, env: opts.Env}
+	if opts.Out != nil {
+		r.out = opts.Out
+	}
+	r.settings.Lookup = lookupWith(stageVars(opts), p.Settings.Lookup)
+	if opts.Devices != nil {
+		r.settings.CUDAVisible, r.settings.CUDAVisibleSet = *opts.Devices, true
+	}
+	id, err := record.NewID()
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	rel, _ := filepath.Rel(p.Root, exp.File)
+	r.Record = &record.Run{
+		ID: id, Experiment: exp.Name, SweepID: opts.SweepID, ExperimentFile: rel, ExperimentHash: exp.Hash,
+		Status: record.StatusRunning, Started: now, Key: key,
+		Params: exp.Params, ParamsHash: exp.Params.Hash(),
+		Metrics:    map[string]float64{},
+		Env:        record.Env{Python: v.Python(), RequirementsHash: reqHash},
+		Reproduces: opts.Reproduces,
+	}
+	dir := r.Dir()
+	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
+		return nil, fmt.Errorf("create run directory: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "params.yaml"), exp.Params.YAML(), 0o644); err != nil {
+		return nil, fmt.Errorf("write params.yaml: %w", err)
+	}
+	r.stamp(ctx, v)
+	r.gpus = r.startGPU(ctx)
+	if err := p.Ledger.WriteRecord(r.Record); err != nil {
+		r.gpus.stop(r.Record)
+		return nil, err
+	}
+	ev := record.Event{Type: record.EventRunStarted, Time: now, Run: id, Experiment: exp.Name, SweepID: opts.SweepID, Key: key,
+		Params: exp.Params.Flatten(), Git: brief(r.Record.Git), GPU: gpuBrief(r.Record.GPU),
+		Host: r.Record.Process.Host, PID: r.Record.Process.PID, PIDStart: r.Record.Process.PIDStart,
+		Reproduces: opts.Reproduces}
+	if err := p.Ledger.Append(ev); err != nil {
+		r.gpus.stop(r.Record)
+		return nil, err
+	}
+	fmt.Fprintf(r.out, "run %s started (%s)\n", id, exp.Name)
+	return r, nil
+}
+
+// Dir is the run's directory.
+func (r *Run) Dir() string { return r.p.Ledger.RunDir(r.Record.ID) }
+
+// Warn writes warnings where the run's status lines go.
+func (r *Run) Warn(msgs ...string) { warnTo(r.out, msgs...) }
+
+// baseEnv is the environment the run's stages start from: the project's,
+// with the run's own CUDA_VISIBLE_DEVICES when it was given one, and the
+// run's Env last (the later of two values wins).
+func (r *Run) baseEnv() []string {
+	return stageBaseEnv(r.p.Environ(), r.settings, r.env)
+}
+
+// stageBaseEnv is env with CUDA_VISIBLE_DEVICES as s says, when set, and
+// extra last.
+func stageBaseEnv(env []string, s Settings, extra []string) []string {
+	if s.CUDAVisibleSet {
+		env = append(env, "CUDA_VISIBLE_DEVICES="+s.CUDAVisible)
+	}
+	return append(env, extra...)
+}
+
+// Train runs the data stages and the train stage into the run, on the
+// venv's python, and takes the train stage's metrics as the run's.
+func (r *Run) Train(ctx context.Context, exp *config.Experiment, train config.Stage, keys map[string]string, python string) error {
+	run, dir := r.Record, r.Dir()
+	ensure := func() (string, error) { return python, nil }
+	data, err := r.p.data(ctx, exp, keys, "", ensure, dataRun{ID: run.ID, Dir: dir, BaseEnv: r.baseEnv(), Out: r.out})
+	run.Stages = append(run.Stages, data.Stages...)
+	if err != nil {
+		return err
+	}
+	out := filepath.Join(dir, "out")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	fmt.Fprintf(r.out, "train: running %s\n", describe(train))
+	spec := stageSpec{Stage: train, Root: r.p.Root, Python: python, Params: exp.Params, ParamsFile: filepath.Join(dir, "params.json"),
+		In: data.Dir, Out: out, RunID: run.ID, RunDir: dir, BaseEnv: r.baseEnv()}
+	rec, err := runStage(ctx, spec, filepath.Join(dir, "logs", "train.log"), r.out)
+	rec.Key = keys["train"]
+	run.SetStage(rec)
+	if err != nil {
+		return err
+	}
+	metrics, err := stageMetrics(spec, rec.Log)
+	if err != nil {
+		return &StageError{Stage: "train", RunID: run.ID, ExitCode: 1, Log: rec.Log, Err: err}
+	}
+	run.Metrics = metrics
+	run.Framework = readFramework(out)
+	return nil
+}
+
+// Finish stops the run's GPU telemetry, stamps its end from stageErr,
+// writes its record and appends run.finished. The ledger is written even
+// when the run's context was cancelled. It returns stageErr, else the
+// error of writing the record.
+func (r *Run) Finish(stageErr error) error {
+	r.gpus.stop(r.Record)
+	run := r.Record
+	status, code := record.StatusFinished, 0
+	var se *StageError
+	switch {
+	case stageErr == nil:
+	case errors.As(stageErr, &se) && se.ExitCode == proc.ExitInterrupted, isInterrupted(stageErr):
+		status, code = record.StatusInterrupted, proc.ExitInterrupted
+	case errors.As(stageErr, &se):
+		status, code = record.StatusFailed, se.ExitCode
+		if code == 0 {
+			code = 1
+		}
+	default:
+		status, code = record.StatusFailed, 1
+	}
+	if stageErr != nil {
+		run.Error = stageErr.Error()
+	}
+	now := time.Now().UTC()
+	run.Finish(status, code, now)
+	err := r.p.Ledger.WriteRecord(run)
+	ev := record.Event{Type: record.EventRunFinished, Time: now, Run: run.ID, Status: status, ExitCode: &code,
+		Duration: run.DurationSec, Metrics: run.Metrics, Verdict: run.Verdict}
+	if aerr := r.p.Ledger.Append(ev); err == nil {
+		err = aerr
+	}
+	if stageErr != nil {
+		return stageErr
+	}
+	return err
+}
+
+func isInterrupted(err error) bool {
+	var ie *proc.InterruptedError
+	return errors.As(err, &ie)
+}
