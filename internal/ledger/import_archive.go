@@ -18,16 +18,16 @@ import (
 
 // Archives for Import: CI artifacts come as .tar, .tar.gz/.tgz or .zip.
 
-// impExtract extracts the archive src into dir, which it creates. An
+// extract extracts the archive src into dir, which it creates. An
 // unreadable archive is an error and nothing of it is imported; an unsafe
 // entry is skipped, reported, and taints the runs named in its path.
-func impExtract(src, dir string, rep *ImportReport) (map[string]string, error) {
+func extract(src, dir string, rep *ImportReport) (map[string]string, error) {
 	f, err := os.Open(src)
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
 	defer f.Close()
-	kind := impSniff(f)
+	kind := sniff(f)
 	if kind == "" {
 		return nil, fmt.Errorf("import %s: neither a directory nor a .tar, .tar.gz/.tgz or .zip archive", src)
 	}
@@ -39,7 +39,7 @@ func impExtract(src, dir string, rep *ImportReport) (map[string]string, error) {
 		return nil, fmt.Errorf("import: %w", err)
 	}
 	defer root.Close()
-	x := &impExtractor{root: root, rep: rep, tainted: map[string]string{}, files: map[string]bool{}, links: map[string]string{}}
+	x := &extractor{root: root, rep: rep, tainted: map[string]string{}, files: map[string]bool{}, links: map[string]string{}}
 	switch kind {
 	case "zip":
 		err = x.zip(f)
@@ -58,9 +58,9 @@ func impExtract(src, dir string, rep *ImportReport) (map[string]string, error) {
 	return x.tainted, nil
 }
 
-// impSniff tells archives apart by their first bytes, not their names: CI
+// sniff tells archives apart by their first bytes, not their names: CI
 // artifacts come with names of every kind.
-func impSniff(f *os.File) string {
+func sniff(f *os.File) string {
 	head := make([]byte, 512)
 	n, _ := f.ReadAt(head, 0)
 	head = head[:n]
@@ -75,9 +75,9 @@ func impSniff(f *os.File) string {
 	return ""
 }
 
-// impExtractor writes archive entries under root. Symlinks are created
+// extractor writes archive entries under root. Symlinks are created
 // last, so that no entry is ever written through one.
-type impExtractor struct {
+type extractor struct {
 	root    *os.Root
 	rep     *ImportReport
 	tainted map[string]string
@@ -85,8 +85,8 @@ type impExtractor struct {
 	links   map[string]string // symlink name → target, created at the end
 }
 
-// impEntry is one archive entry, tar or zip.
-type impEntry struct {
+// archiveEntry is one archive entry, tar or zip.
+type archiveEntry struct {
 	name     string      // as the archive spells it
 	kind     fs.FileMode // type bits: 0 for a regular file
 	hardlink bool
@@ -96,7 +96,7 @@ type impEntry struct {
 	body     io.Reader
 }
 
-func (x *impExtractor) tar(r io.Reader) error {
+func (x *extractor) tar(r io.Reader) error {
 	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
@@ -106,7 +106,7 @@ func (x *impExtractor) tar(r io.Reader) error {
 		if err != nil && !errors.Is(err, tar.ErrInsecurePath) {
 			return fmt.Errorf("read tar: %w", err)
 		}
-		e := impEntry{name: h.Name, link: h.Linkname, perm: fs.FileMode(h.Mode).Perm(), mtime: h.ModTime, body: tr}
+		e := archiveEntry{name: h.Name, link: h.Linkname, perm: fs.FileMode(h.Mode).Perm(), mtime: h.ModTime, body: tr}
 		switch h.Typeflag {
 		case tar.TypeReg:
 		case tar.TypeDir:
@@ -130,7 +130,7 @@ func (x *impExtractor) tar(r io.Reader) error {
 	}
 }
 
-func (x *impExtractor) zip(f *os.File) error {
+func (x *extractor) zip(f *os.File) error {
 	st, err := f.Stat()
 	if err != nil {
 		return err
@@ -145,9 +145,9 @@ func (x *impExtractor) zip(f *os.File) error {
 	return nil
 }
 
-func (x *impExtractor) zipEntry(zf *zip.File) {
+func (x *extractor) zipEntry(zf *zip.File) {
 	m := zf.Mode()
-	e := impEntry{name: zf.Name, kind: m.Type(), perm: m.Perm(), mtime: zf.Modified}
+	e := archiveEntry{name: zf.Name, kind: m.Type(), perm: m.Perm(), mtime: zf.Modified}
 	if strings.HasSuffix(zf.Name, "/") {
 		e.kind = fs.ModeDir
 	}
@@ -171,8 +171,8 @@ func (x *impExtractor) zipEntry(zf *zip.File) {
 	x.add(e)
 }
 
-func (x *impExtractor) add(e impEntry) {
-	name, err := impEntryName(e.name)
+func (x *extractor) add(e archiveEntry) {
+	name, err := entryName(e.name)
 	if err == nil && name != "" {
 		err = x.write(name, e)
 	}
@@ -182,7 +182,7 @@ func (x *impExtractor) add(e impEntry) {
 }
 
 // write puts one entry whose name is already checked under the root.
-func (x *impExtractor) write(name string, e impEntry) error {
+func (x *extractor) write(name string, e archiveEntry) error {
 	if link := x.underLink(name); link != "" {
 		return fmt.Errorf("its path goes through the symlink %s", link)
 	}
@@ -196,10 +196,10 @@ func (x *impExtractor) write(name string, e impEntry) error {
 	case e.kind == 0:
 		return x.file(name, e.body, e.perm, e.mtime)
 	}
-	return fmt.Errorf("a %s: only files, directories and links are extracted", impKind(e.kind))
+	return fmt.Errorf("a %s: only files, directories and links are extracted", kindOf(e.kind))
 }
 
-func (x *impExtractor) file(name string, body io.Reader, perm fs.FileMode, mtime time.Time) error {
+func (x *extractor) file(name string, body io.Reader, perm fs.FileMode, mtime time.Time) error {
 	if err := x.root.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		return err
 	}
@@ -223,8 +223,8 @@ func (x *impExtractor) file(name string, body io.Reader, perm fs.FileMode, mtime
 
 // hardlink extracts a hard link as a copy of the file it names, which must
 // be a file of the archive already extracted.
-func (x *impExtractor) hardlink(name, target string) error {
-	clean, err := impEntryName(target)
+func (x *extractor) hardlink(name, target string) error {
+	clean, err := entryName(target)
 	if err != nil {
 		return fmt.Errorf("a hard link to %s: %w", target, err)
 	}
@@ -242,20 +242,20 @@ func (x *impExtractor) hardlink(name, target string) error {
 // symlink records a link to create at the end; a target that is absolute
 // or leaves the archive is refused now. Links inside a run directory get
 // the stricter check of impCheckRun before the run is imported.
-func (x *impExtractor) symlink(name, target string) error {
+func (x *extractor) symlink(name, target string) error {
 	switch {
 	case target == "":
 		return errors.New("a symlink with an empty target")
 	case filepath.IsAbs(target):
 		return fmt.Errorf("a symlink to the absolute path %s", target)
-	case !impUnder(filepath.Join(filepath.Dir(name), target), ""):
+	case !isUnder(filepath.Join(filepath.Dir(name), target), ""):
 		return fmt.Errorf("a symlink to %s, outside the archive", target)
 	}
 	x.links[name] = target
 	return nil
 }
 
-func (x *impExtractor) createLinks() {
+func (x *extractor) createLinks() {
 	names := make([]string, 0, len(x.links))
 	for name := range x.links {
 		names = append(names, name)
@@ -276,7 +276,7 @@ func (x *impExtractor) createLinks() {
 }
 
 // underLink returns the symlink entry that is a parent of name, if any.
-func (x *impExtractor) underLink(name string) string {
+func (x *extractor) underLink(name string) string {
 	for dir := filepath.Dir(name); dir != "." && dir != "/"; dir = filepath.Dir(dir) {
 		if _, ok := x.links[dir]; ok {
 			return dir
@@ -286,18 +286,18 @@ func (x *impExtractor) underLink(name string) string {
 }
 
 // reject reports an entry and taints every run its path names.
-func (x *impExtractor) reject(name string, err error) {
+func (x *extractor) reject(name string, err error) {
 	x.rep.Rejected = append(x.rep.Rejected, fmt.Sprintf("archive entry %q: %v", name, err))
 	for _, part := range strings.Split(name, "/") {
-		if _, done := x.tainted[part]; impValidID(part) && !done {
+		if _, done := x.tainted[part]; validID(part) && !done {
 			x.tainted[part] = fmt.Sprintf("its archive entry %q was rejected (%v)", name, err)
 		}
 	}
 }
 
-// impEntryName checks an archive entry's name and returns it cleaned; ""
+// entryName checks an archive entry's name and returns it cleaned; ""
 // names the archive's root.
-func impEntryName(name string) (string, error) {
+func entryName(name string) (string, error) {
 	switch {
 	case strings.ContainsRune(name, 0):
 		return "", errors.New("its name holds a NUL byte")

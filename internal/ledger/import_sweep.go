@@ -7,8 +7,8 @@ import (
 	"github.com/magelab/magelab/internal/record"
 )
 
-// impSweepLines splits a sweep's own events (no run id) from the runs' lines.
-func impSweepLines(lines []impLine) (runs, sweeps []impLine) {
+// splitSweepLines splits a sweep's own events (no run id) from the runs' lines.
+func splitSweepLines(lines []sourceLine) (runs, sweeps []sourceLine) {
 	for _, ln := range lines {
 		if ln.ev.IsSweep() {
 			sweeps = append(sweeps, ln)
@@ -28,7 +28,7 @@ func sweepEventKey(ev record.Event) string {
 
 // appendSweeps appends the sweep events of src that l does not hold yet, in
 // src order, in one locked write.
-func (im *impJob) appendSweeps(lines []impLine) error {
+func (im *importJob) appendSweeps(lines []sourceLine) error {
 	var raw [][]byte
 	for _, ln := range lines {
 		k := sweepEventKey(ln.ev)
@@ -41,7 +41,7 @@ func (im *impJob) appendSweeps(lines []impLine) error {
 	if len(raw) == 0 {
 		return nil
 	}
-	if err := im.l.impAppendLines(raw); err != nil {
+	if err := im.l.appendSourceLines(raw); err != nil {
 		return fmt.Errorf("import sweep events: %w", err)
 	}
 	im.rep.SweepEvents += len(raw)

@@ -421,7 +421,7 @@ func mustRun(t *testing.T, l *Ledger, tag string) string {
 func mustCopyRun(t *testing.T, src, dst *Ledger, id string) {
 	t.Helper()
 	os.MkdirAll(dst.Dir, 0o755)
-	if err := impCopyDir(src.RunDir(id), dst.RunDir(id)); err != nil {
+	if err := copyRunDir(src.RunDir(id), dst.RunDir(id)); err != nil {
 		t.Fatal(err)
 	}
 	events, _, _ := src.Events()

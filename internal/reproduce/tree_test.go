@@ -212,7 +212,7 @@ func TestIncompleteDiffReadsTheStampNotItsWording(t *testing.T) {
 	f.commit("a binary file")
 	clean := f.train("")
 	f.write("data.bin", "\x00new")
-	g, warnings := stamp.StampGit(context.Background(), f.root, t.TempDir(), stamp.GitOptions{NoCLI: true})
+	g, warnings := stamp.Git(context.Background(), f.root, t.TempDir(), stamp.GitOptions{NoCLI: true})
 	f.git("checkout", "--", "data.bin")
 	require.NotNil(t, g)
 	require.Contains(t, g.PatchIncomplete, "data.bin", "the go-git stamp records the binary change it could not save")

@@ -21,12 +21,12 @@ func (run *Run) stamp(ctx context.Context, v venv.Venv) {
 	// magelab's own outputs are never the run's code, even where the
 	// project's .gitignore forgets them.
 	own := []string{p.Ledger.Dir, filepath.Join(p.Root, ".magelab"), v.Dir}
-	git, warnings := stamp.StampGit(ctx, p.Root, dir, stamp.GitOptions{HeadRef: run.settings.HeadRef, Exclude: own})
+	git, warnings := stamp.Git(ctx, p.Root, dir, stamp.GitOptions{HeadRef: run.settings.HeadRef, Exclude: own})
 	lookup := run.settings.Lookup
 	if lookup == nil {
 		lookup = func(string) (string, bool) { return "", false }
 	}
-	env, envWarnings := stamp.StampEnv(ctx, dir, stamp.EnvOptions{
+	env, envWarnings := stamp.Env(ctx, dir, stamp.EnvOptions{
 		Python: v.Python(), VenvDir: v.Dir, ReqHash: r.Env.RequirementsHash,
 		CacheDir: filepath.Join(p.Root, ".magelab", "freeze"), Lookup: lookup,
 	})

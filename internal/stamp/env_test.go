@@ -76,7 +76,7 @@ func TestEnvOSRelease(t *testing.T) {
 		{"Empty", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := envOSRelease([]byte(tc.file)); got != tc.want {
+			if got := osRelease([]byte(tc.file)); got != tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
@@ -92,7 +92,7 @@ func TestEnvCPUModel(t *testing.T) {
 		{"Empty", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := envCPUModel([]byte(tc.cpuinfo)); got != tc.want {
+			if got := cpuModel([]byte(tc.cpuinfo)); got != tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
@@ -109,7 +109,7 @@ func TestEnvMemTotal(t *testing.T) {
 		{"NotANumber", "MemTotal: lots kB\n", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := envMemTotal([]byte(tc.meminfo)); got != tc.want {
+			if got := memTotal([]byte(tc.meminfo)); got != tc.want {
 				t.Errorf("got %d, want %d", got, tc.want)
 			}
 		})
@@ -118,7 +118,7 @@ func TestEnvMemTotal(t *testing.T) {
 
 func TestEnvMagelabVersion(t *testing.T) {
 	main := func(version string, settings ...string) *debug.BuildInfo {
-		bi := &debug.BuildInfo{Main: debug.Module{Path: envModule, Version: version}}
+		bi := &debug.BuildInfo{Main: debug.Module{Path: modulePath, Version: version}}
 		for i := 0; i+1 < len(settings); i += 2 {
 			bi.Settings = append(bi.Settings, debug.BuildSetting{Key: settings[i], Value: settings[i+1]})
 		}
@@ -134,12 +134,12 @@ func TestEnvMagelabVersion(t *testing.T) {
 		{"CheckoutClean", main("(devel)", "vcs.revision", "abc123", "vcs.modified", "false"), true, "abc123"},
 		{"CheckoutDirty", main("(devel)", "vcs.revision", "abc123", "vcs.modified", "true"), true, "abc123+dirty"},
 		{"DevelWithoutVCS", main("(devel)"), true, "devel"},
-		{"Dependency", &debug.BuildInfo{Main: debug.Module{Path: "example.com/lab"}, Deps: []*debug.Module{{Path: envModule, Version: "v0.4.0"}}}, true, "v0.4.0"},
+		{"Dependency", &debug.BuildInfo{Main: debug.Module{Path: "example.com/lab"}, Deps: []*debug.Module{{Path: modulePath, Version: "v0.4.0"}}}, true, "v0.4.0"},
 		{"DependencyIgnoresUserVCS", &debug.BuildInfo{Main: debug.Module{Path: "example.com/lab"}, Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "fff"}}}, true, "devel"},
 		{"NoBuildInfo", nil, false, "devel"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := envMagelabVersion(tc.bi, tc.ok); got != tc.want {
+			if got := magelabVersion(tc.bi, tc.ok); got != tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
@@ -153,9 +153,9 @@ func TestEnvVars(t *testing.T) {
 		"HOME": "/root", "PATH": "/usr/bin", "LD_LIBRARY_PATH": "/usr/lib",
 	}
 	lookup := func(k string) (string, bool) { v, ok := set[k]; return v, ok }
-	env, _ := StampEnv(context.Background(), t.TempDir(), EnvOptions{Lookup: lookup})
+	env, _ := Env(context.Background(), t.TempDir(), EnvOptions{Lookup: lookup})
 	secrets := []string{"GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "HF_TOKEN", "WANDB_API_KEY"}
-	widened := envVarsFrom(append(slices.Clone(EnvVars), secrets...), lookup)
+	widened := varsFrom(append(slices.Clone(EnvVars), secrets...), lookup)
 
 	for _, tc := range []struct {
 		name string
@@ -186,7 +186,7 @@ func TestEnvVars(t *testing.T) {
 	}
 	t.Run("AllowListHasNoCredentialLikeName", func(t *testing.T) {
 		for _, n := range EnvVars {
-			if envSecretLike(n) {
+			if secretLike(n) {
 				t.Errorf("%s is allow-listed but looks like a credential, so it would never be recorded", n)
 			}
 		}
@@ -251,7 +251,7 @@ func TestStampEnvProblems(t *testing.T) {
 				defer cancel()
 			}
 			start := time.Now()
-			env, warnings := StampEnv(ctx, runDir, EnvOptions{Python: python, CacheDir: t.TempDir()})
+			env, warnings := Env(ctx, runDir, EnvOptions{Python: python, CacheDir: t.TempDir()})
 			if time.Since(start) > 10*time.Second {
 				t.Errorf("StampEnv took %v", time.Since(start))
 			}
@@ -261,7 +261,7 @@ func TestStampEnvProblems(t *testing.T) {
 			if env.PipFreeze != "" || env.Hostname == "" || env.Python != python {
 				t.Errorf("env = %+v, want host info, python %q and no freeze file", env, python)
 			}
-			if _, err := os.Stat(filepath.Join(runDir, envFreezeName)); !os.IsNotExist(err) {
+			if _, err := os.Stat(filepath.Join(runDir, freezeName)); !os.IsNotExist(err) {
 				t.Errorf("pip-freeze.txt: %v, want none", err)
 			}
 		})
@@ -310,18 +310,18 @@ func TestStampEnvCache(t *testing.T) {
 				o = tc.opts(o)
 			}
 			runDir := t.TempDir()
-			env, warnings := StampEnv(context.Background(), runDir, o)
+			env, warnings := Env(context.Background(), runDir, o)
 			if got := envCalls(t, count); got != tc.wantCalls {
 				t.Errorf("python ran %d times in all, want %d", got, tc.wantCalls)
 			}
 			if tc.warn == "" && len(warnings) > 0 || tc.warn != "" && (len(warnings) != 1 || !strings.Contains(warnings[0], tc.warn)) {
 				t.Errorf("warnings = %q, want %q", warnings, tc.warn)
 			}
-			b, err := os.ReadFile(filepath.Join(runDir, envFreezeName))
+			b, err := os.ReadFile(filepath.Join(runDir, freezeName))
 			if err != nil || string(b) != "Alpha==1.0\nbeta==2.0\n" {
 				t.Errorf("pip-freeze.txt = %q (%v)", b, err)
 			}
-			if env.PythonVersion != "3.12.1" || env.PipFreeze != envFreezeName || env.RequirementsHash != "one" {
+			if env.PythonVersion != "3.12.1" || env.PipFreeze != freezeName || env.RequirementsHash != "one" {
 				t.Errorf("env = %+v", env)
 			}
 		})
@@ -373,12 +373,12 @@ func TestStampEnvRealVenv(t *testing.T) {
 		t.Helper()
 		runDir := t.TempDir()
 		start := time.Now()
-		env, warnings := StampEnv(context.Background(), runDir, opts)
+		env, warnings := Env(context.Background(), runDir, opts)
 		took := time.Since(start)
 		if len(warnings) > 0 {
 			t.Errorf("warnings: %q", warnings)
 		}
-		b, err := os.ReadFile(filepath.Join(runDir, envFreezeName))
+		b, err := os.ReadFile(filepath.Join(runDir, freezeName))
 		if err != nil {
 			t.Fatal(err)
 		}

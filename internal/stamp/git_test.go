@@ -97,7 +97,7 @@ func gitMustApply(tb testing.TB, repo, runDir string) string {
 	clone := filepath.Join(tb.TempDir(), "clone")
 	gitMustRun(tb, repo, "clone", "-q", "file://"+repo, clone)
 	gitMustRun(tb, clone, "checkout", "-q", gitMustRun(tb, repo, "rev-parse", "HEAD"))
-	gitMustRun(tb, clone, "apply", filepath.Join(runDir, gitPatchName))
+	gitMustRun(tb, clone, "apply", filepath.Join(runDir, patchName))
 	return clone
 }
 
@@ -130,7 +130,7 @@ func TestGitStamp(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("NotARepo", func(t *testing.T) {
-		g, warnings := StampGit(ctx, t.TempDir(), t.TempDir(), GitOptions{})
+		g, warnings := Git(ctx, t.TempDir(), t.TempDir(), GitOptions{})
 		if g != nil {
 			t.Errorf("git = %+v, want nil", g)
 		}
@@ -145,18 +145,18 @@ func TestGitStamp(t *testing.T) {
 			gitMustRun(t, dir, "add", "staged.txt")
 			gitMustWrite(t, filepath.Join(dir, "new.txt"), "new\n")
 			runDir := t.TempDir()
-			g, warnings := StampGit(ctx, dir, runDir, GitOptions{NoCLI: noCLI})
+			g, warnings := Git(ctx, dir, runDir, GitOptions{NoCLI: noCLI})
 			if g == nil {
 				t.Fatalf("noCLI=%v: git = nil, warnings %q", noCLI, warnings)
 			}
-			if g.SHA != "" || g.Branch != "trunk" || !g.Dirty || g.Patch != gitPatchName {
+			if g.SHA != "" || g.Branch != "trunk" || !g.Dirty || g.Patch != patchName {
 				t.Errorf("noCLI=%v: git = %+v", noCLI, g)
 			}
 			want := []record.UntrackedFile{{Path: "new.txt", Size: 4, Saved: true}}
 			if !reflect.DeepEqual(g.Untracked, want) {
 				t.Errorf("noCLI=%v: untracked = %+v, want %+v", noCLI, g.Untracked, want)
 			}
-			if p := gitMustRead(t, filepath.Join(runDir, gitPatchName)); !strings.Contains(p, "+++ b/staged.txt") {
+			if p := gitMustRead(t, filepath.Join(runDir, patchName)); !strings.Contains(p, "+++ b/staged.txt") {
 				t.Errorf("noCLI=%v: patch lacks staged.txt:\n%s", noCLI, p)
 			}
 			gitHasWarning(t, warnings, "repository has no commits yet")
@@ -172,14 +172,14 @@ func TestGitStamp(t *testing.T) {
 				gitMustWrite(t, filepath.Join(dir, f), "x\n")
 			}
 			own := []string{filepath.Join(dir, "runs"), filepath.Join(dir, ".magelab"), filepath.Join(dir, ".venv"), "/elsewhere"}
-			g, warnings := StampGit(ctx, dir, filepath.Join(dir, "runs", "0191"), GitOptions{NoCLI: noCLI, Exclude: own})
+			g, warnings := Git(ctx, dir, filepath.Join(dir, "runs", "0191"), GitOptions{NoCLI: noCLI, Exclude: own})
 			gitNoWarnings(t, warnings)
 			want := []record.UntrackedFile{{Path: "runs-notes.txt", Size: 2, Saved: true}}
 			if g == nil || !g.Dirty || !reflect.DeepEqual(g.Untracked, want) {
 				t.Fatalf("noCLI=%v: git = %+v, want only runs-notes.txt untracked", noCLI, g)
 			}
 			os.Remove(filepath.Join(dir, "runs-notes.txt"))
-			if g, _ := StampGit(ctx, dir, filepath.Join(dir, "runs", "0192"), GitOptions{NoCLI: noCLI, Exclude: own}); g == nil || g.Dirty || len(g.Untracked) != 0 {
+			if g, _ := Git(ctx, dir, filepath.Join(dir, "runs", "0192"), GitOptions{NoCLI: noCLI, Exclude: own}); g == nil || g.Dirty || len(g.Untracked) != 0 {
 				t.Fatalf("noCLI=%v: only magelab's outputs are untracked, yet git = %+v", noCLI, g)
 			}
 		}
@@ -188,7 +188,7 @@ func TestGitStamp(t *testing.T) {
 	t.Run("Clean", func(t *testing.T) {
 		dir := gitMustRepo(t, gitBaseFiles)
 		runDir := t.TempDir()
-		g, warnings := StampGit(ctx, dir, runDir, GitOptions{})
+		g, warnings := Git(ctx, dir, runDir, GitOptions{})
 		want := &record.Git{SHA: gitMustRun(t, dir, "rev-parse", "HEAD"), Branch: "main", Tool: "git"}
 		if !reflect.DeepEqual(g, want) {
 			t.Errorf("git = %+v, want %+v", g, want)
@@ -211,9 +211,9 @@ func TestGitStamp(t *testing.T) {
 		gitMustWrite(t, filepath.Join(dir, "debug.log"), "ignored\n")
 		gitMustWrite(t, filepath.Join(dir, ".venv/lib/site.py"), "ignored\n")
 		runDir := t.TempDir()
-		g, warnings := StampGit(ctx, dir, runDir, GitOptions{MaxFile: 1000})
+		g, warnings := Git(ctx, dir, runDir, GitOptions{MaxFile: 1000})
 		gitNoWarnings(t, warnings)
-		if !g.Dirty || g.Patch != gitPatchName || g.Tool != "git" {
+		if !g.Dirty || g.Patch != patchName || g.Tool != "git" {
 			t.Fatalf("git = %+v", g)
 		}
 		clone := gitMustApply(t, dir, runDir)
@@ -233,10 +233,10 @@ func TestGitStamp(t *testing.T) {
 		if !reflect.DeepEqual(g.Untracked, want) {
 			t.Errorf("untracked = %+v, want %+v", g.Untracked, want)
 		}
-		if got := gitMustRead(t, filepath.Join(runDir, gitUntrackedDir, "deep/er/n.txt")); got != "nested\n" {
+		if got := gitMustRead(t, filepath.Join(runDir, untrackedDir, "deep/er/n.txt")); got != "nested\n" {
 			t.Errorf("saved deep/er/n.txt = %q", got)
 		}
-		if _, err := os.Stat(filepath.Join(runDir, gitUntrackedDir, "big.bin")); !os.IsNotExist(err) {
+		if _, err := os.Stat(filepath.Join(runDir, untrackedDir, "big.bin")); !os.IsNotExist(err) {
 			t.Errorf("big.bin over the cap was saved: %v", err)
 		}
 	})
@@ -246,7 +246,7 @@ func TestGitStamp(t *testing.T) {
 		for _, name := range []string{"u1", "u2", "u3"} {
 			gitMustWrite(t, filepath.Join(dir, name), strings.Repeat("u", 400))
 		}
-		g, _ := StampGit(ctx, dir, t.TempDir(), GitOptions{MaxTotal: 1000})
+		g, _ := Git(ctx, dir, t.TempDir(), GitOptions{MaxTotal: 1000})
 		var saved []bool
 		for _, u := range g.Untracked {
 			saved = append(saved, u.Saved)
@@ -260,12 +260,12 @@ func TestGitStamp(t *testing.T) {
 		dir := gitMustRepo(t, map[string]string{"w.bin": "\x00\x01\x02weights\xff\x00"})
 		gitMustWrite(t, filepath.Join(dir, "w.bin"), "\x00\x09\x08new weights\xfe\x00\x00")
 		runDir := t.TempDir()
-		g, warnings := StampGit(ctx, dir, runDir, GitOptions{})
+		g, warnings := Git(ctx, dir, runDir, GitOptions{})
 		gitNoWarnings(t, warnings)
 		if !g.Dirty || g.Patch == "" {
 			t.Fatalf("git = %+v", g)
 		}
-		if p := gitMustRead(t, filepath.Join(runDir, gitPatchName)); !strings.Contains(p, "GIT binary patch") {
+		if p := gitMustRead(t, filepath.Join(runDir, patchName)); !strings.Contains(p, "GIT binary patch") {
 			t.Errorf("patch is not a binary patch:\n%s", p)
 		}
 		clone := gitMustApply(t, dir, runDir)
@@ -274,11 +274,11 @@ func TestGitStamp(t *testing.T) {
 		}
 		// go-git writes no binary patch: nothing to save, and a warning.
 		runDir = t.TempDir()
-		g, warnings = StampGit(ctx, dir, runDir, GitOptions{NoCLI: true})
+		g, warnings = Git(ctx, dir, runDir, GitOptions{NoCLI: true})
 		if !g.Dirty || g.Patch != "" {
 			t.Errorf("go-git: git = %+v", g)
 		}
-		if _, err := os.Stat(filepath.Join(runDir, gitPatchName)); !os.IsNotExist(err) {
+		if _, err := os.Stat(filepath.Join(runDir, patchName)); !os.IsNotExist(err) {
 			t.Errorf("go-git: empty patch written: %v", err)
 		}
 		gitHasWarning(t, warnings, "cannot write binary patches: changes to w.bin")
@@ -292,12 +292,12 @@ func TestGitStamp(t *testing.T) {
 		gitMustRun(t, dir, "checkout", "-q", "--detach")
 		sha := gitMustRun(t, dir, "rev-parse", "HEAD")
 		for _, noCLI := range []bool{false, true} {
-			g, warnings := StampGit(ctx, dir, t.TempDir(), GitOptions{HeadRef: "feature/x", NoCLI: noCLI})
+			g, warnings := Git(ctx, dir, t.TempDir(), GitOptions{HeadRef: "feature/x", NoCLI: noCLI})
 			if g.Branch != "feature/x" || g.SHA != sha {
 				t.Errorf("noCLI=%v: git = %+v, want branch feature/x at %s", noCLI, g, sha)
 			}
 			gitNoWarnings(t, warnings)
-			g, warnings = StampGit(ctx, dir, t.TempDir(), GitOptions{NoCLI: noCLI})
+			g, warnings = Git(ctx, dir, t.TempDir(), GitOptions{NoCLI: noCLI})
 			if g.Branch != "" || g.SHA != sha {
 				t.Errorf("noCLI=%v, no HeadRef: git = %+v, want no branch", noCLI, g)
 			}
@@ -314,7 +314,7 @@ func TestGitStamp(t *testing.T) {
 		clone := filepath.Join(t.TempDir(), "shallow")
 		gitMustRun(t, origin, "clone", "-q", "--depth", "1", "file://"+origin, clone)
 		for _, noCLI := range []bool{false, true} {
-			g, warnings := StampGit(ctx, clone, t.TempDir(), GitOptions{NoCLI: noCLI})
+			g, warnings := Git(ctx, clone, t.TempDir(), GitOptions{NoCLI: noCLI})
 			want := &record.Git{SHA: gitMustRun(t, origin, "rev-parse", "HEAD"), Branch: "main", Remote: "file://" + origin, Shallow: true, Tool: "git"}
 			if noCLI {
 				want.Tool = "go-git"
@@ -333,16 +333,16 @@ func TestGitStamp(t *testing.T) {
 		gitMustWrite(t, filepath.Join(wt, "a.txt"), "changed in the worktree\n")
 		for _, noCLI := range []bool{false, true} {
 			runDir := t.TempDir()
-			g, warnings := StampGit(ctx, filepath.Join(wt, "sub"), runDir, GitOptions{NoCLI: noCLI})
+			g, warnings := Git(ctx, filepath.Join(wt, "sub"), runDir, GitOptions{NoCLI: noCLI})
 			gitNoWarnings(t, warnings)
 			if !g.Worktree || g.Branch != "feat" || g.SHA != gitMustRun(t, dir, "rev-parse", "HEAD") || !g.Dirty || g.Patch == "" {
 				t.Errorf("noCLI=%v: git = %+v", noCLI, g)
 			}
-			if p := gitMustRead(t, filepath.Join(runDir, gitPatchName)); !strings.Contains(p, "+changed in the worktree") {
+			if p := gitMustRead(t, filepath.Join(runDir, patchName)); !strings.Contains(p, "+changed in the worktree") {
 				t.Errorf("noCLI=%v: patch:\n%s", noCLI, p)
 			}
 		}
-		if g, _ := StampGit(ctx, dir, t.TempDir(), GitOptions{}); g.Worktree || g.Branch != "main" {
+		if g, _ := Git(ctx, dir, t.TempDir(), GitOptions{}); g.Worktree || g.Branch != "main" {
 			t.Errorf("main worktree: git = %+v", g)
 		}
 	})
@@ -352,15 +352,15 @@ func TestGitStamp(t *testing.T) {
 		gitMustWrite(t, filepath.Join(dir, "sub/x.txt"), "x changed\n")
 		gitMustWrite(t, filepath.Join(dir, "sub/deeper/new.txt"), "new\n")
 		runDir := t.TempDir()
-		g, warnings := StampGit(ctx, filepath.Join(dir, "sub", "deeper"), runDir, GitOptions{})
+		g, warnings := Git(ctx, filepath.Join(dir, "sub", "deeper"), runDir, GitOptions{})
 		gitNoWarnings(t, warnings)
 		if want := []record.UntrackedFile{{Path: "sub/deeper/new.txt", Size: 4, Saved: true}}; !reflect.DeepEqual(g.Untracked, want) {
 			t.Errorf("untracked = %+v, want %+v", g.Untracked, want)
 		}
-		if p := gitMustRead(t, filepath.Join(runDir, gitPatchName)); !strings.Contains(p, "--- a/sub/x.txt") {
+		if p := gitMustRead(t, filepath.Join(runDir, patchName)); !strings.Contains(p, "--- a/sub/x.txt") {
 			t.Errorf("patch paths are not from the top:\n%s", p)
 		}
-		if _, err := os.Stat(filepath.Join(runDir, gitUntrackedDir, "sub/deeper/new.txt")); err != nil {
+		if _, err := os.Stat(filepath.Join(runDir, untrackedDir, "sub/deeper/new.txt")); err != nil {
 			t.Error(err)
 		}
 	})
@@ -370,7 +370,7 @@ func TestGitStamp(t *testing.T) {
 		runDir := filepath.Join(dir, "myruns", "r1")
 		gitMustWrite(t, filepath.Join(runDir, "params.yaml"), "lr: 1\n")
 		gitMustWrite(t, filepath.Join(dir, "new.txt"), "new\n")
-		g, _ := StampGit(ctx, dir, runDir, GitOptions{})
+		g, _ := Git(ctx, dir, runDir, GitOptions{})
 		if want := []record.UntrackedFile{{Path: "new.txt", Size: 4, Saved: true}}; !reflect.DeepEqual(g.Untracked, want) {
 			t.Errorf("untracked = %+v, want %+v", g.Untracked, want)
 		}
@@ -394,9 +394,9 @@ func TestGitStamp(t *testing.T) {
 		gitMustWrite(t, filepath.Join(dir, ".venv/lib/site.py"), "ignored\n")
 		gitMustWrite(t, filepath.Join(dir, "sub/cache/c.txt"), "ignored\n")
 
-		cli, _ := StampGit(ctx, dir, t.TempDir(), GitOptions{})
+		cli, _ := Git(ctx, dir, t.TempDir(), GitOptions{})
 		runDir := t.TempDir()
-		g, warnings := StampGit(ctx, dir, runDir, GitOptions{NoCLI: true})
+		g, warnings := Git(ctx, dir, runDir, GitOptions{NoCLI: true})
 		if g.Tool != "go-git" || cli.Tool != "git" {
 			t.Errorf("tools = %q, %q", g.Tool, cli.Tool)
 		}
@@ -434,7 +434,7 @@ func TestGitStamp(t *testing.T) {
 		gitMustRun(t, dir, "remote", "add", "backup", "https://backup.example.com/x.git")
 		gitMustRun(t, dir, "remote", "add", "origin", "https://u:pw0rd@example.com/x.git")
 		gitMustWrite(t, filepath.Join(dir, "new.txt"), "new\n")
-		g, warnings := StampGit(ctx, dir, t.TempDir(), GitOptions{})
+		g, warnings := Git(ctx, dir, t.TempDir(), GitOptions{})
 		want := &record.Git{
 			SHA: gitMustRun(t, dir, "rev-parse", "HEAD"), Branch: "main", Remote: "https://example.com/x.git", Dirty: true,
 			Untracked: []record.UntrackedFile{{Path: "new.txt", Size: 4, Saved: true}}, Tool: "git",
@@ -443,7 +443,7 @@ func TestGitStamp(t *testing.T) {
 			t.Errorf("git = %+v, want %+v", g, want)
 		}
 		gitHasWarning(t, warnings, "go-git cannot open")
-		g, warnings = StampGit(ctx, dir, t.TempDir(), GitOptions{NoCLI: true})
+		g, warnings = Git(ctx, dir, t.TempDir(), GitOptions{NoCLI: true})
 		if g != nil {
 			t.Errorf("no CLI: git = %+v, want nil", g)
 		}
@@ -455,12 +455,12 @@ func TestGitStamp(t *testing.T) {
 		gitMustWrite(t, filepath.Join(dir, "new.txt"), "new\n")
 		for _, noCLI := range []bool{false, true} {
 			runDir := t.TempDir()
-			g, warnings := StampGit(ctx, dir, runDir, GitOptions{NoCLI: noCLI})
+			g, warnings := Git(ctx, dir, runDir, GitOptions{NoCLI: noCLI})
 			gitNoWarnings(t, warnings)
 			if !g.Dirty || g.Patch != "" || len(g.Untracked) != 1 {
 				t.Errorf("noCLI=%v: git = %+v", noCLI, g)
 			}
-			if _, err := os.Stat(filepath.Join(runDir, gitPatchName)); !os.IsNotExist(err) {
+			if _, err := os.Stat(filepath.Join(runDir, patchName)); !os.IsNotExist(err) {
 				t.Errorf("noCLI=%v: empty patch written: %v", noCLI, err)
 			}
 		}
@@ -471,7 +471,7 @@ func TestGitStamp(t *testing.T) {
 		gitMustRun(t, dir, "remote", "add", "origin", "https://user:tok3n@example.com/x.git")
 		gitMustWrite(t, filepath.Join(dir, "new.txt"), "new\n")
 		gitFakeOnPath(t, "echo \"fatal: unable to access 'https://user:tok3n@example.com/x.git/': denied\" >&2; exit 128")
-		g, warnings := StampGit(ctx, dir, t.TempDir(), GitOptions{})
+		g, warnings := Git(ctx, dir, t.TempDir(), GitOptions{})
 		if g.Tool != "go-git" || !g.Dirty || g.SHA == "" {
 			t.Errorf("git = %+v", g)
 		}
@@ -487,7 +487,7 @@ func TestGitStamp(t *testing.T) {
 		ctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		g, warnings := StampGit(ctx, dir, t.TempDir(), GitOptions{})
+		g, warnings := Git(ctx, dir, t.TempDir(), GitOptions{})
 		if took := time.Since(start); took > 5*time.Second {
 			t.Errorf("StampGit took %v with a hung git", took)
 		}
@@ -509,7 +509,7 @@ func TestGitStamp(t *testing.T) {
 		gitMustWrite(t, filepath.Join(dir, "notes.txt"), "pushed to "+url+" with s3cr3tpw\n")
 		for _, noCLI := range []bool{false, true} {
 			runDir := t.TempDir()
-			g, warnings := StampGit(ctx, dir, runDir, GitOptions{NoCLI: noCLI})
+			g, warnings := Git(ctx, dir, runDir, GitOptions{NoCLI: noCLI})
 			if g.Remote != "https://example.com/x.git" {
 				t.Errorf("noCLI=%v: remote = %q", noCLI, g.Remote)
 			}
@@ -540,7 +540,7 @@ func TestGitStamp(t *testing.T) {
 				t.Errorf("noCLI=%v: want git.patch and notes.txt saved with the token redacted: %q", noCLI, saved)
 			}
 			gitHasWarning(t, warnings, "held a remote's credentials")
-			if !slices.Contains(g.Redacted, gitPatchName) || !slices.Contains(g.Redacted, "notes.txt") {
+			if !slices.Contains(g.Redacted, patchName) || !slices.Contains(g.Redacted, "notes.txt") {
 				t.Errorf("noCLI=%v: Redacted = %q, want git.patch and notes.txt", noCLI, g.Redacted)
 			}
 		}
@@ -586,7 +586,7 @@ func TestGitPruneSkipsIgnoredDirs(t *testing.T) {
 	}
 	var listed []string
 	wt.Filesystem = gitListFS{Filesystem: wt.Filesystem, listed: &listed}
-	if err := gitPrune(repo, wt); err != nil {
+	if err := prune(repo, wt); err != nil {
 		t.Fatal(err)
 	}
 	listed = nil // gitPrune's own read of the ignore files does not count
@@ -619,7 +619,7 @@ func TestGitParseStatus(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tracked, untracked := gitParseStatus([]byte(tt.out))
+			tracked, untracked := parseStatus([]byte(tt.out))
 			if tracked != tt.tracked || !reflect.DeepEqual(untracked, tt.untracked) {
 				t.Errorf("got %v %q, want %v %q", tracked, untracked, tt.tracked, tt.untracked)
 			}
@@ -662,7 +662,7 @@ func TestRedactURL(t *testing.T) {
 			if got := RedactURL(tt.in); got != tt.want {
 				t.Errorf("RedactURL(%q) = %q, want %q", tt.in, got, tt.want)
 			}
-			if _, secrets := gitSplitCredentials(tt.in); !reflect.DeepEqual(secrets, tt.secrets) {
+			if _, secrets := splitCredentials(tt.in); !reflect.DeepEqual(secrets, tt.secrets) {
 				t.Errorf("secrets of %q = %q, want %q", tt.in, secrets, tt.secrets)
 			}
 		})
@@ -670,7 +670,7 @@ func TestRedactURL(t *testing.T) {
 }
 
 func TestRedactText(t *testing.T) {
-	got := gitRedactText(`fatal: unable to access 'https://u:tok3n@host/x.git/': 403; also tok3n`, []string{"tok3n"})
+	got := redactText(`fatal: unable to access 'https://u:tok3n@host/x.git/': 403; also tok3n`, []string{"tok3n"})
 	if want := `fatal: unable to access 'https://host/x.git/': 403; also REDACTED`; got != want {
 		t.Errorf("gitRedactText = %q, want %q", got, want)
 	}

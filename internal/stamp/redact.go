@@ -20,18 +20,18 @@ import (
 // The authority ends at the first '/', so a password holding a raw '/' is
 // cut short; git itself cannot use such a URL, which needs %2F.
 func RedactURL(u string) string {
-	out, _ := gitSplitCredentials(u)
+	out, _ := splitCredentials(u)
 	return out
 }
 
-// gitSplitCredentials returns u redacted as RedactURL does, and the secrets
+// splitCredentials returns u redacted as RedactURL does, and the secrets
 // it removed that look worth hunting for in files: a password, or a user
 // name long enough to be a token given as the user (https://<token>@host).
-func gitSplitCredentials(u string) (string, []string) {
-	if i := strings.Index(u, "://"); i > 0 && gitIsScheme(u[:i]) {
-		return gitSplitSchemeURL(u[:i], u[i+3:])
+func splitCredentials(u string) (string, []string) {
+	if i := strings.Index(u, "://"); i > 0 && isScheme(u[:i]) {
+		return splitSchemeURL(u[:i], u[i+3:])
 	}
-	if gitIsLocalPath(u) {
+	if isLocalPath(u) {
 		return u, nil
 	}
 	head := u
@@ -44,18 +44,18 @@ func gitSplitCredentials(u string) (string, []string) {
 	}
 	user, pass, hasPass := strings.Cut(u[:at], ":")
 	rest := u[at+1:]
-	secrets := gitSecrets(user, pass, hasPass)
+	secrets := secretsOf(user, pass, hasPass)
 	if strings.Contains(rest, ":") && user != "" { // scp-like: user@host:path
 		return user + "@" + rest, secrets
 	}
 	if !hasPass {
-		secrets = gitSecrets("", user, true) // unparseable: all of it may be secret
+		secrets = secretsOf("", user, true) // unparseable: all of it may be secret
 	}
 	return rest, secrets
 }
 
-// gitSplitSchemeURL redacts scheme://rest.
-func gitSplitSchemeURL(scheme, rest string) (string, []string) {
+// splitSchemeURL redacts scheme://rest.
+func splitSchemeURL(scheme, rest string) (string, []string) {
 	end := strings.IndexByte(rest, '/')
 	if end < 0 {
 		end = len(rest)
@@ -64,11 +64,11 @@ func gitSplitSchemeURL(scheme, rest string) (string, []string) {
 	var secrets []string
 	if at := strings.LastIndexByte(rest[:end], '@'); at >= 0 {
 		user, pass, hasPass := strings.Cut(rest[:at], ":")
-		secrets = gitSecrets(user, pass, hasPass)
+		secrets = secretsOf(user, pass, hasPass)
 		if strings.Contains(strings.ToLower(scheme), "ssh") && user != "" {
 			kept = user + "@"
 			if hasPass {
-				secrets = gitSecrets("", pass, true)
+				secrets = secretsOf("", pass, true)
 			} else {
 				secrets = nil
 			}
@@ -81,11 +81,11 @@ func gitSplitSchemeURL(scheme, rest string) (string, []string) {
 	return scheme + "://" + kept + rest, secrets
 }
 
-// gitSecrets picks what of user:pass to look for in saved files, both as
+// secretsOf picks what of user:pass to look for in saved files, both as
 // written in the URL and percent-decoded. Short strings would match
 // everywhere and are left out; so is a short user name, which is an
 // account, not a token.
-func gitSecrets(user, pass string, hasPass bool) []string {
+func secretsOf(user, pass string, hasPass bool) []string {
 	cand, minLen := pass, 4
 	if !hasPass {
 		cand, minLen = user, 20
@@ -100,9 +100,9 @@ func gitSecrets(user, pass string, hasPass bool) []string {
 	return out
 }
 
-// gitIsScheme reports whether s is a URL scheme (RFC 3986: ALPHA *( ALPHA /
+// isScheme reports whether s is a URL scheme (RFC 3986: ALPHA *( ALPHA /
 // DIGIT / "+" / "-" / "." )).
-func gitIsScheme(s string) bool {
+func isScheme(s string) bool {
 	for i, c := range s {
 		alpha := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 		if !alpha && (i == 0 || !(c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
@@ -112,9 +112,9 @@ func gitIsScheme(s string) bool {
 	return s != ""
 }
 
-// gitIsLocalPath reports whether u is a path as git reads remotes: it starts
+// isLocalPath reports whether u is a path as git reads remotes: it starts
 // like one, or has neither ':' nor '@' before its first '/'.
-func gitIsLocalPath(u string) bool {
+func isLocalPath(u string) bool {
 	if strings.HasPrefix(u, "/") || strings.HasPrefix(u, ".") || strings.HasPrefix(u, "~") {
 		return true
 	}
@@ -128,18 +128,18 @@ func gitIsLocalPath(u string) bool {
 	return !strings.ContainsAny(head, ":@")
 }
 
-// gitURLPattern finds scheme URLs in free text (warnings, error messages).
-var gitURLPattern = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s"'<>]+`)
+// urlPattern finds scheme URLs in free text (warnings, error messages).
+var urlPattern = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s"'<>]+`)
 
-// gitRedactText redacts every scheme URL in s and replaces each secret by
+// redactText redacts every scheme URL in s and replaces each secret by
 // REDACTED.
-func gitRedactText(s string, secrets []string) string {
-	s = gitURLPattern.ReplaceAllStringFunc(s, RedactURL)
+func redactText(s string, secrets []string) string {
+	s = urlPattern.ReplaceAllStringFunc(s, RedactURL)
 	for _, sec := range secrets {
-		s = strings.ReplaceAll(s, sec, gitRedacted)
+		s = strings.ReplaceAll(s, sec, redactedMark)
 	}
 	return s
 }
 
-// gitRedacted stands in for a secret found in a saved file or a message.
-const gitRedacted = "REDACTED"
+// redactedMark stands in for a secret found in a saved file or a message.
+const redactedMark = "REDACTED"
