@@ -4,7 +4,8 @@
 // the nearest valid spelling), overridden with dotted `-set` items typed by YAML,
 // and turned into the pieces the runner needs: the resolved hyperparameters as
 // canonical JSON, command templates expanded with shell quoting, the Python files
-// a stage script imports from the project, and content-addressed stage keys.
+// a stage script imports from the project, content-addressed stage keys, and the
+// typed sweep: and serve: blocks (checked at load like every other key).
 //
 // Decisions worth knowing:
 //

@@ -21,7 +21,7 @@
 // children get CUDA_DEVICE_ORDER=PCI_BUS_ID so that CUDA numbers them the
 // same way, and Visible reads CUDA_VISIBLE_DEVICES as CUDA does.
 //
-// Processes are started in their own process group and stopped through it
-// (SIGINT, then SIGKILL), so that nothing is left behind; this package uses
-// os/exec directly and does not import the runner, which imports it.
+// nvidia-smi runs under the proc package's supervisor, in its own process
+// group, stopped through it (SIGINT, then SIGKILL), so that nothing is left
+// behind; this package does not import the runner, which imports it.
 package gpu

@@ -17,7 +17,7 @@ func (l *Ledger) WriteRecord(r *record.Run) error {
 	if err != nil {
 		return fmt.Errorf("encode run %s: %w", r.ID, err)
 	}
-	return durable.WriteFileAtomic(filepath.Join(l.RunDir(r.ID), "run.json"), append(b, '\n'))
+	return durable.WriteFile(filepath.Join(l.RunDir(r.ID), "run.json"), append(b, '\n'))
 }
 
 // ReadRecord reads runs/<id>/run.json.

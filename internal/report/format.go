@@ -292,7 +292,7 @@ func writeJSON(w io.Writer, runs []record.Summary) error {
 func ShortIDs(ids []string) []string {
 	out := make([]string, len(ids))
 	for i := range ids {
-		n := 8
+		n := record.ShortIDLen
 		for n < len(ids[i]) && sharesSuffix(ids, i, n) {
 			n++
 		}
@@ -323,7 +323,7 @@ func shortSHA(g *record.GitBrief) string {
 	if g == nil || g.SHA == "" {
 		return ""
 	}
-	s := g.SHA[:min(7, len(g.SHA))]
+	s := record.ShortSHA(g.SHA)
 	if g.Dirty {
 		s += "*"
 	}

@@ -73,11 +73,11 @@ func (p *reproducer) reproduceVenv(ctx context.Context, run *record.Run, exp *co
 	m, ok := v.Marker()
 	switch {
 	case ok && m.Hash == run.Env.RequirementsHash:
-		fmt.Fprintf(p.Out, "reproduce: venv %s holds the run's requirements (hash %s)\n", v.Dir, shortSHA(m.Hash))
+		fmt.Fprintf(p.Out, "reproduce: venv %s holds the run's requirements (hash %s)\n", v.Dir, record.ShortKey(m.Hash))
 		return v, m.Hash, nil
 	case ok:
 		p.Warn(fmt.Sprintf("venv %s holds other requirements (hash %s) than the run was made with (%s): its packages may differ; reproducing on it anyway. -freshenv builds a venv from the run's pip-freeze.txt",
-			v.Dir, shortSHA(m.Hash), shortSHA(run.Env.RequirementsHash)))
+			v.Dir, record.ShortKey(m.Hash), record.ShortKey(run.Env.RequirementsHash)))
 		return v, m.Hash, nil
 	}
 	p.Warn(fmt.Sprintf("venv %s was not built by magelab, so its requirements are unknown: reproducing on it anyway. -freshenv builds a venv from the run's pip-freeze.txt", v.Dir))
@@ -101,7 +101,7 @@ func (p *reproducer) freshVenv(ctx context.Context, run *record.Run, exp *config
 	base := p.Venv(exp)
 	v := venv.Venv{Dir: filepath.Join(c.Dir, "venv"), Root: c.Dir, Requirements: []string{"requirements-frozen.txt"},
 		BasePython: base.BasePython, Installer: base.Installer}
-	fmt.Fprintf(p.Out, "reproduce: building a temporary venv with the %d packages of run %s's %s\n", strings.Count(string(freeze), "\n"), shortID(run.ID), name)
+	fmt.Fprintf(p.Out, "reproduce: building a temporary venv with the %d packages of run %s's %s\n", strings.Count(string(freeze), "\n"), record.ShortID(run.ID), name)
 	hash, err := v.Ensure(ctx, p.Out)
 	if err != nil {
 		return v, "", fmt.Errorf("reproduce run %s: build its environment from %s: %w", run.ID, name, err)

@@ -180,7 +180,7 @@ func (p *reproducer) reproducible(id string) (*record.Run, error) {
 
 // announce says what is being reproduced, from where.
 func (p *reproducer) announce(run *record.Run, src source, c *checkout) {
-	what := "commit " + shortSHA(src.sha)
+	what := "commit " + record.ShortSHA(src.sha)
 	if src.patch != "" {
 		what += " + " + filepath.Base(src.patch)
 	}
@@ -254,7 +254,7 @@ func (p *reproducer) checkKeys(run *record.Run, exp *config.Experiment, keys map
 		case !ok:
 			warnings = append(warnings, fmt.Sprintf("the run ran stage %s, which its experiment file at its commit does not configure", s.Name))
 		case k != s.Key:
-			warnings = append(warnings, fmt.Sprintf("stage %s's inputs differ from the run's (key %s, the run recorded %s): a script, a module it imports, a param or a declared dep is not what the run used", s.Name, k[:12], s.Key[:min(12, len(s.Key))]))
+			warnings = append(warnings, fmt.Sprintf("stage %s's inputs differ from the run's (key %s, the run recorded %s): a script, a module it imports, a param or a declared dep is not what the run used", s.Name, record.ShortKey(k), record.ShortKey(s.Key)))
 		}
 	}
 	p.Warn(warnings...)
@@ -372,7 +372,7 @@ func (p *reproducer) envDiff(orig, run *record.Run) []string {
 			more = fmt.Sprintf("; and %d more", len(d)-show)
 			d = d[:show]
 		}
-		out = append(out, fmt.Sprintf("env: packages differ from run %s's: %s%s", shortID(orig.ID), strings.Join(d, "; "), more))
+		out = append(out, fmt.Sprintf("env: packages differ from run %s's: %s%s", record.ShortID(orig.ID), strings.Join(d, "; "), more))
 	}
 	p.Warn(out...)
 	return out

@@ -165,7 +165,7 @@ func (p *reproducer) checkout(ctx context.Context, run *record.Run, src source) 
 		return nil, fmt.Errorf("reproduce: %w", err)
 	}
 	p.removeStale(ctx, src.top)
-	lock, err := os.CreateTemp(base, shortID(run.ID)+"-*.lock")
+	lock, err := os.CreateTemp(base, record.ShortID(run.ID)+"-*.lock")
 	if err != nil {
 		return nil, fmt.Errorf("reproduce: %w", err)
 	}
@@ -200,14 +200,14 @@ func (c *checkout) fill(ctx context.Context, run *record.Run, src source) error 
 	}
 	if src.patch != "" {
 		if _, err := git(ctx, c.Tree, "apply", "--whitespace=nowarn", src.patch); err != nil {
-			return fmt.Errorf("run %s: its uncommitted changes (%s) no longer apply to commit %s, so its code cannot be restored%s: %w", run.ID, src.patch, shortSHA(src.sha), redactedHint(run), err)
+			return fmt.Errorf("run %s: its uncommitted changes (%s) no longer apply to commit %s, so its code cannot be restored%s: %w", run.ID, src.patch, record.ShortSHA(src.sha), redactedHint(run), err)
 		}
 	}
 	for _, rel := range src.untracked {
 		from := filepath.Join(src.runDir, "untracked", filepath.FromSlash(rel))
 		to := filepath.Join(c.Tree, filepath.FromSlash(rel))
 		if _, err := os.Lstat(to); err == nil {
-			return fmt.Errorf("run %s: its untracked file %s already exists at commit %s with its patch applied: the record is inconsistent", run.ID, rel, shortSHA(src.sha))
+			return fmt.Errorf("run %s: its untracked file %s already exists at commit %s with its patch applied: the record is inconsistent", run.ID, rel, record.ShortSHA(src.sha))
 		}
 		if err := copyUntracked(from, to); err != nil {
 			return fmt.Errorf("run %s: restore untracked file %s: %w", run.ID, rel, err)
@@ -355,8 +355,3 @@ func olderThan(e os.DirEntry, d time.Duration) bool {
 	info, err := e.Info()
 	return err == nil && time.Since(info.ModTime()) > d
 }
-
-func shortSHA(sha string) string { return sha[:min(len(sha), 12)] }
-
-// shortID is the random end of a run id, as listings show it.
-func shortID(id string) string { return id[max(0, len(id)-8):] }

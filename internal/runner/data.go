@@ -83,7 +83,7 @@ func (p *Project) data(ctx context.Context, exp *config.Experiment, keys map[str
 
 func (p *Project) dataStage(ctx context.Context, exp *config.Experiment, s config.Stage, key, in string, ensure func() (string, error), run dataRun) (record.StageRecord, Entry, error) {
 	if e, ok := p.Cache.Lookup(s.Name, key); ok {
-		fmt.Fprintf(run.Out, "%s: up to date (key %s)\n", s.Name, key[:12])
+		fmt.Fprintf(run.Out, "%s: up to date (key %s)\n", s.Name, record.ShortKey(key))
 		rec := record.StageRecord{Name: s.Name, Key: key, Cached: true, Output: e.Out, Log: e.Log}
 		return rec, e, p.copyLog(run, s.Name, e)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/magelab/magelab/internal/proc"
+	"github.com/magelab/magelab/internal/record"
 )
 
 // StageError is a stage whose process failed. Callers read it with
@@ -29,7 +30,11 @@ func (e *StageError) Error() string {
 		fmt.Fprintf(&b, "stage %s failed with exit status %d", e.Stage, e.ExitCode)
 	}
 	if e.RunID != "" {
-		fmt.Fprintf(&b, " (run %s recorded as %s)", e.RunID, map[bool]string{true: "interrupted", false: "failed"}[e.ExitCode == proc.ExitInterrupted])
+		status := record.StatusFailed
+		if e.ExitCode == proc.ExitInterrupted {
+			status = record.StatusInterrupted
+		}
+		fmt.Fprintf(&b, " (run %s recorded as %s)", e.RunID, status)
 	}
 	if len(e.LogTail) > 0 {
 		fmt.Fprintf(&b, "\nlast lines of %s:\n    %s", e.Log, strings.Join(e.LogTail, "\n    "))

@@ -83,7 +83,7 @@ func (c *HashCache) Save() error {
 	if err != nil {
 		return err
 	}
-	if err := durable.WriteFileAtomic(c.path, b); err != nil {
+	if err := durable.WriteFile(c.path, b); err != nil {
 		return fmt.Errorf("save hash cache: %w", err)
 	}
 	c.dirty = false

@@ -16,6 +16,7 @@ import (
 
 	"github.com/magelab/magelab/internal/durable"
 	"github.com/magelab/magelab/internal/proc"
+	"github.com/magelab/magelab/internal/record"
 )
 
 // StageCache stores data stages' outputs by stage key under
@@ -110,7 +111,7 @@ func (c StageCache) Compute(ctx context.Context, stage, key string, status io.Wr
 		return e, nil
 	}
 	e := c.entry(stage, key)
-	tmp, err := os.MkdirTemp(filepath.Dir(e.Dir), key[:12]+".tmp-")
+	tmp, err := os.MkdirTemp(filepath.Dir(e.Dir), record.ShortKey(key)+".tmp-")
 	if err != nil {
 		return e, fmt.Errorf("stage cache: %w", err)
 	}
@@ -157,7 +158,7 @@ func writeManifest(dir, stage, key string) error {
 		return fmt.Errorf("stage cache: list outputs of %s: %w", stage, err)
 	}
 	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
-	return durable.WriteFileAtomic(filepath.Join(dir, manifestName), m.encode())
+	return durable.WriteFile(filepath.Join(dir, manifestName), m.encode())
 }
 
 // lock takes the per-key lock, polling so that ctx can cancel the wait.
@@ -181,7 +182,7 @@ func (c StageCache) lock(ctx context.Context, stage, key string, status io.Write
 			return nil, fmt.Errorf("stage cache lock: %w", err)
 		}
 		if !told {
-			fmt.Fprintf(status, "%s: another magelab process is computing this stage (key %s); waiting for it\n", stage, key[:12])
+			fmt.Fprintf(status, "%s: another magelab process is computing this stage (key %s); waiting for it\n", stage, record.ShortKey(key))
 			told = true
 		}
 		select {

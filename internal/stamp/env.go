@@ -222,7 +222,7 @@ func writeCache(path string, fr packageList) error {
 	if err != nil {
 		return err
 	}
-	return durable.WriteFileAtomic(path, append(b, '\n'))
+	return durable.WriteFile(path, append(b, '\n'))
 }
 
 // venvStateKey hashes what a package list depends on: the marker, the

@@ -96,7 +96,7 @@ func (v Venv) Ensure(ctx context.Context, out io.Writer) (string, error) {
 	}
 	m := Marker{Hash: hash, BasePython: v.basePython(), SystemSite: v.SystemSite, Installed: time.Now().UTC().Format(time.RFC3339)}
 	b, _ := json.MarshalIndent(m, "", "  ")
-	if err := durable.WriteFileAtomic(filepath.Join(v.Dir, MarkerName), b); err != nil {
+	if err := durable.WriteFile(filepath.Join(v.Dir, MarkerName), b); err != nil {
 		return "", err
 	}
 	fmt.Fprintf(out, "setup: %s ready in %s\n", v.Dir, time.Since(start).Round(100*time.Millisecond))
