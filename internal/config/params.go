@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"sort"
 	"strings"
+
+	"github.com/magelab/magelab/internal/record"
 )
 
 // Params holds resolved hyperparameters: "seed" plus the param sections, as
@@ -39,26 +41,8 @@ func (p Params) Lookup(dotted string) (any, bool) {
 }
 
 // Flatten returns every leaf under its dotted key ("train.lr" → 0.01), for
-// tables and templates; lists are leaves, empty mappings are left out.
-func (p Params) Flatten() map[string]any {
-	out := map[string]any{}
-	flatten(out, "", map[string]any(p))
-	return out
-}
-
-func flatten(out map[string]any, prefix string, m map[string]any) {
-	for k, v := range m {
-		key := k
-		if prefix != "" {
-			key = prefix + "." + k
-		}
-		if sub, ok := asMap(v); ok {
-			flatten(out, key, sub)
-			continue
-		}
-		out[key] = v
-	}
-}
+// tables and templates (record.FlattenParams).
+func (p Params) Flatten() map[string]any { return record.FlattenParams(map[string]any(p)) }
 
 // Select returns the top-level entries named by keys that are present, sharing
 // their values with p.
