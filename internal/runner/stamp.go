@@ -16,23 +16,23 @@ import (
 // and the untracked files into the run directory), the environment
 // (pip-freeze.txt, host, allow-listed variables) and the owning process.
 // Nothing here fails a run: what cannot be read becomes a warning.
-func (run *Run) stamp(ctx context.Context, v venv.Venv) {
-	p, r, dir := run.p, run.Record, run.Dir()
+func (r *Run) stamp(ctx context.Context, v venv.Venv) {
+	p, rec, dir := r.p, r.Record, r.Dir()
 	// magelab's own outputs are never the run's code, even where the
 	// project's .gitignore forgets them.
 	own := []string{p.Ledger.Dir, filepath.Join(p.Root, ".magelab"), v.Dir}
-	git, warnings := stamp.Git(ctx, p.Root, dir, stamp.GitOptions{HeadRef: run.settings.HeadRef, Exclude: own})
-	lookup := run.settings.Lookup
+	git, warnings := stamp.Git(ctx, p.Root, dir, stamp.GitOptions{HeadRef: r.settings.HeadRef, Exclude: own})
+	lookup := r.settings.Lookup
 	if lookup == nil {
 		lookup = func(string) (string, bool) { return "", false }
 	}
 	env, envWarnings := stamp.Env(ctx, dir, stamp.EnvOptions{
-		Python: v.Python(), VenvDir: v.Dir, ReqHash: r.Env.RequirementsHash,
+		Python: v.Python(), VenvDir: v.Dir, ReqHash: rec.Env.RequirementsHash,
 		CacheDir: filepath.Join(p.Root, ".magelab", "freeze"), Lookup: lookup,
 	})
-	r.Git, r.Env, r.Process = git, env, stamp.ThisProcess()
-	r.Warnings = append(r.Warnings, append(warnings, envWarnings...)...)
-	run.Warn(r.Warnings...)
+	rec.Git, rec.Env, rec.Process = git, env, stamp.ThisProcess()
+	rec.Warnings = append(rec.Warnings, append(warnings, envWarnings...)...)
+	r.Warn(rec.Warnings...)
 }
 
 // lookupWith looks name up in extra, then with base (nil: nowhere).

@@ -27,13 +27,13 @@ var noGPUWarning sync.Once
 // startGPU records which GPUs the run may use (CUDA_VISIBLE_DEVICES as the
 // user set it) and starts recording their telemetry. No GPU information is
 // never an error: the run goes on without it.
-func (run *Run) startGPU(ctx context.Context) *gpuRun {
-	r, s := run.Record, run.settings
+func (r *Run) startGPU(ctx context.Context) *gpuRun {
+	rec, s := r.Record, r.settings
 	inv, err := gpu.Query(ctx)
 	if err != nil {
 		var ue *gpu.UnavailableError
 		if errors.As(err, &ue) {
-			noGPUWarning.Do(func() { run.Warn(err.Error()) })
+			noGPUWarning.Do(func() { r.Warn(err.Error()) })
 		}
 		return nil
 	}
@@ -41,17 +41,17 @@ func (run *Run) startGPU(ctx context.Context) *gpuRun {
 	if len(devices) == 0 {
 		return nil
 	}
-	r.GPU = &record.GPU{Driver: inv.Driver, CUDA: inv.CUDA}
+	rec.GPU = &record.GPU{Driver: inv.Driver, CUDA: inv.CUDA}
 	for _, d := range devices {
-		r.GPU.Devices = append(r.GPU.Devices, record.GPUDevice{Index: d.Index, UUID: d.UUID, Name: d.Name, MemoryMiB: d.MemoryMiB})
+		rec.GPU.Devices = append(rec.GPU.Devices, record.GPUDevice{Index: d.Index, UUID: d.UUID, Name: d.Name, MemoryMiB: d.MemoryMiB})
 	}
 	sampler, err := gpu.Acquire(ctx, s.GPUInterval)
 	if err != nil {
-		run.Warn(fmt.Sprintf("GPU telemetry off for this run: %v", err))
+		r.Warn(fmt.Sprintf("GPU telemetry off for this r: %v", err))
 	}
-	f, err := os.Create(filepath.Join(run.Dir(), "gpu.csv"))
+	f, err := os.Create(filepath.Join(r.Dir(), "gpu.csv"))
 	if err != nil {
-		run.Warn(fmt.Sprintf("GPU telemetry off for this run: %v", err))
+		r.Warn(fmt.Sprintf("GPU telemetry off for this r: %v", err))
 		sampler.Release()
 		return nil
 	}
