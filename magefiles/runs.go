@@ -72,10 +72,8 @@ func RUNS(exp, where, sort *string, limit *int, format, sweep *string) error {
 // metric for -sweep, else the metric it is sorted by.
 func chartMetric(l *ledger.Ledger, q query.Query) string {
 	if q.SweepID != "" {
-		if ev, ok, _ := query.SweepStarted(l, q.SweepID); ok {
-			if m, _ := ev.Spec["metric"].(string); m != "" {
-				return m
-			}
+		if ev, ok, _ := query.SweepStarted(l, q.SweepID); ok && ev.SweepMetric() != "" {
+			return ev.SweepMetric()
 		}
 	}
 	return strings.TrimPrefix(q.Sort, "-")

@@ -66,3 +66,10 @@ type GitBrief struct {
 	Branch string `json:"branch,omitempty"`
 	Dirty  bool   `json:"dirty,omitempty"`
 }
+
+// SweepMetric is the metric the sweep of a sweep.started event ranks its
+// trials by, as its recorded spec says; "" when it names none.
+func (ev Event) SweepMetric() string {
+	m, _ := ev.Spec["metric"].(string)
+	return m
+}
