@@ -13,14 +13,14 @@ import (
 
 // Bench measures magelab against DVC, Guild AI and MLflow side by side and writes bench/results/peers.md and peers.json (~30 min): -quick (a few minutes), -rounds=N, -only="run uptodate query sweep", -keep.
 func Bench(ctx context.Context, rounds *int, quick *bool, only *string, keep *bool) error {
-	o := peers.DefaultOptions(deref(quick))
+	o := peers.DefaultOptions(quick != nil && *quick)
 	if rounds != nil {
 		o.Rounds = *rounds
 	}
-	if s := deref(only); s != "" {
-		o.Figures = strings.Fields(strings.ReplaceAll(s, ",", " "))
+	if only != nil && *only != "" {
+		o.Figures = strings.Fields(strings.ReplaceAll(*only, ",", " "))
 	}
-	o.Keep = deref(keep)
+	o.Keep = keep != nil && *keep
 	root, err := os.Getwd()
 	if err != nil {
 		return err
