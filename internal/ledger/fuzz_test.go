@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // FuzzReadEvents feeds arbitrary bytes to the ledger reader: it must never
@@ -16,9 +18,7 @@ import (
 //	go test ./internal/tracking -run '^$' -fuzz FuzzReadEvents -fuzztime 30s
 func FuzzReadEvents(f *testing.F) {
 	golden, err := os.ReadFile(filepath.Join("testdata", "golden", "ledger.jsonl"))
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	f.Add(golden)
 	for _, line := range bytes.Split(golden, []byte("\n")) {
 		f.Add(line)
@@ -39,12 +39,9 @@ func FuzzReadEvents(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		events, warnings, err := readEvents(bytes.NewReader(data), "ledger.jsonl")
 		for _, ev := range events {
-			if ev.Run == "" && !ev.IsSweep() {
-				t.Fatalf("an event with an empty run id that is not a sweep's: %+v", ev)
-			}
-			if _, err := json.Marshal(ev); err != nil {
-				t.Fatalf("an event read back cannot be written again: %v", err)
-			}
+			require.False(t, ev.Run == "" && !ev.IsSweep(), "an event with an empty run id that is not a sweep's: %+v", ev)
+			_, err := json.Marshal(ev)
+			require.NoError(t, err, "an event read back cannot be written again")
 		}
 		if err != nil {
 			return // only a line over the scanner's limit; not reachable with small inputs
@@ -55,8 +52,6 @@ func FuzzReadEvents(f *testing.F) {
 				lines++
 			}
 		}
-		if len(events)+len(warnings) != lines {
-			t.Fatalf("%d events + %d warnings for %d non-blank lines", len(events), len(warnings), lines)
-		}
+		require.Equal(t, lines, len(events)+len(warnings), "%d events + %d warnings for %d non-blank lines", len(events), len(warnings), lines)
 	})
 }

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/magelab/magelab/internal/record"
 	"github.com/magelab/magelab/internal/record/recordtest"
 )
@@ -17,21 +20,13 @@ import (
 
 func TestGoldenRunJSON(t *testing.T) {
 	l := Open(t.TempDir())
-	if err := l.WriteRecord(recordtest.GoldenRun()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, l.WriteRecord(recordtest.GoldenRun()))
 	got, err := os.ReadFile(filepath.Join(l.RunDir(recordtest.GoldenID), "run.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	recordtest.CheckGolden(t, "run.json", got)
 	back, err := l.ReadRecord(recordtest.GoldenID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(back, recordtest.GoldenRun()) {
-		t.Errorf("run.json does not read back as written:\ngot  %+v\nwant %+v", back, recordtest.GoldenRun())
-	}
+	require.NoError(t, err)
+	assert.Equal(t, recordtest.GoldenRun(), back, "run.json does not read back as written")
 }
 
 func TestGoldenLedgerLines(t *testing.T) {
@@ -40,21 +35,19 @@ func TestGoldenLedgerLines(t *testing.T) {
 		mustAppend(t, l, ev)
 	}
 	got, err := os.ReadFile(l.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	recordtest.CheckGolden(t, "ledger.jsonl", got)
 	back, warnings, err := l.Events()
-	if err != nil || len(warnings) != 0 || !reflect.DeepEqual(back, recordtest.GoldenEvents()) {
-		t.Errorf("ledger does not read back as written (%v, %q):\ngot  %+v\nwant %+v", err, warnings, back, recordtest.GoldenEvents())
-	}
+	assert.NoError(t, err, "ledger does not read back as written")
+	assert.Empty(t, warnings, "ledger does not read back as written")
+	assert.Equal(t, recordtest.GoldenEvents(), back, "ledger does not read back as written")
 }
 
 // TestGoldenRunIsFull fails when a field is added to Run or Event without a
 // value in the golden fixtures, whose files would then not show it.
 func TestGoldenRunIsFull(t *testing.T) {
 	for _, f := range unsetFields(reflect.ValueOf(*recordtest.GoldenRun()), "Run") {
-		t.Errorf("%s is not set in goldenRun: give it a value and run with -update", f)
+		assert.Fail(t, "a field of Run is unset", "%s is not set in goldenRun: give it a value and run with -update", f)
 	}
 	set := map[string]bool{}
 	for _, ev := range recordtest.GoldenEvents() {
@@ -66,9 +59,7 @@ func TestGoldenRunIsFull(t *testing.T) {
 		}
 	}
 	for _, f := range reflect.VisibleFields(reflect.TypeOf(record.Event{})) {
-		if !set[f.Name] {
-			t.Errorf("Event.%s is set by none of goldenEvents: give it a value and run with -update", f.Name)
-		}
+		assert.True(t, set[f.Name], "Event.%s is set by none of goldenEvents: give it a value and run with -update", f.Name)
 	}
 }
 

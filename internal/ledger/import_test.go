@@ -10,12 +10,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/magelab/magelab/internal/record"
 )
@@ -26,15 +28,17 @@ func TestImport(t *testing.T) {
 		ids := []string{mustRun(t, src, "a"), mustRun(t, src, "b"), mustRun(t, src, "c")}
 		dst := Open(filepath.Join(t.TempDir(), "runs"))
 		rep := mustImport(t, dst, src.Dir)
-		if !slices.Equal(rep.Added, ids) || len(rep.Skipped)+len(rep.Conflicts)+len(rep.Rejected)+len(rep.Warnings) != 0 {
-			t.Fatalf("report %+v, want %v added", rep, ids)
-		}
+		require.Equal(t, ids, rep.Added, "report %+v, want %v added", rep, ids)
+		require.Empty(t, rep.Skipped, "report %+v, want %v added", rep, ids)
+		require.Empty(t, rep.Conflicts, "report %+v, want %v added", rep, ids)
+		require.Empty(t, rep.Rejected, "report %+v, want %v added", rep, ids)
+		require.Empty(t, rep.Warnings, "report %+v, want %v added", rep, ids)
 		for _, id := range ids {
 			for _, f := range []string{"run.json", "params.yaml", "logs/train.log", "out/metrics.json"} {
 				want, _ := os.ReadFile(filepath.Join(src.RunDir(id), f))
 				got, err := os.ReadFile(filepath.Join(dst.RunDir(id), f))
-				if err != nil || !bytes.Equal(got, want) {
-					t.Errorf("%s/%s: %v, content %q want %q", id, f, err, got, want)
+				if assert.NoError(t, err, "%s/%s", id, f) {
+					assert.Equal(t, string(want), string(got), "%s/%s: content", id, f)
 				}
 			}
 		}
@@ -49,18 +53,16 @@ func TestImport(t *testing.T) {
 		mustCopyRun(t, src, dst, shared)
 		theirs := mustRun(t, src, "theirs")
 		rep := mustImport(t, dst, src.Dir)
-		if !slices.Equal(rep.Added, []string{theirs}) || !slices.Equal(rep.Skipped, []string{shared}) || len(rep.Conflicts) != 0 {
-			t.Fatalf("first import: %+v", rep)
-		}
+		require.Equal(t, []string{theirs}, rep.Added, "first import: %+v", rep)
+		require.Equal(t, []string{shared}, rep.Skipped, "first import: %+v", rep)
+		require.Empty(t, rep.Conflicts, "first import: %+v", rep)
 		again := mustImport(t, dst, src.Dir)
-		if len(again.Added) != 0 || !slices.Equal(again.Skipped, []string{shared, theirs}) {
-			t.Fatalf("second import: %+v, want nothing added and both skipped", again)
-		}
+		require.Empty(t, again.Added, "second import: %+v, want nothing added and both skipped", again)
+		require.Equal(t, []string{shared, theirs}, again.Skipped, "second import: %+v, want nothing added and both skipped", again)
 		mustEventCounts(t, dst, map[string]int{mine: 2, shared: 2, theirs: 2})
 		runs, _, err := dst.Summaries()
-		if err != nil || len(runs) != 3 {
-			t.Fatalf("summaries %d, %v", len(runs), err)
-		}
+		require.NoError(t, err, "summaries")
+		require.Len(t, runs, 3, "summaries")
 	})
 
 	t.Run("ConflictLeavesBothAlone", func(t *testing.T) {
@@ -70,23 +72,21 @@ func TestImport(t *testing.T) {
 		r, _ := dst.ReadRecord(id)
 		r.Metrics["val_accuracy"] = 0.5
 		r.Status = record.StatusFailed
-		if err := dst.WriteRecord(r); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, dst.WriteRecord(r))
 		before, _ := os.ReadFile(filepath.Join(dst.RunDir(id), "run.json"))
 		ledger, _ := os.ReadFile(dst.Path())
 		rep := mustImport(t, dst, src.Dir)
-		if len(rep.Conflicts) != 1 || rep.Conflicts[0].ID != id || len(rep.Added)+len(rep.Skipped) != 0 {
-			t.Fatalf("report %+v", rep)
-		}
-		if why := rep.Conflicts[0].Reason; !strings.Contains(why, "metrics, status") || !strings.Contains(why, "status failed here, finished in src") {
-			t.Errorf("reason %q", why)
-		}
+		require.Len(t, rep.Conflicts, 1, "report %+v", rep)
+		require.Equal(t, id, rep.Conflicts[0].ID, "report %+v", rep)
+		require.Empty(t, rep.Added, "report %+v", rep)
+		require.Empty(t, rep.Skipped, "report %+v", rep)
+		why := rep.Conflicts[0].Reason
+		assert.Contains(t, why, "metrics, status", "reason")
+		assert.Contains(t, why, "status failed here, finished in src", "reason")
 		after, _ := os.ReadFile(filepath.Join(dst.RunDir(id), "run.json"))
 		ledgerAfter, _ := os.ReadFile(dst.Path())
-		if !bytes.Equal(before, after) || !bytes.Equal(ledger, ledgerAfter) {
-			t.Fatal("a conflicting import changed this ledger")
-		}
+		require.Equal(t, string(before), string(after), "a conflicting import changed this ledger")
+		require.Equal(t, string(ledger), string(ledgerAfter), "a conflicting import changed this ledger")
 	})
 
 	t.Run("SameRecordFormattedDifferentlyIsSkipped", func(t *testing.T) {
@@ -96,9 +96,8 @@ func TestImport(t *testing.T) {
 		r, _ := dst.ReadRecord(id)
 		compact, _ := json.Marshal(r)
 		mustWrite(t, filepath.Join(dst.RunDir(id), "run.json"), string(compact))
-		if rep := mustImport(t, dst, src.Dir); !slices.Equal(rep.Skipped, []string{id}) {
-			t.Fatalf("report %+v", rep)
-		}
+		rep := mustImport(t, dst, src.Dir)
+		require.Equal(t, []string{id}, rep.Skipped, "report %+v", rep)
 	})
 
 	t.Run("EventsWithoutDirectoryImportedWithWarning", func(t *testing.T) {
@@ -106,13 +105,12 @@ func TestImport(t *testing.T) {
 		id := mustRun(t, src, "x")
 		os.RemoveAll(src.RunDir(id))
 		rep := mustImport(t, dst, src.Dir)
-		if !slices.Equal(rep.Added, []string{id}) || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "no directory") {
-			t.Fatalf("report %+v", rep)
-		}
+		require.Equal(t, []string{id}, rep.Added, "report %+v", rep)
+		require.Len(t, rep.Warnings, 1, "report %+v", rep)
+		require.Contains(t, rep.Warnings[0], "no directory", "report %+v", rep)
 		mustEventCounts(t, dst, map[string]int{id: 2})
-		if again := mustImport(t, dst, src.Dir); !slices.Equal(again.Skipped, []string{id}) {
-			t.Fatalf("second import %+v", again)
-		}
+		again := mustImport(t, dst, src.Dir)
+		require.Equal(t, []string{id}, again.Skipped, "second import %+v", again)
 	})
 
 	t.Run("DirectoryWithoutEventsIgnoredWithWarning", func(t *testing.T) {
@@ -120,9 +118,9 @@ func TestImport(t *testing.T) {
 		id := mustRun(t, src, "x")
 		os.WriteFile(src.Path(), nil, 0o644)
 		rep := mustImport(t, dst, src.Dir)
-		if len(rep.Added) != 0 || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], id+": src has its directory but no ledger events") {
-			t.Fatalf("report %+v", rep)
-		}
+		require.Empty(t, rep.Added, "report %+v", rep)
+		require.Len(t, rep.Warnings, 1, "report %+v", rep)
+		require.Contains(t, rep.Warnings[0], id+": src has its directory but no ledger events", "report %+v", rep)
 		mustOnlyRuns(t, dst)
 	})
 
@@ -133,9 +131,9 @@ func TestImport(t *testing.T) {
 		os.WriteFile(dst.Path(), nil, 0o644)
 		mustWrite(t, filepath.Join(dst.Dir, ".import-123", "run-"+id, "run.json"), "{") // ... a half copy was left behind
 		rep := mustImport(t, dst, src.Dir)
-		if !slices.Equal(rep.Added, []string{id}) || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "import cut short") {
-			t.Fatalf("report %+v", rep)
-		}
+		require.Equal(t, []string{id}, rep.Added, "report %+v", rep)
+		require.Len(t, rep.Warnings, 1, "report %+v", rep)
+		require.Contains(t, rep.Warnings[0], "import cut short", "report %+v", rep)
 		mustEventCounts(t, dst, map[string]int{id: 2})
 		mustOnlyRuns(t, dst, id)
 	})
@@ -147,9 +145,7 @@ func TestImport(t *testing.T) {
 		appendRaw(t, src, line+"\n")
 		mustImport(t, dst, src.Dir)
 		b, _ := os.ReadFile(dst.Path())
-		if !strings.Contains(string(b), line+"\n") {
-			t.Fatalf("ledger lacks the line as written:\n%s", b)
-		}
+		require.Contains(t, string(b), line+"\n", "ledger lacks the line as written")
 	})
 
 	t.Run("TornSourceLineWarned", func(t *testing.T) {
@@ -157,9 +153,9 @@ func TestImport(t *testing.T) {
 		id := mustRun(t, src, "x")
 		appendRaw(t, src, `{"run":"`+id+`","type":"run.evalu`)
 		rep := mustImport(t, dst, src.Dir)
-		if !slices.Equal(rep.Added, []string{id}) || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "ledger.jsonl:3: skipped") {
-			t.Fatalf("report %+v", rep)
-		}
+		require.Equal(t, []string{id}, rep.Added, "report %+v", rep)
+		require.Len(t, rep.Warnings, 1, "report %+v", rep)
+		require.Contains(t, rep.Warnings[0], "ledger.jsonl:3: skipped", "report %+v", rep)
 	})
 
 	t.Run("LinkInsideRunKept", func(t *testing.T) {
@@ -167,25 +163,22 @@ func TestImport(t *testing.T) {
 		id := mustRun(t, src, "x")
 		os.Symlink("metrics.json", filepath.Join(src.RunDir(id), "out", "latest.json"))
 		mustImport(t, dst, src.Dir)
-		if target, err := os.Readlink(filepath.Join(dst.RunDir(id), "out", "latest.json")); err != nil || target != "metrics.json" {
-			t.Fatalf("link: %q, %v", target, err)
-		}
+		target, err := os.Readlink(filepath.Join(dst.RunDir(id), "out", "latest.json"))
+		require.NoError(t, err, "link")
+		require.Equal(t, "metrics.json", target, "link")
 	})
 
 	t.Run("ProjectDirectory", func(t *testing.T) {
 		project := t.TempDir()
 		id := mustRun(t, Open(filepath.Join(project, "runs")), "x")
 		dst := Open(t.TempDir())
-		if rep := mustImport(t, dst, project); !slices.Equal(rep.Added, []string{id}) {
-			t.Fatalf("report %+v", rep)
-		}
+		rep := mustImport(t, dst, project)
+		require.Equal(t, []string{id}, rep.Added, "report %+v", rep)
 	})
 
 	t.Run("NoLedger", func(t *testing.T) {
 		_, err := Open(t.TempDir()).Import(t.TempDir())
-		if err == nil || !strings.Contains(err.Error(), "no ledger.jsonl") {
-			t.Fatalf("err = %v", err)
-		}
+		require.ErrorContains(t, err, "no ledger.jsonl")
 	})
 }
 
@@ -215,25 +208,23 @@ func TestImportArchive(t *testing.T) {
 			}
 			dst := Open(filepath.Join(t.TempDir(), "runs"))
 			rep := mustImport(t, dst, archive)
-			if !slices.Equal(rep.Added, ids) || len(rep.Rejected)+len(rep.Warnings) != 0 {
-				t.Fatalf("report %+v", rep)
-			}
+			require.Equal(t, ids, rep.Added, "report %+v", rep)
+			require.Empty(t, rep.Rejected, "report %+v", rep)
+			require.Empty(t, rep.Warnings, "report %+v", rep)
 			mustEventCounts(t, dst, map[string]int{ids[0]: 2, ids[1]: 2})
 			mustOnlyRuns(t, dst, ids...)
-			if target, _ := os.Readlink(filepath.Join(dst.RunDir(ids[0]), "out", "latest.json")); target != "metrics.json" {
-				t.Errorf("link inside the run: %q", target)
-			}
-			if again := mustImport(t, dst, archive); len(again.Added) != 0 || len(again.Skipped) != 2 {
-				t.Fatalf("second import %+v", again)
-			}
+			target, _ := os.Readlink(filepath.Join(dst.RunDir(ids[0]), "out", "latest.json"))
+			assert.Equal(t, "metrics.json", target, "link inside the run")
+			again := mustImport(t, dst, archive)
+			require.Empty(t, again.Added, "second import %+v", again)
+			require.Len(t, again.Skipped, 2, "second import %+v", again)
 		})
 	}
 	t.Run("NotAnArchive", func(t *testing.T) {
 		f := filepath.Join(t.TempDir(), "runs.tar.gz")
 		mustWrite(t, f, "hello")
-		if _, err := Open(t.TempDir()).Import(f); err == nil || !strings.Contains(err.Error(), "neither a directory nor") {
-			t.Fatalf("err = %v", err)
-		}
+		_, err := Open(t.TempDir()).Import(f)
+		require.ErrorContains(t, err, "neither a directory nor")
 	})
 	t.Run("TruncatedArchiveImportsNothing", func(t *testing.T) {
 		archive := filepath.Join(t.TempDir(), "runs.tgz")
@@ -241,9 +232,8 @@ func TestImportArchive(t *testing.T) {
 		b, _ := os.ReadFile(archive)
 		os.WriteFile(archive, b[:len(b)/2], 0o644)
 		dst := Open(t.TempDir())
-		if _, err := dst.Import(archive); err == nil {
-			t.Fatal("a truncated archive imported without error")
-		}
+		_, err := dst.Import(archive)
+		require.Error(t, err, "a truncated archive imported without error")
 		mustOnlyRuns(t, dst)
 	})
 }
@@ -362,32 +352,24 @@ func TestImportRejects(t *testing.T) {
 			good := mustRun(t, src, "good")
 			path, bad := tc.build(t, base, src, good)
 			dst := Open(filepath.Join(base, "dst", "runs"))
-			if err := os.MkdirAll(dst.Dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, os.MkdirAll(dst.Dir, 0o755))
 			outside := snapshot(t, base, dst.Dir)
 			rep := mustImport(t, dst, path)
 			t.Logf("rejected:\n%s", strings.Join(rep.Rejected, "\n"))
-			if !slices.Equal(rep.Added, []string{good}) {
-				t.Errorf("added %v, want only the good run %s", rep.Added, good)
-			}
-			if len(rep.Rejected) != len(tc.want) {
-				t.Errorf("rejected %d, want %d:\n%s", len(rep.Rejected), len(tc.want), strings.Join(rep.Rejected, "\n"))
-			}
+			assert.Equal(t, []string{good}, rep.Added, "added %v, want only the good run %s", rep.Added, good)
+			assert.Len(t, rep.Rejected, len(tc.want), "rejected %d, want %d:\n%s", len(rep.Rejected), len(tc.want), strings.Join(rep.Rejected, "\n"))
 			for i, w := range tc.want {
-				if i >= len(rep.Rejected) || !strings.Contains(rep.Rejected[i], w) {
-					t.Errorf("rejected[%d] lacks %q:\n%s", i, w, strings.Join(rep.Rejected, "\n"))
+				if assert.Less(t, i, len(rep.Rejected), "rejected[%d] lacks %q:\n%s", i, w, strings.Join(rep.Rejected, "\n")) {
+					assert.Contains(t, rep.Rejected[i], w, "rejected[%d] lacks %q:\n%s", i, w, strings.Join(rep.Rejected, "\n"))
 				}
 			}
 			for _, id := range bad {
-				if !slices.ContainsFunc(rep.Rejected, func(s string) bool { return strings.HasPrefix(s, `run "`+id+`": not imported: `) }) {
-					t.Errorf("run %s not reported as rejected:\n%s", id, strings.Join(rep.Rejected, "\n"))
-				}
+				assert.True(t, slices.ContainsFunc(rep.Rejected, func(s string) bool { return strings.HasPrefix(s, `run "`+id+`": not imported: `) }),
+					"run %s not reported as rejected:\n%s", id, strings.Join(rep.Rejected, "\n"))
 			}
 			mustOnlyRuns(t, dst, good)
-			if after := snapshot(t, base, dst.Dir); !reflect.DeepEqual(outside, after) {
-				t.Errorf("files outside the ledger changed:\nbefore %v\nafter  %v", outside, after)
-			}
+			after := snapshot(t, base, dst.Dir)
+			assert.Equal(t, outside, after, "files outside the ledger changed")
 		})
 	}
 }
@@ -397,17 +379,13 @@ func TestImportRejects(t *testing.T) {
 func mustRun(t *testing.T, l *Ledger, tag string) string {
 	t.Helper()
 	id, err := record.NewID()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	start := time.Now().UTC().Truncate(time.Second)
 	r := &record.Run{ID: id, Experiment: "exp-" + tag, Status: record.StatusRunning, Started: start, Key: "key-" + tag,
 		Params: map[string]any{"train": map[string]any{"lr": 0.01}}, Metrics: map[string]float64{"val_accuracy": 0.9},
 		Process: record.Process{Host: "elsewhere", PID: 42, Started: start}}
 	r.Finish(record.StatusFinished, 0, start.Add(time.Minute))
-	if err := l.WriteRecord(r); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, l.WriteRecord(r))
 	mustWrite(t, filepath.Join(l.RunDir(id), "params.yaml"), "train:\n  lr: 0.01\n")
 	mustWrite(t, filepath.Join(l.RunDir(id), "logs", "train.log"), "epoch 1 "+tag+"\n")
 	mustWrite(t, filepath.Join(l.RunDir(id), "out", "metrics.json"), `{"val_accuracy": 0.9}`)
@@ -421,9 +399,7 @@ func mustRun(t *testing.T, l *Ledger, tag string) string {
 func mustCopyRun(t *testing.T, src, dst *Ledger, id string) {
 	t.Helper()
 	os.MkdirAll(dst.Dir, 0o755)
-	if err := copyRunDir(src.RunDir(id), dst.RunDir(id)); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, copyRunDir(src.RunDir(id), dst.RunDir(id)))
 	events, _, _ := src.Events()
 	for _, ev := range events {
 		if ev.Run == id {
@@ -435,9 +411,7 @@ func mustCopyRun(t *testing.T, src, dst *Ledger, id string) {
 func mustImport(t *testing.T, l *Ledger, src string) ImportReport {
 	t.Helper()
 	rep, err := l.Import(src)
-	if err != nil {
-		t.Fatalf("Import(%s): %v", src, err)
-	}
+	require.NoError(t, err, "Import(%s)", src)
 	return rep
 }
 
@@ -446,16 +420,13 @@ func mustImport(t *testing.T, l *Ledger, src string) ImportReport {
 func mustEventCounts(t *testing.T, l *Ledger, want map[string]int) {
 	t.Helper()
 	events, warnings, err := l.Events()
-	if err != nil || len(warnings) != 0 {
-		t.Fatalf("Events: %v %v", err, warnings)
-	}
+	require.NoError(t, err, "Events")
+	require.Empty(t, warnings, "Events")
 	got := map[string]int{}
 	for _, ev := range events {
 		got[ev.Run]++
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("events per run %v, want %v", got, want)
-	}
+	require.Equal(t, want, got, "events per run")
 }
 
 // mustOnlyRuns checks that l.Dir holds the ledger and these run directories,
@@ -471,25 +442,19 @@ func mustOnlyRuns(t *testing.T, l *Ledger, ids ...string) {
 	}
 	want := slices.Clone(ids)
 	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Fatalf("%s holds %v, want %v", l.Dir, got, want)
-	}
+	require.Equal(t, want, got, "%s holds %v, want %v", l.Dir, got, want)
 }
 
 func mustWrite(t *testing.T, path, content string) {
 	t.Helper()
 	os.MkdirAll(filepath.Dir(path), 0o755)
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
 }
 
 func appendRaw(t *testing.T, l *Ledger, s string) {
 	t.Helper()
 	f, err := os.OpenFile(l.Path(), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer f.Close()
 	f.WriteString(s)
 }
@@ -541,9 +506,7 @@ func treeEntries(t *testing.T, dir, prefix string) []entry {
 		out = append(out, e)
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return out
 }
 
@@ -563,14 +526,10 @@ func writeTar(t *testing.T, path string, gz bool, entries []entry) {
 		case e.device:
 			h.Typeflag, h.Size, h.Devmajor, h.Devminor = tar.TypeChar, 0, 1, 3
 		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, tw.WriteHeader(h))
 		tw.Write([]byte(e.body))
 	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, tw.Close())
 	data := buf.Bytes()
 	if gz {
 		var z bytes.Buffer
@@ -579,9 +538,7 @@ func writeTar(t *testing.T, path string, gz bool, entries []entry) {
 		zw.Close()
 		data = z.Bytes()
 	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, data, 0o644))
 }
 
 func writeZip(t *testing.T, path string, entries []entry) {
@@ -600,15 +557,9 @@ func writeZip(t *testing.T, path string, entries []entry) {
 			h.SetMode(0o644)
 		}
 		w, err := zw.CreateHeader(h)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		w.Write([]byte(e.body))
 	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, zw.Close())
+	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
 }

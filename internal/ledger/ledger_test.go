@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/magelab/magelab/internal/record"
 )
 
@@ -19,47 +22,40 @@ func TestAppendAndRead(t *testing.T) {
 	mustAppend(t, l, record.Event{Type: record.EventRunFinished, Run: "a", Status: record.StatusFinished, ExitCode: &code, Metrics: map[string]float64{"acc": 0.9}})
 	mustAppend(t, l, record.Event{Type: record.EventRunEvaluated, Run: "a", Metrics: map[string]float64{"test_acc": 0.8}})
 	events, warnings, err := l.Events()
-	if err != nil || len(warnings) != 0 {
-		t.Fatalf("Events: %v %v", err, warnings)
-	}
-	if len(events) != 3 || events[2].Type != record.EventRunEvaluated {
-		t.Fatalf("events = %+v", events)
-	}
+	require.NoError(t, err, "Events")
+	require.Empty(t, warnings, "Events")
+	require.Len(t, events, 3, "events = %+v", events)
+	require.Equal(t, record.EventRunEvaluated, events[2].Type, "events = %+v", events)
 	runs := fold(events, "h", func(int, uint64) bool { return false })
-	if len(runs) != 1 {
-		t.Fatalf("runs = %+v", runs)
-	}
+	require.Len(t, runs, 1, "runs = %+v", runs)
 	r := runs[0]
-	if r.Status != record.StatusFinished || r.Key != "k1" || r.Metrics["acc"] != 0.9 || r.Metrics["test_acc"] != 0.8 {
-		t.Errorf("summary = %+v", r)
-	}
+	assert.Equal(t, record.StatusFinished, r.Status, "summary = %+v", r)
+	assert.Equal(t, "k1", r.Key, "summary = %+v", r)
+	assert.Equal(t, 0.9, r.Metrics["acc"], "summary = %+v", r)
+	assert.Equal(t, 0.8, r.Metrics["test_acc"], "summary = %+v", r)
 }
 
 func TestTornLine(t *testing.T) {
 	l := Open(t.TempDir())
 	mustAppend(t, l, record.Event{Type: record.EventRunStarted, Run: "a", Experiment: "exp"})
 	f, err := os.OpenFile(l.Path(), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	f.WriteString(`{"type":"run.finished","run":"a","sta`)
 	f.Close()
 
 	t.Run("SkippedWithWarning", func(t *testing.T) {
 		events, warnings, err := l.Events()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(events) != 1 || len(warnings) != 1 || !strings.Contains(warnings[0], "ledger.jsonl:2") {
-			t.Fatalf("events=%d warnings=%q", len(events), warnings)
-		}
+		require.NoError(t, err)
+		require.Len(t, events, 1, "events=%d warnings=%q", len(events), warnings)
+		require.Len(t, warnings, 1, "events=%d warnings=%q", len(events), warnings)
+		require.Contains(t, warnings[0], "ledger.jsonl:2", "events=%d warnings=%q", len(events), warnings)
 	})
 	t.Run("NextAppendStartsANewLine", func(t *testing.T) {
 		mustAppend(t, l, record.Event{Type: record.EventRunStarted, Run: "b", Experiment: "exp"})
 		events, warnings, _ := l.Events()
-		if len(events) != 2 || events[1].Run != "b" || len(warnings) != 1 {
-			t.Fatalf("events=%+v warnings=%q", events, warnings)
-		}
+		require.Len(t, events, 2, "events=%+v warnings=%q", events, warnings)
+		require.Equal(t, "b", events[1].Run, "events=%+v warnings=%q", events, warnings)
+		require.Len(t, warnings, 1, "events=%+v warnings=%q", events, warnings)
 	})
 }
 
@@ -82,9 +78,7 @@ func TestCrashedWhenProcessGone(t *testing.T) {
 	}
 	for _, r := range runs {
 		t.Run(strings.ToUpper(r.ID[:1])+r.ID[1:], func(t *testing.T) {
-			if r.Status != want[r.ID] {
-				t.Errorf("status %s, want %s", r.Status, want[r.ID])
-			}
+			assert.Equal(t, want[r.ID], r.Status, "status")
 		})
 	}
 }
@@ -99,36 +93,29 @@ func TestConcurrentAppends(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 50; i++ {
-				if err := l.Append(record.Event{Type: record.EventRunStarted, Run: fmt.Sprintf("w%d-%d", w, i), Experiment: strings.Repeat("x", 3000)}); err != nil {
-					t.Error(err)
-				}
+				err := l.Append(record.Event{Type: record.EventRunStarted, Run: fmt.Sprintf("w%d-%d", w, i), Experiment: strings.Repeat("x", 3000)})
+				assert.NoError(t, err)
 			}
 		}()
 	}
 	wg.Wait()
 	events, warnings, err := l.Events()
-	if err != nil || len(warnings) != 0 {
-		t.Fatalf("err=%v warnings=%v", err, warnings)
-	}
+	require.NoError(t, err, "warnings=%v", warnings)
+	require.Empty(t, warnings, "err=%v", err)
 	seen := map[string]bool{}
 	for _, e := range events {
-		if seen[e.Run] {
-			t.Fatalf("duplicate %s", e.Run)
-		}
+		require.False(t, seen[e.Run], "duplicate %s", e.Run)
 		seen[e.Run] = true
 	}
-	if len(seen) != 400 {
-		t.Fatalf("got %d events, want 400", len(seen))
-	}
+	require.Len(t, seen, 400, "got %d events, want 400", len(seen))
 }
 
 func TestNewIDIsTimeOrdered(t *testing.T) {
 	a, _ := record.NewID()
 	time.Sleep(2 * time.Millisecond)
 	b, _ := record.NewID()
-	if !(a < b) || a[14] != '7' {
-		t.Fatalf("ids %s, %s: want increasing UUIDv7", a, b)
-	}
+	require.Less(t, a, b, "ids %s, %s: want increasing UUIDv7", a, b)
+	require.Equal(t, byte('7'), a[14], "ids %s, %s: want increasing UUIDv7", a, b)
 }
 
 func TestRecordRoundTrip(t *testing.T) {
@@ -137,24 +124,18 @@ func TestRecordRoundTrip(t *testing.T) {
 	r.SetStage(record.StageRecord{Name: "train", ExitCode: 3})
 	r.SetStage(record.StageRecord{Name: "train", ExitCode: 0})
 	r.Finish(record.StatusFinished, 0, time.Now())
-	if err := l.WriteRecord(r); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, l.WriteRecord(r))
 	got, err := l.ReadRecord("x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Status != record.StatusFinished || len(got.Stages) != 1 || got.Stages[0].ExitCode != 0 || got.Ended == nil {
-		t.Fatalf("got %+v", got)
-	}
-	if matches, _ := filepath.Glob(filepath.Join(l.Dir, "x", ".run.json.tmp-*")); len(matches) != 0 {
-		t.Fatalf("temporary files left: %v", matches)
-	}
+	require.NoError(t, err)
+	require.Equal(t, record.StatusFinished, got.Status, "got %+v", got)
+	require.Len(t, got.Stages, 1, "got %+v", got)
+	require.Equal(t, 0, got.Stages[0].ExitCode, "got %+v", got)
+	require.NotNil(t, got.Ended, "got %+v", got)
+	matches, _ := filepath.Glob(filepath.Join(l.Dir, "x", ".run.json.tmp-*"))
+	require.Empty(t, matches, "temporary files left: %v", matches)
 }
 
 func mustAppend(t *testing.T, l *Ledger, ev record.Event) {
 	t.Helper()
-	if err := l.Append(ev); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, l.Append(ev))
 }

@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/magelab/magelab/internal/record"
 )
 
@@ -127,46 +130,34 @@ func TestConcurrentProcessesAppend(t *testing.T) {
 	for w := range cmds {
 		cmds[w] = ledgerHelper("append", l.Dir, strconv.Itoa(w), strconv.Itoa(runs))
 		cmds[w].Stdout, cmds[w].Stderr = &outs[w], &outs[w]
-		if err := cmds[w].Start(); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, cmds[w].Start())
 	}
 	// All start appending at once, not one after another as they come up.
 	mustWrite(t, filepath.Join(l.Dir, "go"), "")
 	for w, cmd := range cmds {
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("worker %d: %v\n%s", w, err, outs[w].String())
-		}
+		require.NoError(t, cmd.Wait(), "worker %d:\n%s", w, outs[w].String())
 	}
 	events, warnings, err := l.Events()
-	if err != nil || len(warnings) != 0 {
-		t.Fatalf("Events: %v, warnings %q", err, warnings)
-	}
+	require.NoError(t, err, "Events: warnings %q", warnings)
+	require.Empty(t, warnings, "Events: %v, warnings %q", err, warnings)
 	types := map[string][]string{}
 	perWorker := map[string]int{}
 	for _, ev := range events {
 		types[ev.Run] = append(types[ev.Run], ev.Type)
 		if ev.Type == record.EventRunStarted {
 			perWorker[ev.Experiment]++
-			if len(ev.Params) != 20 {
-				t.Fatalf("run %s: %d params", ev.Run, len(ev.Params))
-			}
-		} else if len(ev.Metrics) != 10 {
-			t.Fatalf("run %s: %d metrics", ev.Run, len(ev.Metrics))
+			require.Len(t, ev.Params, 20, "run %s: %d params", ev.Run, len(ev.Params))
+		} else {
+			require.Len(t, ev.Metrics, 10, "run %s: %d metrics", ev.Run, len(ev.Metrics))
 		}
 	}
-	if len(types) != workers*runs {
-		t.Fatalf("%d runs, want %d", len(types), workers*runs)
-	}
+	require.Len(t, types, workers*runs, "%d runs, want %d", len(types), workers*runs)
 	for id, ts := range types {
-		if strings.Join(ts, " ") != "run.started run.finished" {
-			t.Fatalf("run %s has events %v, want started then finished, once each", id, ts)
-		}
+		require.Equal(t, "run.started run.finished", strings.Join(ts, " "), "run %s has events %v, want started then finished, once each", id, ts)
 	}
 	for w := 0; w < workers; w++ {
-		if n := perWorker["worker-"+strconv.Itoa(w)]; n != runs {
-			t.Errorf("worker %d: %d runs, want %d", w, n, runs)
-		}
+		n := perWorker["worker-"+strconv.Itoa(w)]
+		assert.Equal(t, runs, n, "worker %d: %d runs, want %d", w, n, runs)
 	}
 }
 
@@ -183,21 +174,18 @@ func TestKillDuringLedgerWrite(t *testing.T) {
 		cmd := ledgerHelper("flood", l.Dir, strconv.Itoa(size))
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, cmd.Start())
 		for deadline := time.Now().Add(30 * time.Second); ledgerSize(l) == before; time.Sleep(time.Millisecond) {
 			if time.Now().After(deadline) {
 				cmd.Process.Kill()
 				cmd.Wait()
-				t.Fatalf("the helper wrote nothing in 30s:\n%s", out.String())
+				require.FailNow(t, "the helper wrote nothing in 30s", out.String())
 			}
 		}
 		time.Sleep(time.Duration(rand.IntN(40_000)) * time.Microsecond)
 		cmd.Process.Signal(syscall.SIGKILL)
-		if err := cmd.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
-			t.Fatalf("kill %d: helper ended with %v\n%s", k, err, out.String())
-		}
+		err := cmd.Wait()
+		require.ErrorContains(t, err, "killed", "kill %d: helper ended with %v\n%s", k, err, out.String())
 		if checkAfterKill(t, l, size) {
 			torn++
 		}
@@ -206,12 +194,11 @@ func TestKillDuringLedgerWrite(t *testing.T) {
 	last := record.Event{Run: "after-the-kills", Type: record.EventRunStarted, Experiment: "survivor"}
 	mustAppend(t, l, last)
 	events, warnings, err := l.Events()
-	if err != nil || len(warnings) != torn {
-		t.Fatalf("Events: %v, %d warnings for %d torn lines: %q", err, len(warnings), torn, warnings)
-	}
-	if got := events[len(events)-1]; got.Run != last.Run || got.Experiment != last.Experiment {
-		t.Fatalf("last event %+v, want %+v", got, last)
-	}
+	require.NoError(t, err, "Events: %d warnings for %d torn lines: %q", len(warnings), torn, warnings)
+	require.Len(t, warnings, torn, "Events: %v, %d warnings for %d torn lines: %q", err, len(warnings), torn, warnings)
+	got := events[len(events)-1]
+	require.Equal(t, last.Run, got.Run, "last event %+v, want %+v", got, last)
+	require.Equal(t, last.Experiment, got.Experiment, "last event %+v, want %+v", got, last)
 }
 
 // checkAfterKill checks the ledger as a kill left it and reports whether
@@ -219,16 +206,12 @@ func TestKillDuringLedgerWrite(t *testing.T) {
 func checkAfterKill(t *testing.T, l *Ledger, size int) bool {
 	t.Helper()
 	data, err := os.ReadFile(l.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	events, warnings, err := l.Events()
-	if err != nil {
-		t.Fatalf("Events after a kill: %v", err)
-	}
+	require.NoError(t, err, "Events after a kill")
 	for _, ev := range events {
-		if ev.Type == record.EventRunStarted && len(ev.Params["pad"].(string)) != size {
-			t.Fatalf("run %s: an event came back partial", ev.Run)
+		if ev.Type == record.EventRunStarted {
+			require.Equal(t, size, len(ev.Params["pad"].(string)), "run %s: an event came back partial", ev.Run)
 		}
 	}
 	torn := len(data) > 0 && data[len(data)-1] != '\n'
@@ -236,9 +219,8 @@ func checkAfterKill(t *testing.T, l *Ledger, size int) bool {
 	if torn {
 		lines++
 		last := fmt.Sprintf("ledger.jsonl:%d: skipped", lines)
-		if len(warnings) == 0 || !strings.Contains(warnings[len(warnings)-1], last) {
-			t.Fatalf("a torn last line (%d) not reported: %q", lines, warnings)
-		}
+		require.NotEmpty(t, warnings, "a torn last line (%d) not reported: %q", lines, warnings)
+		require.Contains(t, warnings[len(warnings)-1], last, "a torn last line (%d) not reported: %q", lines, warnings)
 	}
 	return torn
 }
@@ -269,32 +251,26 @@ func TestTornTail(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			l := Open(t.TempDir())
 			for i := 0; i < 3; i++ {
-				if err := appendRun(l, "exp", i, ""); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, appendRun(l, "exp", i, ""))
 			}
 			data, _ := os.ReadFile(l.Path())
 			lastStart := bytes.LastIndexByte(data[:len(data)-1], '\n') + 1
 			keep := lastStart + tc.keep(len(data)-lastStart)
-			if err := os.Truncate(l.Path(), int64(keep)); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, os.Truncate(l.Path(), int64(keep)))
 			events, warnings, err := l.Events()
-			if err != nil || len(events) != tc.events || len(warnings) != tc.warnings {
-				t.Fatalf("after the cut: %d events, %q, %v", len(events), warnings, err)
-			}
-			if tc.warnings > 0 && !strings.Contains(warnings[0], "ledger.jsonl:6: skipped an unreadable line") {
-				t.Errorf("warning %q does not name line 6", warnings[0])
+			require.NoError(t, err, "after the cut: %d events, %q", len(events), warnings)
+			require.Len(t, events, tc.events, "after the cut: %d events, %q, %v", len(events), warnings, err)
+			require.Len(t, warnings, tc.warnings, "after the cut: %d events, %q, %v", len(events), warnings, err)
+			if tc.warnings > 0 {
+				assert.Contains(t, warnings[0], "ledger.jsonl:6: skipped an unreadable line", "warning %q does not name line 6", warnings[0])
 			}
 			next := record.Event{Run: "next", Type: record.EventRunStarted, Experiment: "exp"}
 			mustAppend(t, l, next)
 			events, warnings, err = l.Events()
-			if err != nil || len(events) != tc.events+1 || len(warnings) != tc.warnings {
-				t.Fatalf("after the next append: %d events, %q, %v", len(events), warnings, err)
-			}
-			if events[len(events)-1].Run != "next" {
-				t.Fatalf("last event %+v", events[len(events)-1])
-			}
+			require.NoError(t, err, "after the next append: %d events, %q", len(events), warnings)
+			require.Len(t, events, tc.events+1, "after the next append: %d events, %q, %v", len(events), warnings, err)
+			require.Len(t, warnings, tc.warnings, "after the next append: %d events, %q, %v", len(events), warnings, err)
+			require.Equal(t, "next", events[len(events)-1].Run, "last event %+v", events[len(events)-1])
 		})
 	}
 }

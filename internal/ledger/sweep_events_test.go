@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/magelab/magelab/internal/record"
 	"github.com/magelab/magelab/internal/record/recordtest"
 )
@@ -20,12 +22,13 @@ func TestSweepEventsImportedOnce(t *testing.T) {
 	mustAppend(t, src, started)
 	mustAppend(t, src, finished)
 	dst := Open(t.TempDir())
-	if rep := mustImport(t, dst, src.Dir); rep.SweepEvents != 2 || len(rep.Rejected) != 0 {
-		t.Fatalf("first import: %+v", rep)
-	}
-	if rep := mustImport(t, dst, src.Dir); rep.SweepEvents != 0 || len(rep.Rejected)+len(rep.Warnings) != 0 {
-		t.Fatalf("second import: %+v, want no sweep event appended again", rep)
-	}
+	rep := mustImport(t, dst, src.Dir)
+	require.Equal(t, 2, rep.SweepEvents, "first import: %+v", rep)
+	require.Empty(t, rep.Rejected, "first import: %+v", rep)
+	rep = mustImport(t, dst, src.Dir)
+	require.Equal(t, 0, rep.SweepEvents, "second import: %+v, want no sweep event appended again", rep)
+	require.Empty(t, rep.Rejected, "second import: %+v, want no sweep event appended again", rep)
+	require.Empty(t, rep.Warnings, "second import: %+v, want no sweep event appended again", rep)
 	back, warnings, err := dst.Events()
 	var sweeps []record.Event
 	for _, ev := range back {
@@ -33,7 +36,8 @@ func TestSweepEventsImportedOnce(t *testing.T) {
 			sweeps = append(sweeps, ev)
 		}
 	}
-	if err != nil || len(warnings) != 0 || len(sweeps) != 2 || sweeps[1].Best != recordtest.ID(2) {
-		t.Fatalf("sweep events after two imports: %+v (%q, %v)", sweeps, warnings, err)
-	}
+	require.NoError(t, err, "sweep events after two imports: %+v (%q)", sweeps, warnings)
+	require.Empty(t, warnings, "sweep events after two imports: %+v (%q, %v)", sweeps, warnings, err)
+	require.Len(t, sweeps, 2, "sweep events after two imports: %+v (%q, %v)", sweeps, warnings, err)
+	require.Equal(t, recordtest.ID(2), sweeps[1].Best, "sweep events after two imports: %+v (%q, %v)", sweeps, warnings, err)
 }

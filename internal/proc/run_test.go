@@ -3,7 +3,6 @@ package proc
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -12,11 +11,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestHelperProcess is not a test: it is the child process that the other
@@ -180,13 +181,10 @@ func procCancelWhenReady(t *testing.T, out *procMarkerWriter, cancel context.Can
 func procMustReadPID(t *testing.T, path string) int {
 	t.Helper()
 	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("grandchild pid: %v", err)
-	}
+	require.NoError(t, err, "grandchild pid")
 	pid, err := strconv.Atoi(string(b))
-	if err != nil || pid <= 1 {
-		t.Fatalf("grandchild pid %q: %v", b, err)
-	}
+	require.NoError(t, err, "grandchild pid %q", b)
+	require.Greater(t, pid, 1, "grandchild pid %q: %v", b, err)
 	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
 	return pid
 }
@@ -253,27 +251,19 @@ func TestRun(t *testing.T) {
 			}
 			res, err := Run(ctx, c)
 			end := time.Now()
-			if err != nil {
-				t.Fatalf("Run: %v", err)
-			}
+			require.NoError(t, err, "Run")
 			got := Result{ExitCode: res.ExitCode, Signal: res.Signal, Interrupted: res.Interrupted}
-			if got != tt.want {
-				t.Errorf("Run = %+v, want %+v (output %q)", got, tt.want, out.String())
+			assert.Equal(t, tt.want, got, "Run = %+v, want %+v (output %q)", got, tt.want, out.String())
+			assert.Equal(t, tt.want == Result{}, res.OK(), "OK() = %v for %+v", res.OK(), got)
+			if tt.output != "" {
+				assert.Equal(t, tt.output, out.String(), "output")
 			}
-			if res.OK() != (tt.want == Result{}) {
-				t.Errorf("OK() = %v for %+v", res.OK(), got)
-			}
-			if tt.output != "" && out.String() != tt.output {
-				t.Errorf("output = %q, want %q", out.String(), tt.output)
-			}
-			if res.Duration <= 0 || res.UserTime+res.SysTime <= 0 {
-				t.Errorf("Duration %v, CPU %v+%v: want all measured", res.Duration, res.UserTime, res.SysTime)
-			}
+			assert.Positive(t, res.Duration, "Duration %v, CPU %v+%v: want all measured", res.Duration, res.UserTime, res.SysTime)
+			assert.Positive(t, res.UserTime+res.SysTime, "Duration %v, CPU %v+%v: want all measured", res.Duration, res.UserTime, res.SysTime)
 			if cancelled != nil {
 				took := end.Sub(<-cancelled)
-				if took < tt.min || took > tt.max {
-					t.Errorf("Run returned %v after the cancel, want between %v and %v", took, tt.min, tt.max)
-				}
+				assert.GreaterOrEqual(t, took, tt.min, "Run returned %v after the cancel, want between %v and %v", took, tt.min, tt.max)
+				assert.LessOrEqual(t, took, tt.max, "Run returned %v after the cancel, want between %v and %v", took, tt.min, tt.max)
 			}
 		})
 	}
@@ -288,23 +278,19 @@ func TestRunTimeout(t *testing.T) {
 		start := time.Now()
 		res, err := Run(ctx, procHelperCommand(out, "hang"))
 		took := time.Since(start)
-		if err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-		if !res.Interrupted || res.ExitCode != 130 || res.Signal != syscall.SIGINT {
-			t.Errorf("Run = %+v, want interrupted by SIGINT with exit code 130", res)
-		}
-		if took < 300*time.Millisecond || took > 10*time.Second {
-			t.Errorf("Run took %v, want between the 300ms timeout and 10s", took)
-		}
+		require.NoError(t, err, "Run")
+		assert.True(t, res.Interrupted, "Run = %+v, want interrupted by SIGINT with exit code 130", res)
+		assert.Equal(t, 130, res.ExitCode, "Run = %+v, want interrupted by SIGINT with exit code 130", res)
+		assert.Equal(t, syscall.SIGINT, res.Signal, "Run = %+v, want interrupted by SIGINT with exit code 130", res)
+		assert.GreaterOrEqual(t, took, 300*time.Millisecond, "Run took %v, want between the 300ms timeout and 10s", took)
+		assert.LessOrEqual(t, took, 10*time.Second, "Run took %v, want between the 300ms timeout and 10s", took)
 	})
 	t.Run("AlreadyCancelled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		res, err := Run(ctx, procHelperCommand(procNewMarkerWriter(), "exit", "0"))
-		if !errors.Is(err, context.Canceled) || !res.Interrupted {
-			t.Errorf("Run = %+v, %v; want interrupted and context.Canceled", res, err)
-		}
+		assert.ErrorIs(t, err, context.Canceled, "Run = %+v; want interrupted and context.Canceled", res)
+		assert.True(t, res.Interrupted, "Run = %+v, %v; want interrupted and context.Canceled", res, err)
 	})
 }
 
@@ -336,26 +322,17 @@ func TestRunGrandchild(t *testing.T) {
 			start := time.Now()
 			res, err := Run(ctx, c)
 			took := time.Since(start)
-			if err != nil {
-				t.Fatalf("Run: %v", err)
-			}
+			require.NoError(t, err, "Run")
 			pid := procMustReadPID(t, pidfile)
 			got := Result{ExitCode: res.ExitCode, Signal: res.Signal, Interrupted: res.Interrupted}
-			if got != tt.want {
-				t.Errorf("Run = %+v, want %+v (output %q)", got, tt.want, out.String())
-			}
+			assert.Equal(t, tt.want, got, "Run = %+v, want %+v (output %q)", got, tt.want, out.String())
 			// The sleeper sleeps a minute and holds the output pipe.
-			if took > 20*time.Second {
-				t.Errorf("Run took %v, want it not to wait for the grandchild", took)
-			}
-			if !strings.Contains(out.String(), "grandchild up\n") {
-				t.Errorf("output %q lacks the grandchild's line", out.String())
-			}
-			switch {
-			case tt.stays && procGone(pid, 0):
-				t.Errorf("grandchild %d outside the group is gone; the test proves nothing", pid)
-			case !tt.stays && !procGone(pid, 5*time.Second):
-				t.Errorf("grandchild %d still runs after Run returned", pid)
+			assert.LessOrEqual(t, took, 20*time.Second, "Run took %v, want it not to wait for the grandchild", took)
+			assert.Contains(t, out.String(), "grandchild up\n", "output %q lacks the grandchild's line", out.String())
+			if tt.stays {
+				assert.False(t, procGone(pid, 0), "grandchild %d outside the group is gone; the test proves nothing", pid)
+			} else {
+				assert.True(t, procGone(pid, 5*time.Second), "grandchild %d still runs after Run returned", pid)
 			}
 		})
 	}
@@ -363,31 +340,21 @@ func TestRunGrandchild(t *testing.T) {
 
 func TestRunMaxRSS(t *testing.T) {
 	res, err := Run(context.Background(), procHelperCommand(procNewMarkerWriter(), "alloc"))
-	if err != nil || !res.OK() {
-		t.Fatalf("Run = %+v, %v", res, err)
-	}
-	if res.MaxRSS < 40<<20 || res.MaxRSS > 4<<30 {
-		t.Errorf("MaxRSS = %d bytes, want between 40 MiB and 4 GiB after touching 50 MiB", res.MaxRSS)
-	}
+	require.NoError(t, err, "Run = %+v", res)
+	require.True(t, res.OK(), "Run = %+v, %v", res, err)
+	assert.GreaterOrEqual(t, res.MaxRSS, int64(40<<20), "MaxRSS = %d bytes, want between 40 MiB and 4 GiB after touching 50 MiB", res.MaxRSS)
+	assert.LessOrEqual(t, res.MaxRSS, int64(4<<30), "MaxRSS = %d bytes, want between 40 MiB and 4 GiB after touching 50 MiB", res.MaxRSS)
 }
 
 func TestRunStartErrors(t *testing.T) {
 	dir := t.TempDir()
 	plain := filepath.Join(dir, "plain.sh")
-	if err := os.WriteFile(plain, []byte("#!/bin/sh\necho hi\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(plain, []byte("#!/bin/sh\necho hi\n"), 0o644))
 	tool := filepath.Join(dir, "tool")
-	if err := os.WriteFile(tool, []byte("#!/bin/sh\necho hi\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(tool, []byte("#!/bin/sh\necho hi\n"), 0o755))
 	noShebang := filepath.Join(dir, "noshebang")
-	if err := os.WriteFile(noShebang, []byte("echo hi\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(noShebang, []byte("echo hi\n"), 0o755))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "sub"), 0o755))
 	tests := []struct {
 		name  string
 		c     Command
@@ -417,15 +384,11 @@ func TestRunStartErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res, err := Run(context.Background(), tt.c)
-			if !errors.Is(err, tt.is) {
-				t.Fatalf("Run error = %v, want it to wrap %v", err, tt.is)
-			}
-			if msg := err.Error(); !strings.Contains(msg, tt.names) || !strings.Contains(msg, tt.hint) {
-				t.Errorf("Run error %q, want it to name %q and advise %q", msg, tt.names, tt.hint)
-			}
-			if res != (Result{}) {
-				t.Errorf("Run = %+v, want a zero Result", res)
-			}
+			require.ErrorIs(t, err, tt.is, "Run error = %v, want it to wrap %v", err, tt.is)
+			msg := err.Error()
+			assert.Contains(t, msg, tt.names, "Run error %q, want it to name %q and advise %q", msg, tt.names, tt.hint)
+			assert.Contains(t, msg, tt.hint, "Run error %q, want it to name %q and advise %q", msg, tt.names, tt.hint)
+			assert.Equal(t, Result{}, res, "Run = %+v, want a zero Result", res)
 		})
 	}
 }
@@ -433,16 +396,11 @@ func TestRunStartErrors(t *testing.T) {
 func TestRunUsesPATHFromEnv(t *testing.T) {
 	dir := t.TempDir()
 	script := "#!/bin/sh\necho \"tool $1 in $PWD\"\n"
-	if err := os.WriteFile(filepath.Join(dir, "magelab-tool"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "magelab-tool"), []byte(script), 0o755))
 	var out bytes.Buffer
 	env := append(os.Environ(), "PATH=/nowhere", "PATH="+dir) // the last PATH wins, as in the child
 	res, err := Run(context.Background(), Command{Path: "magelab-tool", Args: []string{"x"}, Env: env, Dir: "/", Output: &out})
-	if err != nil || !res.OK() {
-		t.Fatalf("Run = %+v, %v", res, err)
-	}
-	if got, want := out.String(), "tool x in /\n"; got != want {
-		t.Errorf("output = %q, want %q", got, want)
-	}
+	require.NoError(t, err, "Run = %+v", res)
+	require.True(t, res.OK(), "Run = %+v, %v", res, err)
+	assert.Equal(t, "tool x in /\n", out.String(), "output")
 }

@@ -2,7 +2,6 @@ package proc
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func procSkipUnlessLinux(tb testing.TB) {
@@ -27,22 +29,14 @@ func procSkipUnlessLinux(tb testing.TB) {
 func procStartIndependent(tb testing.TB, pid int) uint64 {
 	tb.Helper()
 	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	prefix := fmt.Sprintf("%d (%s) ", pid, strings.TrimSuffix(string(comm), "\n"))
 	rest, ok := strings.CutPrefix(string(stat), prefix)
-	if !ok {
-		tb.Fatalf("stat %q does not start with %q", stat, prefix)
-	}
+	require.True(tb, ok, "stat %q does not start with %q", stat, prefix)
 	v, err := strconv.ParseUint(strings.Fields(rest)[22-3], 10, 64)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	return v
 }
 
@@ -51,9 +45,7 @@ func procStartIndependent(tb testing.TB, pid int) uint64 {
 func procMustStartSleep(tb testing.TB, name string) *exec.Cmd {
 	tb.Helper()
 	cmd := exec.Command(name, "60")
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, cmd.Start())
 	tb.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	return cmd
 }
@@ -71,20 +63,15 @@ func TestProcessStart(t *testing.T) {
 	procSkipUnlessLinux(t)
 	sleep := procMustLookPath(t, "sleep")
 	self, err := ProcessStart(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	// A child must start at least one tick (10 ms) after this process.
 	time.Sleep(30 * time.Millisecond)
 	later := procMustStartSleep(t, sleep)
 	link := filepath.Join(t.TempDir(), "a) (b")
-	if err := os.Symlink(sleep, link); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.Symlink(sleep, link))
 	odd := procMustStartSleep(t, link)
-	if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", odd.Process.Pid)); string(comm) != "a) (b\n" {
-		t.Fatalf("child's command name is %q, the test needs %q", comm, "a) (b")
-	}
+	comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", odd.Process.Pid))
+	require.Equal(t, "a) (b\n", string(comm), "child's command name is %q, the test needs %q", comm, "a) (b")
 
 	for _, tc := range []struct {
 		name string
@@ -96,33 +83,23 @@ func TestProcessStart(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ProcessStart(tc.pid)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := procStartIndependent(t, tc.pid); got != want {
-				t.Errorf("ProcessStart(%d) = %d, want %d", tc.pid, got, want)
-			}
+			require.NoError(t, err)
+			want := procStartIndependent(t, tc.pid)
+			assert.Equal(t, want, got, "ProcessStart(%d) = %d, want %d", tc.pid, got, want)
 		})
 	}
 	t.Run("LaterChildStartsLater", func(t *testing.T) {
 		got, err := ProcessStart(later.Process.Pid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got <= self {
-			t.Errorf("child started at %d ticks, not after this process (%d)", got, self)
-		}
+		require.NoError(t, err)
+		assert.Greater(t, got, self, "child started at %d ticks, not after this process (%d)", got, self)
 	})
 	t.Run("NoSuchProcess", func(t *testing.T) {
 		// pid_max is one more than the largest pid the kernel hands out.
 		b, err := os.ReadFile("/proc/sys/kernel/pid_max")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-		if _, err := ProcessStart(pid); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("ProcessStart(pid_max) err = %v, want one wrapping os.ErrNotExist", err)
-		}
+		_, err = ProcessStart(pid)
+		assert.ErrorIs(t, err, os.ErrNotExist, "ProcessStart(pid_max) err = %v, want one wrapping os.ErrNotExist", err)
 	})
 }
 
@@ -146,12 +123,13 @@ func TestParseStat(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			st, err := parseStat([]byte(tc.line + "\n"))
 			state, start := st.state, st.start
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("err = %v, want error %t", err, tc.wantErr)
+			if tc.wantErr {
+				require.Error(t, err, "err = %v, want error %t", err, tc.wantErr)
+			} else {
+				require.NoError(t, err, "err = %v, want error %t", err, tc.wantErr)
 			}
-			if state != tc.wantState || start != tc.wantStart {
-				t.Errorf("got state %q start %d, want %q %d", state, start, tc.wantState, tc.wantStart)
-			}
+			assert.Equal(t, tc.wantState, state, "got state %q start %d, want %q %d", state, start, tc.wantState, tc.wantStart)
+			assert.Equal(t, tc.wantStart, start, "got state %q start %d, want %q %d", state, start, tc.wantState, tc.wantStart)
 		})
 	}
 }
@@ -169,26 +147,20 @@ func FuzzParseStat(f *testing.F) {
 		line := fmt.Sprintf("99 (%s) R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 %d 20 21\n", comm, start)
 		st, err := parseStat([]byte(line))
 		state, got := st.state, st.start
-		if err != nil || state != 'R' || got != start {
-			t.Errorf("comm %q: state %q start %d err %v, want R %d", comm, state, got, err, start)
-		}
+		assert.NoError(t, err, "comm %q: state %q start %d err %v, want R %d", comm, state, got, err, start)
+		assert.Equal(t, byte('R'), state, "comm %q: state %q start %d err %v, want R %d", comm, state, got, err, start)
+		assert.Equal(t, start, got, "comm %q: state %q start %d err %v, want R %d", comm, state, got, err, start)
 	})
 }
 
 func TestProcessAlive(t *testing.T) {
 	procSkipUnlessLinux(t)
 	self, err := ProcessStart(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	exited := exec.Command(procMustLookPath(t, "true"))
-	if err := exited.Run(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, exited.Run())
 	zombie := exec.Command(procMustLookPath(t, "true"))
-	if err := zombie.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, zombie.Start())
 	t.Cleanup(func() { zombie.Wait() })
 	procWaitZombie(t, zombie.Process.Pid)
 
@@ -206,9 +178,8 @@ func TestProcessAlive(t *testing.T) {
 		{"NoPid", 0, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := Alive(tc.pid, tc.start); got != tc.want {
-				t.Errorf("processAlive(%d, %d) = %t, want %t", tc.pid, tc.start, got, tc.want)
-			}
+			got := Alive(tc.pid, tc.start)
+			assert.Equal(t, tc.want, got, "processAlive(%d, %d) = %t, want %t", tc.pid, tc.start, got, tc.want)
 		})
 	}
 }
@@ -222,5 +193,5 @@ func procWaitZombie(tb testing.TB, pid int) {
 			return
 		}
 	}
-	tb.Fatalf("process %d did not become a zombie", pid)
+	require.FailNowf(tb, "no zombie", "process %d did not become a zombie", pid)
 }

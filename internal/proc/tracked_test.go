@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestRunTrackedKillsEscapedDescendants: a server that starts a worker in a
@@ -34,19 +37,15 @@ func TestRunTrackedKillsEscapedDescendants(t *testing.T) {
 	}()
 	var left int
 	res, err := RunTracked(ctx, Command{Path: "/bin/sh", Args: []string{"-c", script}, Grace: 200 * time.Millisecond}, func(n int) { left = n })
-	if err != nil || !res.Interrupted {
-		t.Fatalf("RunTracked = %+v, %v", res, err)
-	}
+	require.NoError(t, err, "RunTracked = %+v", res)
+	require.True(t, res.Interrupted, "RunTracked = %+v, %v", res, err)
 	b, _ := os.ReadFile(pidFile)
 	worker, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatalf("worker pid %q", b)
-	}
-	if left < 1 {
-		t.Errorf("leftovers reported %d, want at least the worker", left)
-	}
-	if Alive(worker, 0) {
+	require.NoError(t, err, "worker pid %q", b)
+	assert.GreaterOrEqual(t, left, 1, "leftovers reported %d, want at least the worker", left)
+	alive := Alive(worker, 0)
+	if alive {
 		exec.Command("kill", "-9", strconv.Itoa(worker)).Run()
-		t.Fatalf("worker %d outlived RunTracked", worker)
 	}
+	require.False(t, alive, "worker %d outlived RunTracked", worker)
 }

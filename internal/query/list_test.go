@@ -7,12 +7,14 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"reflect"
 	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/magelab/magelab/internal/ledger"
 	"github.com/magelab/magelab/internal/proc"
@@ -26,42 +28,30 @@ func mustWriteLedger(tb testing.TB, events []record.Event, tail string) *ledger.
 	tb.Helper()
 	l := ledger.Open(tb.TempDir())
 	f, err := os.Create(l.Path())
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	w := bufio.NewWriter(f)
 	for _, ev := range events {
 		b, err := json.Marshal(ev)
-		if err != nil {
-			tb.Fatal(err)
-		}
+		require.NoError(tb, err)
 		w.Write(append(b, '\n'))
 	}
 	w.WriteString(tail)
-	if err := w.Flush(); err != nil {
-		tb.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, w.Flush())
+	require.NoError(tb, f.Close())
 	return l
 }
 
 func mustList(tb testing.TB, l *ledger.Ledger, q Query) ([]record.Summary, []string) {
 	tb.Helper()
 	runs, warnings, err := List(l, q)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	return runs, warnings
 }
 
 func mustWhere(tb testing.TB, s string) []Cond {
 	tb.Helper()
 	c, err := ParseWhere(s)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	return c
 }
 
@@ -217,9 +207,8 @@ func TestListMatchesOracle(t *testing.T) {
 		n = 1500
 	}
 	l := mustWriteLedger(t, randomEvents(n, 7), "")
-	if st, _ := os.Stat(l.Path()); st.Size() < 3*blockSize {
-		t.Fatalf("ledger of %d bytes: want several blocks", st.Size())
-	}
+	st, _ := os.Stat(l.Path())
+	require.GreaterOrEqual(t, st.Size(), int64(3*blockSize), "ledger of %d bytes: want several blocks", st.Size())
 	queries := []struct {
 		name string
 		q    Query
@@ -243,9 +232,7 @@ func TestListMatchesOracle(t *testing.T) {
 		{"NotEqualSkipsMissing", Query{Where: mustWhere(t, "train.lr!=0.1"), Sort: "-val_loss", Limit: 40}},
 	}
 	all, _, err := l.Summaries()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	byID := map[string]record.Summary{}
 	for _, s := range all {
 		byID[s.ID] = s
@@ -254,16 +241,10 @@ func TestListMatchesOracle(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, _ := mustList(t, l, tc.q)
 			want := oracle(t, all, tc.q)
-			if len(want) == 0 {
-				t.Fatalf("the oracle finds no runs: a useless case")
-			}
-			if !slices.Equal(ids(got), want) {
-				t.Fatalf("List returned %d runs, the fold %d\n got %v\nwant %v", len(got), len(want), ids(got), want)
-			}
+			require.NotEmpty(t, want, "the oracle finds no runs: a useless case")
+			require.Equal(t, want, ids(got), "List returned %d runs, the fold %d", len(got), len(want))
 			for _, s := range got {
-				if w := byID[s.ID]; !reflect.DeepEqual(w, s) {
-					t.Fatalf("summary of %s differs from the fold's:\n got %+v\nwant %+v", s.ID, s, w)
-				}
+				require.Equal(t, byID[s.ID], s, "summary of %s differs from the fold's", s.ID)
 			}
 		})
 	}
@@ -330,31 +311,32 @@ func TestListEvents(t *testing.T) {
 			for i, n := range tc.want {
 				want[i] = recordtest.ID(n)
 			}
-			if !slices.Equal(ids(got), want) {
-				t.Errorf("got %v\nwant %v", ids(got), want)
-			}
+			assert.Equal(t, want, ids(got))
 			torn := fmt.Sprintf("%s: byte %d: skipped an unreadable line (a write cut short by a crash?)", l.Path(), fileSize(t, l)-int64(len(`{"run":"`+recordtest.ID(4)+`","type":"run.started","experiment":"dig`)))
-			if len(warnings) == 0 || warnings[0] != torn {
-				t.Errorf("warnings = %q, want first %q", warnings, torn)
+			if assert.NotEmpty(t, warnings, "warnings = %q, want first %q", warnings, torn) {
+				assert.Equal(t, torn, warnings[0], "warnings = %q, want first %q", warnings, torn)
 			}
-			if rest := warnings[min(1, len(warnings)):]; !slices.Equal(rest, tc.warns) {
-				t.Errorf("warnings after the torn line = %q, want %q", rest, tc.warns)
+			rest := warnings[min(1, len(warnings)):]
+			if len(tc.warns) == 0 {
+				assert.Empty(t, rest, "warnings after the torn line = %q, want %q", rest, tc.warns)
+			} else {
+				assert.Equal(t, tc.warns, rest, "warnings after the torn line = %q, want %q", rest, tc.warns)
 			}
 		})
 	}
 	t.Run("SummaryOfEvaluatedRun", func(t *testing.T) {
 		got, _ := mustList(t, l, Query{Where: mustWhere(t, "id="+recordtest.ID(0))})
-		if len(got) != 1 || got[0].Metrics["test_accuracy"] != 0.89 || got[0].Metrics["val_accuracy"] != 0.93 || got[0].Experiment != "digits" || got[0].Params["train.opt"] != "adam" {
-			t.Fatalf("got %+v", got)
-		}
+		require.Len(t, got, 1, "got %+v", got)
+		require.Equal(t, 0.89, got[0].Metrics["test_accuracy"], "got %+v", got)
+		require.Equal(t, 0.93, got[0].Metrics["val_accuracy"], "got %+v", got)
+		require.Equal(t, "digits", got[0].Experiment, "got %+v", got)
+		require.Equal(t, "adam", got[0].Params["train.opt"], "got %+v", got)
 	})
 }
 
 func fileSize(t *testing.T, l *ledger.Ledger) int64 {
 	st, err := os.Stat(l.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return st.Size()
 }
 
@@ -367,35 +349,29 @@ func TestListRuledOutRunNamesCount(t *testing.T) {
 		{Run: recordtest.ID(0), Type: record.EventRunFinished, Status: record.StatusFailed, ExitCode: &code},
 	}, "")
 	got, warnings := mustList(t, l, Query{Where: mustWhere(t, "status=finished only.here=1")})
-	if len(got) != 0 || len(warnings) != 0 {
-		t.Fatalf("runs %v, warnings %q: want none", ids(got), warnings)
-	}
+	require.Empty(t, got, "runs %v, warnings %q: want none", ids(got), warnings)
+	require.Empty(t, warnings, "runs %v, warnings %q: want none", ids(got), warnings)
 }
 
 func TestListNewestFirstStopsEarly(t *testing.T) {
 	l := mustWriteLedger(t, randomEvents(8000, 3), "")
 	blocks := int(fileSize(t, l)/blockSize) + 1
 	runs, _, read, err := list(l, Query{Limit: 5}, nil)
-	if err != nil || len(runs) != 5 {
-		t.Fatalf("runs %d, err %v", len(runs), err)
-	}
-	if blocks < 4 || read != 1 {
-		t.Fatalf("read %d of %d blocks for the 5 newest runs, want 1", read, blocks)
-	}
+	require.NoError(t, err, "runs %d", len(runs))
+	require.Len(t, runs, 5, "runs %d, err %v", len(runs), err)
+	require.GreaterOrEqual(t, blocks, 4, "read %d of %d blocks for the 5 newest runs, want 1", read, blocks)
+	require.Equal(t, 1, read, "read %d of %d blocks for the 5 newest runs, want 1", read, blocks)
 	_, _, read, _ = list(l, Query{Sort: "-val_accuracy", Limit: 5}, nil)
-	if read != blocks {
-		t.Fatalf("a sort read %d of %d blocks, want all", read, blocks)
-	}
+	require.Equal(t, blocks, read, "a sort read %d of %d blocks, want all", read, blocks)
 }
 
 func TestListEmptyLedger(t *testing.T) {
 	runs, warnings, err := List(ledger.Open(t.TempDir()), Query{Sort: "-x"})
-	if err != nil || len(runs) != 0 || len(warnings) != 0 {
-		t.Fatalf("runs %v, warnings %v, err %v", runs, warnings, err)
-	}
-	if _, _, err := List(ledger.Open(t.TempDir()), Query{Sort: "-"}); err == nil || err.Error() != `sort "-" names nothing (want NAME for ascending, -NAME for descending)` {
-		t.Fatalf("err = %v", err)
-	}
+	require.NoError(t, err, "runs %v, warnings %v", runs, warnings)
+	require.Empty(t, runs, "runs %v, warnings %v, err %v", runs, warnings, err)
+	require.Empty(t, warnings, "runs %v, warnings %v, err %v", runs, warnings, err)
+	_, _, err = List(ledger.Open(t.TempDir()), Query{Sort: "-"})
+	require.EqualError(t, err, `sort "-" names nothing (want NAME for ascending, -NAME for descending)`)
 }
 
 // writeBigLedger writes n runs of about 600 bytes fast, for the memory test.
@@ -403,9 +379,7 @@ func writeBigLedger(tb testing.TB, n int) *ledger.Ledger {
 	tb.Helper()
 	l := ledger.Open(tb.TempDir())
 	f, err := os.Create(l.Path())
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	w := bufio.NewWriterSize(f, 1<<20)
 	for i := range n {
 		id := recordtest.ID(i)
@@ -415,9 +389,7 @@ func writeBigLedger(tb testing.TB, n int) *ledger.Ledger {
 			fmt.Fprintf(w, `{"run":"%s","type":"run.finished","status":"finished","exit_code":0,"duration_s":%d,"metrics":{"val_accuracy":%g,"val_loss":%g,"train_loss":0.1}}`+"\n", recordtest.ID(i-1), i%300, float64((i*7919)%1000)/1000, float64(i%100)/100)
 		}
 	}
-	if err := w.Flush(); err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, w.Flush())
 	f.Close()
 	return l
 }
@@ -443,9 +415,8 @@ func TestListMemoryIsFlat(t *testing.T) {
 	small, big := peak(20_000), peak(200_000)
 	t.Logf("peak live heap: %d KiB for 20k runs, %d KiB for 200k runs", small>>10, big>>10)
 	const bound, slack = 16 << 20, 4 << 20
-	if big > bound || big > small+slack {
-		t.Fatalf("peak live heap %d KiB for 200k runs against %d KiB for 20k: it grows with the ledger (bound %d KiB, slack %d KiB)", big>>10, small>>10, bound>>10, slack>>10)
-	}
+	require.LessOrEqual(t, big, uint64(bound), "peak live heap %d KiB for 200k runs against %d KiB for 20k: it grows with the ledger (bound %d KiB, slack %d KiB)", big>>10, small>>10, bound>>10, slack>>10)
+	require.LessOrEqual(t, big, small+slack, "peak live heap %d KiB for 200k runs against %d KiB for 20k: it grows with the ledger (bound %d KiB, slack %d KiB)", big>>10, small>>10, bound>>10, slack>>10)
 }
 
 // peakOf is the peak live heap of a query on l, sampled after each block.
@@ -464,9 +435,8 @@ func peakOf(t *testing.T, l *ledger.Ledger) uint64 {
 	}
 	q := Query{Where: mustWhere(t, "val_accuracy>0.5 train.lr=0.01"), Sort: "-val_accuracy", Limit: 20}
 	runs, _, _, err := list(l, q, sample)
-	if err != nil || len(runs) != 20 {
-		t.Fatalf("%d runs, err %v", len(runs), err)
-	}
+	require.NoError(t, err, "%d runs", len(runs))
+	require.Len(t, runs, 20, "%d runs, err %v", len(runs), err)
 	return max
 }
 
@@ -491,14 +461,11 @@ func TestResolveID(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ResolveID(l, tc.short)
 			if tc.err != "" {
-				if err == nil || err.Error() != tc.err {
-					t.Fatalf("err = %v\nwant  %s", err, tc.err)
-				}
+				require.EqualError(t, err, tc.err)
 				return
 			}
-			if err != nil || got != tc.want {
-				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
-			}
+			require.NoError(t, err, "got %q; want %q", got, tc.want)
+			require.Equal(t, tc.want, got)
 		})
 	}
 	t.Run("ManyMatchesStayBounded", func(t *testing.T) {
@@ -507,15 +474,15 @@ func TestResolveID(t *testing.T) {
 			events = append(events, record.Event{Run: recordtest.ID(i), Type: record.EventRunStarted})
 		}
 		_, err := ResolveID(mustWriteLedger(t, events, ""), "019b")
-		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("matches more than %d runs", maxHits)) || !strings.Contains(err.Error(), "… 995 more") {
-			t.Fatalf("err = %v", err)
-		}
+		require.ErrorContains(t, err, fmt.Sprintf("matches more than %d runs", maxHits))
+		require.ErrorContains(t, err, "… 995 more")
 	})
 	t.Run("FindGivesTheSummary", func(t *testing.T) {
 		runs, _, err := Find(l, "cccc", "aaaa")
-		if err != nil || len(runs) != 2 || runs[0].ID[32:] != "cccc" || runs[1].Status != record.StatusFinished {
-			t.Fatalf("runs %+v, err %v", runs, err)
-		}
+		require.NoError(t, err, "runs %+v", runs)
+		require.Len(t, runs, 2, "runs %+v, err %v", runs, err)
+		require.Equal(t, "cccc", runs[0].ID[32:], "runs %+v, err %v", runs, err)
+		require.Equal(t, record.StatusFinished, runs[1].Status, "runs %+v, err %v", runs, err)
 	})
 }
 
@@ -526,24 +493,20 @@ func TestRecordsFallBackToLedger(t *testing.T) {
 		{Run: recordtest.ID(2), Type: record.EventRunStarted, Experiment: "digits", GPU: "1x H200"},
 		{Run: recordtest.ID(2), Type: record.EventRunFinished, Status: record.StatusFinished, ExitCode: &code, Metrics: map[string]float64{"acc": 1}},
 	}, "")
-	if err := l.WriteRecord(&record.Run{ID: recordtest.ID(1), Experiment: "digits", Status: record.StatusRunning}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, l.WriteRecord(&record.Run{ID: recordtest.ID(1), Experiment: "digits", Status: record.StatusRunning}))
 	runs, raw, warnings, err := Records(l, recordtest.ID(1)[28:], recordtest.ID(2)[28:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if runs[0].Status != record.StatusCrashed || raw[0] == nil {
-		t.Errorf("run 1: status %s (want crashed: its process is gone), raw %d bytes", runs[0].Status, len(raw[0]))
-	}
-	if runs[1].Metrics["acc"] != 1 || raw[1] != nil || runs[1].GPU == nil || len(warnings) != 1 || !strings.Contains(warnings[0], filepath.Join(recordtest.ID(2), "run.json")+" is missing") {
-		t.Errorf("run 2: %+v, warnings %q", runs[1], warnings)
+	require.NoError(t, err)
+	assert.Equal(t, record.StatusCrashed, runs[0].Status, "run 1: status %s (want crashed: its process is gone), raw %d bytes", runs[0].Status, len(raw[0]))
+	assert.NotNil(t, raw[0], "run 1: status %s (want crashed: its process is gone), raw %d bytes", runs[0].Status, len(raw[0]))
+	assert.Equal(t, 1.0, runs[1].Metrics["acc"], "run 2: %+v, warnings %q", runs[1], warnings)
+	assert.Nil(t, raw[1], "run 2: %+v, warnings %q", runs[1], warnings)
+	assert.NotNil(t, runs[1].GPU, "run 2: %+v, warnings %q", runs[1], warnings)
+	if assert.Len(t, warnings, 1, "run 2: %+v, warnings %q", runs[1], warnings) {
+		assert.Contains(t, warnings[0], filepath.Join(recordtest.ID(2), "run.json")+" is missing", "run 2: %+v, warnings %q", runs[1], warnings)
 	}
 }
 
 func mustAppend(tb testing.TB, l *ledger.Ledger, ev record.Event) {
 	tb.Helper()
-	if err := l.Append(ev); err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, l.Append(ev))
 }

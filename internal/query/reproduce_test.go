@@ -3,6 +3,9 @@ package query
 import (
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/magelab/magelab/internal/ledger"
 	"github.com/magelab/magelab/internal/record"
 	"github.com/magelab/magelab/internal/record/recordtest"
@@ -19,19 +22,16 @@ func TestReproductionFields(t *testing.T) {
 	want := recordtest.GoldenRun()
 	check := func(name string, reproduces, verdict string) {
 		t.Helper()
-		if reproduces != want.Reproduces || verdict != want.Verdict {
-			t.Errorf("%s: reproduces %q verdict %q, want %q %q", name, reproduces, verdict, want.Reproduces, want.Verdict)
-		}
+		assert.Equal(t, want.Reproduces, reproduces, "%s: reproduces", name)
+		assert.Equal(t, want.Verdict, verdict, "%s: verdict", name)
 	}
 	all, _, err := l.Summaries()
-	if err != nil || len(all) != 1 {
-		t.Fatalf("summaries: %v %v", all, err)
-	}
+	require.NoError(t, err, "summaries: %v", all)
+	require.Len(t, all, 1, "summaries: %v %v", all, err)
 	check("Summaries", all[0].Reproduces, all[0].Verdict)
 	listed, _, err := List(l, Query{})
-	if err != nil || len(listed) != 1 {
-		t.Fatalf("list: %v %v", listed, err)
-	}
+	require.NoError(t, err, "list: %v", listed)
+	require.Len(t, listed, 1, "list: %v %v", listed, err)
 	check("List", listed[0].Reproduces, listed[0].Verdict)
 	r := record.RecordFromSummary(listed[0])
 	check("RecordFromSummary", r.Reproduces, r.Verdict)

@@ -1,9 +1,10 @@
 package query
 
 import (
-	"slices"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/magelab/magelab/internal/record"
 	"github.com/magelab/magelab/internal/record/recordtest"
@@ -30,29 +31,29 @@ func TestSweepEvents(t *testing.T) {
 
 	t.Run("ListSkipsThem", func(t *testing.T) {
 		runs, warnings := mustList(t, l, Query{SweepID: "5e1f0c3a9b2d", Sort: "-acc"})
-		if len(warnings) != 0 || !slices.Equal(ids(runs), []string{recordtest.ID(2), recordtest.ID(1), recordtest.ID(0)}) {
-			t.Fatalf("runs %v, warnings %q", ids(runs), warnings)
-		}
+		require.Empty(t, warnings, "runs %v, warnings %q", ids(runs), warnings)
+		require.Equal(t, []string{recordtest.ID(2), recordtest.ID(1), recordtest.ID(0)}, ids(runs), "runs %v, warnings %q", ids(runs), warnings)
 	})
 	t.Run("SummariesHaveNoPhantomRun", func(t *testing.T) {
 		runs, warnings, err := l.Summaries()
-		if err != nil || len(warnings) != 0 || len(runs) != 3 {
-			t.Fatalf("%d summaries, warnings %q, err %v", len(runs), warnings, err)
-		}
+		require.NoError(t, err, "%d summaries, warnings %q", len(runs), warnings)
+		require.Empty(t, warnings, "%d summaries, warnings %q, err %v", len(runs), warnings, err)
+		require.Len(t, runs, 3, "%d summaries, warnings %q, err %v", len(runs), warnings, err)
 	})
 	t.Run("FindIgnoresThem", func(t *testing.T) {
 		got, warnings, err := Find(l, recordtest.ID(1)[30:])
-		if err != nil || len(warnings) != 0 || got[0].ID != recordtest.ID(1) {
-			t.Fatalf("find: %+v %q %v", got, warnings, err)
-		}
+		require.NoError(t, err, "find: %+v %q", got, warnings)
+		require.Empty(t, warnings, "find: %+v %q %v", got, warnings, err)
+		require.Equal(t, recordtest.ID(1), got[0].ID, "find: %+v %q %v", got, warnings, err)
 	})
 	t.Run("SweepStarted", func(t *testing.T) {
 		ev, ok, err := SweepStarted(l, "5e1f0c3a9b2d")
-		if err != nil || !ok || ev.Spec["method"] != "grid" || ev.Experiment != "digits" {
-			t.Fatalf("%+v %v %v", ev, ok, err)
-		}
-		if _, ok, err := SweepStarted(l, "nope"); ok || err != nil {
-			t.Fatalf("unknown sweep: %v %v", ok, err)
-		}
+		require.NoError(t, err, "%+v %v", ev, ok)
+		require.True(t, ok, "%+v %v %v", ev, ok, err)
+		require.Equal(t, "grid", ev.Spec["method"], "%+v %v %v", ev, ok, err)
+		require.Equal(t, "digits", ev.Experiment, "%+v %v %v", ev, ok, err)
+		_, ok, err = SweepStarted(l, "nope")
+		require.False(t, ok, "unknown sweep: %v %v", ok, err)
+		require.NoError(t, err, "unknown sweep: %v", ok)
 	})
 }

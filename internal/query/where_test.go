@@ -3,6 +3,9 @@ package query
 import (
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestParseWhere(t *testing.T) {
@@ -36,21 +39,14 @@ func TestParseWhere(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			conds, err := ParseWhere(tc.in)
 			if tc.error != "" {
-				if err == nil || err.Error() != tc.error {
-					t.Fatalf("error = %v\nwant    %s", err, tc.error)
-				}
+				require.EqualError(t, err, tc.error)
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(conds) != len(tc.want) {
-				t.Fatalf("got %d conditions %+v, want %d", len(conds), conds, len(tc.want))
-			}
+			require.NoError(t, err)
+			require.Len(t, conds, len(tc.want), "got %d conditions %+v, want %d", len(conds), conds, len(tc.want))
 			for i, w := range tc.want {
-				if g := conds[i]; g.Name != w.name || g.Op != w.op || g.Value != w.value {
-					t.Errorf("condition %d = %q %q %q, want %q %q %q", i, g.Name, g.Op, g.Value, w.name, w.op, w.value)
-				}
+				g := conds[i]
+				assert.Equal(t, w, c{g.Name, g.Op, g.Value}, "condition %d", i)
 			}
 		})
 	}
@@ -98,12 +94,10 @@ func TestCondMatch(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			conds, err := ParseWhere(tc.cond)
-			if err != nil || len(conds) != 1 {
-				t.Fatalf("ParseWhere(%q) = %v, %v", tc.cond, conds, err)
-			}
-			if got := conds[0].match(tc.v); got != tc.want {
-				t.Fatalf("%s on %+v = %v, want %v", tc.cond, tc.v, got, tc.want)
-			}
+			require.NoError(t, err, "ParseWhere(%q) = %v", tc.cond, conds)
+			require.Len(t, conds, 1, "ParseWhere(%q) = %v, %v", tc.cond, conds, err)
+			got := conds[0].match(tc.v)
+			require.Equal(t, tc.want, got, "%s on %+v = %v, want %v", tc.cond, tc.v, got, tc.want)
 		})
 	}
 }
@@ -121,27 +115,25 @@ func FuzzWhere(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		conds, err := ParseWhere(s)
 		if err != nil {
-			if !strings.HasPrefix(err.Error(), "condition ") {
-				t.Fatalf("error without the condition: %v", err)
-			}
+			require.True(t, strings.HasPrefix(err.Error(), "condition "), "error without the condition: %v", err)
 			return
 		}
 		texts := make([]string, len(conds))
 		for i, c := range conds {
-			if c.Name == "" || !validOp(c.Op) || strings.ContainsAny(c.Name, " \t\r\n\"'=!<>~") {
-				t.Fatalf("malformed condition %+v from %q", c, s)
-			}
+			require.NotEmpty(t, c.Name, "malformed condition %+v from %q", c, s)
+			require.True(t, validOp(c.Op), "malformed condition %+v from %q", c, s)
+			require.False(t, strings.ContainsAny(c.Name, " \t\r\n\"'=!<>~"), "malformed condition %+v from %q", c, s)
 			texts[i] = c.Text
 		}
 		again, err := ParseWhere(strings.Join(texts, " "))
-		if err != nil || len(again) != len(conds) {
-			t.Fatalf("%q: re-parsing %q: %v, %d conditions, want %d", s, texts, err, len(again), len(conds))
-		}
+		require.NoError(t, err, "%q: re-parsing %q", s, texts)
+		require.Len(t, again, len(conds), "%q: re-parsing %q: %v, %d conditions, want %d", s, texts, err, len(again), len(conds))
 		for i := range conds {
 			a, b := conds[i], again[i]
-			if a.Name != b.Name || a.Op != b.Op || a.Value != b.Value || a.val.kind != b.val.kind {
-				t.Fatalf("%q: condition %d changed on re-parsing: %+v → %+v", s, i, a, b)
-			}
+			require.Equal(t, a.Name, b.Name, "%q: condition %d changed on re-parsing: %+v → %+v", s, i, a, b)
+			require.Equal(t, a.Op, b.Op, "%q: condition %d changed on re-parsing: %+v → %+v", s, i, a, b)
+			require.Equal(t, a.Value, b.Value, "%q: condition %d changed on re-parsing: %+v → %+v", s, i, a, b)
+			require.Equal(t, a.val.kind, b.val.kind, "%q: condition %d changed on re-parsing: %+v → %+v", s, i, a, b)
 		}
 	})
 }

@@ -3,6 +3,8 @@ package report
 import (
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/magelab/magelab/internal/ledger"
 )
 
@@ -20,7 +22,5 @@ func TestFormatImport(t *testing.T) {
   rejected run "../x": not a run id
   warning  run w1: no run.json
 `
-	if got != want {
-		t.Fatalf("got\n%s\nwant\n%s", got, want)
-	}
+	require.Equal(t, want, got)
 }

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/magelab/magelab/internal/record"
 	"github.com/magelab/magelab/internal/record/recordtest"
 )
@@ -50,9 +53,7 @@ func TestFormatRunsGolden(t *testing.T) {
 	} {
 		t.Run(string(tc.format), func(t *testing.T) {
 			var b bytes.Buffer
-			if err := WriteRuns(&b, formatRuns(), tc.format, utc); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, WriteRuns(&b, formatRuns(), tc.format, utc))
 			recordtest.CheckGolden(t, tc.file, b.Bytes())
 		})
 	}
@@ -61,16 +62,12 @@ func TestFormatRunsGolden(t *testing.T) {
 func TestFormatShowGolden(t *testing.T) {
 	t.Run("FullRecord", func(t *testing.T) {
 		var b bytes.Buffer
-		if err := WriteRun(&b, recordtest.GoldenRun(), utc); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, WriteRun(&b, recordtest.GoldenRun(), utc))
 		recordtest.CheckGolden(t, "show.txt", b.Bytes())
 	})
 	t.Run("LedgerOnly", func(t *testing.T) {
 		var b bytes.Buffer
-		if err := WriteRun(&b, record.RecordFromSummary(formatRuns()[1]), utc); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, WriteRun(&b, record.RecordFromSummary(formatRuns()[1]), utc))
 		recordtest.CheckGolden(t, "show-ledger-only.txt", b.Bytes())
 	})
 }
@@ -85,18 +82,15 @@ func TestFormatCompareGolden(t *testing.T) {
 	b.Env.PythonVersion = "3.11.9"
 	b.GPU = nil
 	var out bytes.Buffer
-	if err := WriteCompare(&out, []*record.Run{a, b}, utc); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, WriteCompare(&out, []*record.Run{a, b}, utc))
 	recordtest.CheckGolden(t, "compare.txt", out.Bytes())
 	t.Run("SameEnvironment", func(t *testing.T) {
 		c := recordtest.GoldenRun()
 		c.ID = "019ce1a2-3b4c-7d5e-8f60-000000000002"
 		var out bytes.Buffer
 		WriteCompare(&out, []*record.Run{recordtest.GoldenRun(), c}, utc)
-		if !strings.Contains(out.String(), "(same for all runs)") || regexp.MustCompile(`(?m)^\*`).MatchString(out.String()) {
-			t.Fatalf("identical runs but for their id:\n%s", out.String())
-		}
+		require.Contains(t, out.String(), "(same for all runs)", "identical runs but for their id:\n%s", out.String())
+		require.NotRegexp(t, regexp.MustCompile(`(?m)^\*`), out.String(), "identical runs but for their id:\n%s", out.String())
 	})
 }
 
@@ -109,16 +103,13 @@ func TestFormatMarkdownRenders(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
 	unescaped := regexp.MustCompile(`(^|[^\\])\|`)
 	cells := func(line string) int { return len(unescaped.FindAllString(line, -1)) - 1 }
-	if len(lines) != 2+len(formatRuns()) {
-		t.Fatalf("%d lines, want header, delimiter and %d rows:\n%s", len(lines), len(formatRuns()), b.String())
-	}
-	if !regexp.MustCompile(`^\|(---:?\|)+$`).MatchString(lines[1]) {
-		t.Fatalf("delimiter row %q", lines[1])
-	}
+	require.Len(t, lines, 2+len(formatRuns()), "%d lines, want header, delimiter and %d rows:\n%s", len(lines), len(formatRuns()), b.String())
+	require.Regexp(t, regexp.MustCompile(`^\|(---:?\|)+$`), lines[1], "delimiter row %q", lines[1])
 	for i, l := range lines {
-		if n := cells(l); n != cells(lines[0]) || !strings.HasPrefix(l, "|") || !strings.HasSuffix(l, "|") {
-			t.Fatalf("line %d has %d cells, the header %d: %q", i, n, cells(lines[0]), l)
-		}
+		n := cells(l)
+		require.Equal(t, cells(lines[0]), n, "line %d has %d cells, the header %d: %q", i, n, cells(lines[0]), l)
+		require.True(t, strings.HasPrefix(l, "|"), "line %d has %d cells, the header %d: %q", i, n, cells(lines[0]), l)
+		require.True(t, strings.HasSuffix(l, "|"), "line %d has %d cells, the header %d: %q", i, n, cells(lines[0]), l)
 	}
 }
 
@@ -126,30 +117,24 @@ func TestFormatCSVHasEverything(t *testing.T) {
 	var b bytes.Buffer
 	WriteRuns(&b, formatRuns(), FormatCSV, utc)
 	rows, err := csv.NewReader(&b).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	head := rows[0]
 	for _, col := range []string{"params.seed", "params.train.layers", "metrics.val_accuracy", "metrics.val_loss", "sha", "dirty"} {
-		if !slices.Contains(head, col) {
-			t.Errorf("no column %s in %q", col, head)
-		}
+		assert.Contains(t, head, col, "no column %s in %q", col, head)
 	}
-	if rows[2][slices.Index(head, "params.train.opt")] != "a|b\nc" || rows[2][slices.Index(head, "metrics.val_loss")] != "0.123456789" {
-		t.Errorf("row 2 = %q", rows[2])
-	}
+	assert.Equal(t, "a|b\nc", rows[2][slices.Index(head, "params.train.opt")], "row 2 = %q", rows[2])
+	assert.Equal(t, "0.123456789", rows[2][slices.Index(head, "metrics.val_loss")], "row 2 = %q", rows[2])
 }
 
 func TestFormatJSONDecodes(t *testing.T) {
 	var b bytes.Buffer
 	WriteRuns(&b, formatRuns(), FormatJSON, utc)
 	var got []map[string]any
-	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 3 || got[2]["id"] != formatRuns()[2].ID || got[0]["git"] != nil || got[2]["metrics"].(map[string]any)["val_accuracy"] != 0.97222 {
-		t.Fatalf("got %v", got)
-	}
+	require.NoError(t, json.Unmarshal(b.Bytes(), &got))
+	require.Len(t, got, 3, "got %v", got)
+	require.Equal(t, formatRuns()[2].ID, got[2]["id"], "got %v", got)
+	require.Nil(t, got[0]["git"], "got %v", got)
+	require.Equal(t, 0.97222, got[2]["metrics"].(map[string]any)["val_accuracy"], "got %v", got)
 }
 
 func TestShortIDs(t *testing.T) {
@@ -166,20 +151,18 @@ func TestShortIDs(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := ShortIDs(tc.ids); !slices.Equal(got, tc.want) {
-				t.Fatalf("got %q, want %q", got, tc.want)
-			}
+			got := ShortIDs(tc.ids)
+			require.Equal(t, tc.want, got)
 		})
 	}
 }
 
 func TestParseFormat(t *testing.T) {
 	for in, want := range map[string]Format{"": FormatTable, "MD": FormatMarkdown, "markdown": FormatMarkdown, " csv ": FormatCSV, "json": FormatJSON} {
-		if got, err := ParseFormat(in); err != nil || got != want {
-			t.Errorf("ParseFormat(%q) = %q, %v; want %q", in, got, err, want)
-		}
+		got, err := ParseFormat(in)
+		assert.NoError(t, err, "ParseFormat(%q) = %q; want %q", in, got, want)
+		assert.Equal(t, want, got, "ParseFormat(%q) = %q, %v; want %q", in, got, err, want)
 	}
-	if _, err := ParseFormat("xml"); err == nil || err.Error() != `unknown format "xml" (want table, md, csv or json)` {
-		t.Errorf("err = %v", err)
-	}
+	_, err := ParseFormat("xml")
+	assert.EqualError(t, err, `unknown format "xml" (want table, md, csv or json)`)
 }
