@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 )
 
@@ -18,9 +18,7 @@ func addExperimentSeeds(f *testing.F) {
 	files = append(files, filepath.Join("..", "..", "experiments", "default.yaml"))
 	for _, file := range files {
 		data, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+		require.NoError(f, err)
 		f.Add(data)
 	}
 }
@@ -36,9 +34,7 @@ func FuzzLoad(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := parse(root, file, data)
 		if err != nil {
-			if e != nil {
-				t.Fatal("experiment returned with an error")
-			}
+			require.Nil(t, e, "experiment returned with an error")
 			return
 		}
 		checkLoaded(t, e)
@@ -48,39 +44,25 @@ func FuzzLoad(f *testing.F) {
 // checkLoaded asserts what every accepted experiment guarantees.
 func checkLoaded(t *testing.T, e *Experiment) {
 	t.Helper()
-	if !json.Valid(e.Params.JSON()) {
-		t.Fatalf("invalid params JSON: %s", e.Params.JSON())
-	}
-	if e.Params["seed"] != e.Seed {
-		t.Fatalf("params seed %v != Seed %d", e.Params["seed"], e.Seed)
-	}
+	require.True(t, json.Valid(e.Params.JSON()), "invalid params JSON: %s", e.Params.JSON())
+	require.Equal(t, e.Seed, e.Params["seed"], "params seed != Seed")
 	var back map[string]any
-	if err := yaml.Unmarshal(e.Params.YAML(), &back); err != nil {
-		t.Fatalf("params YAML does not parse: %v\n%s", err, e.Params.YAML())
-	}
-	if len(e.Stages) == 0 {
-		t.Fatal("no stages")
-	}
+	require.NoError(t, yaml.Unmarshal(e.Params.YAML(), &back), "params YAML does not parse:\n%s", e.Params.YAML())
+	require.NotEmpty(t, e.Stages, "no stages")
 	last := -1
 	for _, s := range e.Stages {
 		i := slices.Index(StageOrder, s.Name)
-		if i <= last {
-			t.Fatalf("stages out of order: %+v", e.Stages)
-		}
+		require.Greater(t, i, last, "stages out of order: %+v", e.Stages)
 		last = i
-		if s.IsCmd() == (s.Script != "") {
-			t.Fatalf("stage is neither or both script and cmd: %+v", s)
-		}
+		require.NotEqual(t, s.IsCmd(), s.Script != "", "stage is neither or both script and cmd: %+v", s)
 		vars := map[string]string{"in": "i", "out": "o", "run_dir": "r", "python": "p", "root": "/"}
 		for _, tmpl := range []string{s.Cmd, s.Metrics} {
-			if _, err := Expand(tmpl, e.Params, vars); err != nil {
-				t.Fatalf("accepted template %q does not expand: %v", tmpl, err)
-			}
+			_, err := Expand(tmpl, e.Params, vars)
+			require.NoError(t, err, "accepted template %q does not expand", tmpl)
 		}
 		if len(s.Deps) == 0 { // deps may name any directory: do not walk them here
-			if _, err := e.StageKey(s.Name, make([]string, len(e.Upstream(s.Name))), "", nil); err != nil {
-				t.Fatalf("StageKey(%s): %v", s.Name, err)
-			}
+			_, err := e.StageKey(s.Name, make([]string, len(e.Upstream(s.Name))), "", nil)
+			require.NoError(t, err, "StageKey(%s)", s.Name)
 		}
 	}
 }
@@ -103,20 +85,14 @@ func FuzzSet(f *testing.F) {
 		e.Params = e0.Params.clone()
 		before := string(e.Params.JSON())
 		if err := e.Set(s); err != nil {
-			if string(e.Params.JSON()) != before || e.Seed != e0.Seed {
-				t.Fatalf("failed Set(%q) changed params", s)
-			}
-			if !strings.HasPrefix(err.Error(), "-set: ") {
-				t.Fatalf("error without -set prefix: %v", err)
-			}
+			require.Equal(t, before, string(e.Params.JSON()), "failed Set(%q) changed params", s)
+			require.Equal(t, e0.Seed, e.Seed, "failed Set(%q) changed params", s)
+			require.True(t, strings.HasPrefix(err.Error(), "-set: "), "error without -set prefix: %v", err)
 			return
 		}
-		if !reflect.DeepEqual(e.Params.Keys(), keys) {
-			t.Fatalf("Set(%q) changed the keys: %v", s, e.Params.Keys())
-		}
-		if !json.Valid(e.Params.JSON()) || e.Params["seed"] != e.Seed {
-			t.Fatalf("Set(%q) left bad params: %s (seed %d)", s, e.Params.JSON(), e.Seed)
-		}
+		require.Equal(t, keys, e.Params.Keys(), "Set(%q) changed the keys", s)
+		require.True(t, json.Valid(e.Params.JSON()), "Set(%q) left bad params: %s (seed %d)", s, e.Params.JSON(), e.Seed)
+		require.Equal(t, e.Seed, e.Params["seed"], "Set(%q) left bad params: %s (seed %d)", s, e.Params.JSON(), e.Seed)
 	})
 }
 
@@ -130,8 +106,8 @@ func FuzzExpand(f *testing.F) {
 	vars := map[string]string{"out": "/o"}
 	f.Fuzz(func(t *testing.T, tmpl string) {
 		got, err := Expand(tmpl, p, vars)
-		if err == nil && !strings.Contains(tmpl, "$") && got != tmpl {
-			t.Fatalf("Expand(%q) = %q", tmpl, got)
+		if err == nil && !strings.Contains(tmpl, "$") {
+			require.Equal(t, tmpl, got, "Expand(%q)", tmpl)
 		}
 	})
 }
@@ -147,11 +123,11 @@ func FuzzPyImports(f *testing.F) {
 	f.Add("from . import (a,\n b)\n'''\nimport x")
 	f.Fuzz(func(t *testing.T, src string) {
 		for _, imp := range pyImports(src) {
-			if imp.module != "" && !moduleRe.MatchString(imp.module) {
-				t.Fatalf("bad module %q from %q", imp.module, src)
+			if imp.module != "" {
+				require.Regexp(t, moduleRe, imp.module, "bad module %q from %q", imp.module, src)
 			}
-			if imp.level == 0 && imp.module == "" {
-				t.Fatalf("import without module or level from %q", src)
+			if imp.level == 0 {
+				require.NotEmpty(t, imp.module, "import without module or level from %q", src)
 			}
 		}
 	})

@@ -8,15 +8,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // testRoot returns the absolute path of the fixture project testdata/<scenario>.
 func testRoot(tb testing.TB, scenario string) string {
 	tb.Helper()
 	root, err := filepath.Abs(filepath.Join("testdata", scenario))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	return root
 }
 
@@ -24,9 +24,7 @@ func testRoot(tb testing.TB, scenario string) string {
 func MustLoad(tb testing.TB, root, name string) *Experiment {
 	tb.Helper()
 	e, err := Load(root, name)
-	if err != nil {
-		tb.Fatalf("Load(%s, %s): %v", root, name, err)
-	}
+	require.NoError(tb, err, "Load(%s, %s)", root, name)
 	return e
 }
 
@@ -51,9 +49,7 @@ func copyTree(tb testing.TB, scenario string) string {
 		}
 		return os.WriteFile(target, data, 0o644)
 	})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	return dst
 }
 
@@ -61,12 +57,8 @@ func copyTree(tb testing.TB, scenario string) string {
 func writeFile(tb testing.TB, root, rel, content string) {
 	tb.Helper()
 	p := filepath.Join(root, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		tb.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, os.MkdirAll(filepath.Dir(p), 0o755))
+	require.NoError(tb, os.WriteFile(p, []byte(content), 0o644))
 }
 
 // errText returns err's message with root replaced by $ROOT.

@@ -1,8 +1,10 @@
 package config
 
 import (
-	"reflect"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestPyImports(t *testing.T) {
@@ -37,9 +39,7 @@ func TestPyImports(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := pyImports(tt.src); !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("pyImports(%q) = %+v, want %+v", tt.src, got, tt.want)
-			}
+			assert.Equal(t, tt.want, pyImports(tt.src), "pyImports(%q)", tt.src)
 		})
 	}
 }
@@ -48,57 +48,39 @@ func TestScriptFiles(t *testing.T) {
 	t.Run("ResolvesProjectImports", func(t *testing.T) {
 		e := &Experiment{Root: testRoot(t, "imports"), Stages: []Stage{{Name: "train", Script: "python/digits/train.py"}}}
 		got, err := e.ScriptFiles("train")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		want := []string{
 			"python/digits/__init__.py", "python/digits/helpers.py", "python/digits/model.py",
 			"python/digits/sibling.py", "python/digits/train.py", "python/inline_mod.py", "python/lab.py",
 			"python/pkg/__init__.py", "python/pkg/sub/__init__.py", "python/pkg/sub/deep.py", "python/semi.py",
 		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("ScriptFiles =\n %q\nwant\n %q", got, want)
-		}
+		assert.Equal(t, want, got, "ScriptFiles")
 	})
 	t.Run("ImportCycle", func(t *testing.T) {
 		e := MustLoad(t, testRoot(t, "project"), "full")
 		got, err := e.ScriptFiles("eval")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		want := []string{"python/evaluate.py", "python/lab.py", "python/models/__init__.py", "python/models/layers.py", "python/models/mlp.py"}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("ScriptFiles(eval) = %q, want %q", got, want)
-		}
+		assert.Equal(t, want, got, "ScriptFiles(eval)")
 	})
 	t.Run("CmdStage", func(t *testing.T) {
 		e := MustLoad(t, testRoot(t, "project"), "cmd")
 		got, err := e.ScriptFiles("train")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		want := []string{"python/lab.py", "python/models/__init__.py", "python/models/layers.py", "python/models/mlp.py", "python/train.py"}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("ScriptFiles(train) = %q, want %q", got, want)
-		}
+		assert.Equal(t, want, got, "ScriptFiles(train)")
 	})
 	t.Run("NotConfigured", func(t *testing.T) {
 		e := MustLoad(t, testRoot(t, "project"), "minimal")
 		_, err := e.ScriptFiles("eval")
-		if want := `stage "eval" is not configured in experiments/minimal.yaml`; err == nil || err.Error() != want {
-			t.Errorf("error = %v, want %s", err, want)
-		}
+		assert.EqualError(t, err, `stage "eval" is not configured in experiments/minimal.yaml`)
 	})
 	t.Run("RepoDefault", func(t *testing.T) {
 		e := MustLoad(t, "../..", "default")
 		got, err := e.ScriptFiles("train")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		want := []string{"python/digits/__init__.py", "python/digits/model.py", "python/digits/train.py", "python/lab.py"}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("ScriptFiles(train) = %q, want %q", got, want)
-		}
+		assert.Equal(t, want, got, "ScriptFiles(train)")
 	})
 }
 
@@ -119,9 +101,7 @@ func TestCmdFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := cmdFiles(root, tt.cmd); !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("cmdFiles(%q) = %q, want %q", tt.cmd, got, tt.want)
-			}
+			assert.Equal(t, tt.want, cmdFiles(root, tt.cmd), "cmdFiles(%q)", tt.cmd)
 		})
 	}
 }

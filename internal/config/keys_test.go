@@ -6,27 +6,26 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // stageKey loads exp from dir, applies set and returns the key of stage.
 func stageKey(tb testing.TB, dir, exp, set, stage string, upstream []string, req string) string {
 	tb.Helper()
 	e := MustLoad(tb, dir, exp)
-	if err := e.Set(set); err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, e.Set(set))
 	key, err := e.StageKey(stage, upstream, req, FileHasher{})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	return key
 }
 
 func appendFile(tb testing.TB, dir, rel, text string) {
 	tb.Helper()
 	data, err := os.ReadFile(filepath.Join(dir, rel))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		tb.Fatal(err)
+	if !errors.Is(err, os.ErrNotExist) {
+		require.NoError(tb, err)
 	}
 	writeFile(tb, dir, rel, string(data)+text)
 }
@@ -117,15 +116,15 @@ func TestStageKeyInputs(t *testing.T) {
 			}
 			b, c := fill(tt.base), fill(tt.changed)
 			before := stageKey(t, dir, tt.exp, b.set, "train", b.upstream, b.req)
-			if again := stageKey(t, dir, tt.exp, b.set, "train", b.upstream, b.req); again != before {
-				t.Fatalf("same inputs gave different keys: %s, %s", before, again)
-			}
+			require.Equal(t, before, stageKey(t, dir, tt.exp, b.set, "train", b.upstream, b.req), "same inputs gave different keys")
 			if tt.mutate != nil {
 				tt.mutate(t, dir)
 			}
 			after := stageKey(t, dir, tt.exp, c.set, "train", c.upstream, c.req)
-			if (after != before) != tt.differs {
-				t.Errorf("key changed = %v, want %v", after != before, tt.differs)
+			if tt.differs {
+				assert.NotEqual(t, before, after, "key did not change")
+			} else {
+				assert.Equal(t, before, after, "key changed")
 			}
 		})
 	}
@@ -146,12 +145,8 @@ func TestStageKeyStable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, err := e.StageKey(tt.stage, tt.upstream, "req", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got != tt.want {
-			t.Errorf("StageKey(%s) = %s, want %s", tt.stage, got, tt.want)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, tt.want, got, "StageKey(%s)", tt.stage)
 	}
 }
 
@@ -176,9 +171,7 @@ func TestStageKeyErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := e.StageKey(tt.stage, tt.upstream, "req", tt.h)
-			if err == nil || err.Error() != tt.want {
-				t.Errorf("error = %v, want %s", err, tt.want)
-			}
+			assert.EqualError(t, err, tt.want)
 		})
 	}
 }
@@ -187,10 +180,8 @@ func TestFileHasher(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "f", "abc")
 	got, err := FileHasher{}.HashFile(filepath.Join(dir, "f"))
-	if want := "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"; err != nil || got != want {
-		t.Errorf("HashFile = %s, %v; want %s", got, err, want)
-	}
-	if _, err := (FileHasher{}).HashFile(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("missing file: %v", err)
-	}
+	assert.NoError(t, err, "HashFile")
+	assert.Equal(t, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", got, "HashFile")
+	_, err = (FileHasher{}).HashFile(filepath.Join(dir, "missing"))
+	assert.ErrorIs(t, err, os.ErrNotExist, "missing file")
 }

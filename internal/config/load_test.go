@@ -6,8 +6,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"reflect"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestLoadErrors(t *testing.T) {
@@ -56,20 +58,12 @@ func TestLoadErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e, err := Load(root, tt.file)
-			if e != nil {
-				t.Errorf("Load returned an experiment with the error")
-			}
-			if got := errText(err, root); got != tt.want {
-				t.Fatalf("error:\n got: %s\nwant: %s", got, tt.want)
-			}
+			assert.Nil(t, e, "Load returned an experiment with the error")
+			require.Equal(t, tt.want, errText(err, root), "error")
 			var ce *Error
-			if !errors.As(err, &ce) {
-				t.Fatalf("error %T is not a *Error", err)
-			}
+			require.ErrorAs(t, err, &ce, "error %T is not a *Error", err)
 			want := Pos{File: "experiments/" + tt.file + ".yaml", Line: tt.line, Col: tt.col}
-			if ce.Pos != want {
-				t.Errorf("Pos = %+v, want %+v", ce.Pos, want)
-			}
+			assert.Equal(t, want, ce.Pos, "Pos")
 		})
 	}
 }
@@ -78,9 +72,9 @@ func TestLoadSyntaxErrorWrapsCause(t *testing.T) {
 	root := testRoot(t, "errors")
 	_, err := Load(root, "syntax")
 	var ce *Error
-	if !errors.As(err, &ce) || ce.Err == nil || errors.Unwrap(err) == nil {
-		t.Fatalf("syntax error does not wrap the YAML parser's error: %#v", err)
-	}
+	require.ErrorAs(t, err, &ce, "syntax error does not wrap the YAML parser's error: %#v", err)
+	require.NotNil(t, ce.Err, "syntax error does not wrap the YAML parser's error: %#v", err)
+	require.NotNil(t, errors.Unwrap(err), "syntax error does not wrap the YAML parser's error: %#v", err)
 }
 
 func TestLoadMissingFile(t *testing.T) {
@@ -96,11 +90,9 @@ func TestLoadMissingFile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Load(root, tt.arg)
-			if got := errText(err, root); got != tt.want {
-				t.Fatalf("error:\n got: %s\nwant: %s", got, tt.want)
-			}
-			if tt.arg != "" && !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("errors.Is(err, fs.ErrNotExist) = false")
+			require.Equal(t, tt.want, errText(err, root), "error")
+			if tt.arg != "" {
+				assert.ErrorIs(t, err, fs.ErrNotExist)
 			}
 		})
 	}
@@ -108,9 +100,7 @@ func TestLoadMissingFile(t *testing.T) {
 		dir := t.TempDir()
 		_, err := Load(dir, "x")
 		want := `experiment "x" not found: open $ROOT/experiments/x.yaml: no such file or directory; experiments: none in $ROOT/experiments`
-		if got := errText(err, dir); got != want {
-			t.Fatalf("error:\n got: %s\nwant: %s", got, want)
-		}
+		require.Equal(t, want, errText(err, dir), "error")
 	})
 }
 
@@ -126,25 +116,17 @@ func TestLoadResolvesNameOrPath(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := MustLoad(t, root, tt.arg)
-			if want := filepath.Join(root, "experiments", "minimal.yaml"); e.File != want {
-				t.Errorf("File = %s, want %s", e.File, want)
-			}
+			assert.Equal(t, filepath.Join(root, "experiments", "minimal.yaml"), e.File, "File")
 		})
 	}
 	t.Run("RelativeRoot", func(t *testing.T) {
 		e := MustLoad(t, "testdata/project", "minimal")
-		if e.Root != root {
-			t.Errorf("Root = %s, want %s", e.Root, root)
-		}
+		assert.Equal(t, root, e.Root, "Root")
 	})
 	t.Run("YmlExtension", func(t *testing.T) {
 		dir := copyTree(t, "project")
-		if err := os.Rename(filepath.Join(dir, "experiments/minimal.yaml"), filepath.Join(dir, "experiments/small.yml")); err != nil {
-			t.Fatal(err)
-		}
-		if e := MustLoad(t, dir, "small"); e.Name != "small" {
-			t.Errorf("Name = %q, want small", e.Name)
-		}
+		require.NoError(t, os.Rename(filepath.Join(dir, "experiments/minimal.yaml"), filepath.Join(dir, "experiments/small.yml")))
+		assert.Equal(t, "small", MustLoad(t, dir, "small").Name, "Name")
 	})
 }
 
@@ -152,9 +134,7 @@ func TestLoadFull(t *testing.T) {
 	root := testRoot(t, "project")
 	e := MustLoad(t, root, "full")
 	data, err := os.ReadFile(filepath.Join(root, "experiments", "full.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want := &Experiment{
 		Name:         "full-mlp",
 		Description:  "every key of the schema",
@@ -193,37 +173,33 @@ func TestLoadFull(t *testing.T) {
 		},
 		Serve: &Serve{Service: "python/serve.py", Class: "Classifier", Model: "model.joblib", Usage: `POST /predict {"inputs": [[1, 2]]}`},
 	}
-	if !reflect.DeepEqual(e, want) {
-		t.Errorf("Load(full):\n got %#v\nwant %#v", e, want)
-	}
+	assert.Equal(t, want, e, "Load(full)")
 }
 
 func TestLoadDefaults(t *testing.T) {
 	root := testRoot(t, "project")
 	e := MustLoad(t, root, "minimal")
-	if e.Name != "minimal" || e.Seed != 0 || e.Sweep != nil || e.Requirements != nil ||
-		e.Venv != (Venv{}) || e.Reproduce != (Reproduce{}) || e.Serve != nil {
-		t.Errorf("defaults: %+v", e)
-	}
-	if got := string(e.Params.JSON()); got != `{"seed":0}` {
-		t.Errorf("Params = %s, want only the seed", got)
-	}
+	assert.Equal(t, "minimal", e.Name, "defaults: %+v", e)
+	assert.Zero(t, e.Seed, "defaults: %+v", e)
+	assert.Nil(t, e.Sweep, "defaults: %+v", e)
+	assert.Nil(t, e.Requirements, "defaults: %+v", e)
+	assert.Equal(t, Venv{}, e.Venv, "defaults: %+v", e)
+	assert.Equal(t, Reproduce{}, e.Reproduce, "defaults: %+v", e)
+	assert.Nil(t, e.Serve, "defaults: %+v", e)
+	assert.Equal(t, `{"seed":0}`, string(e.Params.JSON()), "Params, want only the seed")
 }
 
 func TestLoadAnchorsAndMerge(t *testing.T) {
 	e := MustLoad(t, testRoot(t, "project"), "anchors")
 	want := `{"data":{"offset":1,"size":10},"eval":{"offset":1,"size":10},"seed":0,"train":{"lr":0.1,"offset":1,"size":20}}`
-	if got := string(e.Params.JSON()); got != want {
-		t.Errorf("Params = %s, want %s", got, want)
-	}
+	assert.Equal(t, want, string(e.Params.JSON()), "Params")
 }
 
 func TestLoadCmdStage(t *testing.T) {
 	e := MustLoad(t, testRoot(t, "project"), "cmd")
 	s, ok := e.Stage("train")
-	if !ok || !s.IsCmd() {
-		t.Fatalf("Stage(train) = %+v, %v", s, ok)
-	}
+	require.True(t, ok, "Stage(train) = %+v, %v", s, ok)
+	require.True(t, s.IsCmd(), "Stage(train) = %+v, %v", s, ok)
 	want := Stage{
 		Name:    "train",
 		Cmd:     "python python/train.py --lr ${train.lr} --epochs ${train.epochs} --save ${out}/model.pt --note ${train.note}",
@@ -231,12 +207,8 @@ func TestLoadCmdStage(t *testing.T) {
 		Deps:    []string{"data", "config.json"},
 		Pos:     Pos{"experiments/cmd.yaml", 4, 3},
 	}
-	if !reflect.DeepEqual(s, want) {
-		t.Errorf("Stage(train) =\n %#v\nwant %#v", s, want)
-	}
-	if e.Requirements[0] != "requirements.txt" {
-		t.Errorf("a single requirements string: %q", e.Requirements)
-	}
+	assert.Equal(t, want, s, "Stage(train)")
+	assert.Equal(t, "requirements.txt", e.Requirements[0], "a single requirements string: %q", e.Requirements)
 }
 
 func TestLoadDiscovery(t *testing.T) {
@@ -247,33 +219,24 @@ func TestLoadDiscovery(t *testing.T) {
 			{Name: "train", Script: "python/train.py", Pos: Pos{File: "experiments/auto.yaml"}},
 			{Name: "eval", Script: "python/eval.py", Pos: Pos{File: "experiments/auto.yaml"}},
 		}
-		if !reflect.DeepEqual(e.Stages, want) {
-			t.Errorf("Stages = %+v, want %+v", e.Stages, want)
-		}
+		assert.Equal(t, want, e.Stages, "Stages")
 	})
 	t.Run("EmptyStagesDiscovered", func(t *testing.T) {
 		e := MustLoad(t, testRoot(t, "discover"), "empty_stages")
-		if len(e.Stages) != 3 {
-			t.Errorf("Stages = %+v, want 3 discovered", e.Stages)
-		}
+		assert.Len(t, e.Stages, 3, "Stages = %+v, want 3 discovered", e.Stages)
 	})
 	t.Run("EvaluateFallback", func(t *testing.T) {
 		dir := copyTree(t, "discover")
-		if err := os.Remove(filepath.Join(dir, "python", "eval.py")); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.Remove(filepath.Join(dir, "python", "eval.py")))
 		e := MustLoad(t, dir, "auto")
-		if s, _ := e.Stage("eval"); s.Script != "python/evaluate.py" {
-			t.Errorf("eval script = %q, want python/evaluate.py", s.Script)
-		}
+		s, _ := e.Stage("eval")
+		assert.Equal(t, "python/evaluate.py", s.Script, "eval script")
 	})
 	t.Run("NoStages", func(t *testing.T) {
 		root := testRoot(t, "nostages")
 		_, err := Load(root, "none")
 		want := "experiments/none.yaml: no stages: add a stages: block or create one of python/setup_data.py, python/preprocess.py, python/train.py, python/eval.py, python/evaluate.py under $ROOT"
-		if got := errText(err, root); got != want {
-			t.Fatalf("error:\n got: %s\nwant: %s", got, want)
-		}
+		require.Equal(t, want, errText(err, root), "error")
 	})
 }
 
@@ -283,26 +246,22 @@ func TestLoadRepoDefault(t *testing.T) {
 	var names []string
 	for _, s := range e.Stages {
 		names = append(names, s.Name)
-		if s.IsCmd() || s.Script == "" {
-			t.Errorf("stage %s is not a script stage: %+v", s.Name, s)
-		}
+		assert.False(t, s.IsCmd(), "stage %s is not a script stage: %+v", s.Name, s)
+		assert.NotEmpty(t, s.Script, "stage %s is not a script stage: %+v", s.Name, s)
 	}
-	if !reflect.DeepEqual(names, StageOrder) {
-		t.Errorf("stages = %v, want %v", names, StageOrder)
-	}
-	if e.Name != "digits-mlp" || e.Seed != 42 || e.Sweep == nil {
-		t.Errorf("default experiment: name %q seed %d sweep %v", e.Name, e.Seed, e.Sweep)
-	}
-	if v, ok := e.Params.Lookup("train.lr"); !ok || v != 0.01 {
-		t.Errorf("train.lr = %v, %v", v, ok)
-	}
+	assert.Equal(t, StageOrder, names, "stages")
+	assert.Equal(t, "digits-mlp", e.Name, "default experiment: name")
+	assert.Equal(t, 42, e.Seed, "default experiment: seed")
+	assert.NotNil(t, e.Sweep, "default experiment: sweep")
+	v, ok := e.Params.Lookup("train.lr")
+	assert.True(t, ok, "train.lr = %v, %v", v, ok)
+	assert.Equal(t, 0.01, v, "train.lr")
 }
 
 func TestStageAndUpstream(t *testing.T) {
 	e := MustLoad(t, testRoot(t, "project"), "cmd") // setup-data and train
-	if _, ok := e.Stage("eval"); ok {
-		t.Error("Stage(eval) found in an experiment without eval")
-	}
+	_, ok := e.Stage("eval")
+	assert.False(t, ok, "Stage(eval) found in an experiment without eval")
 	names := func(ss []Stage) (out []string) {
 		for _, s := range ss {
 			out = append(out, s.Name)
@@ -320,9 +279,7 @@ func TestStageAndUpstream(t *testing.T) {
 		{"bogus", nil},
 	}
 	for _, tt := range tests {
-		if got := names(e.Upstream(tt.stage)); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("Upstream(%s) = %v, want %v", tt.stage, got, tt.want)
-		}
+		assert.Equal(t, tt.want, names(e.Upstream(tt.stage)), "Upstream(%s)", tt.stage)
 	}
 }
 
@@ -335,9 +292,7 @@ func TestSectionsFor(t *testing.T) {
 		"bogus":      nil,
 	}
 	for stage, want := range tests {
-		if got := SectionsFor(stage); !reflect.DeepEqual(got, want) {
-			t.Errorf("SectionsFor(%s) = %v, want %v", stage, got, want)
-		}
+		assert.Equal(t, want, SectionsFor(stage), "SectionsFor(%s)", stage)
 	}
 }
 
@@ -369,18 +324,16 @@ func TestParseEdgeCases(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e, err := parse(root, file, []byte(tt.data))
-			if got := errText(err, root); tt.want != "" && got != tt.want {
-				t.Fatalf("error:\n got: %s\nwant: %s", got, tt.want)
+			if tt.want != "" {
+				require.Equal(t, tt.want, errText(err, root), "error")
+			} else {
+				require.NoError(t, err, "unexpected error")
 			}
-			if tt.want == "" && err != nil {
-				t.Fatalf("unexpected error: %v", err)
-			}
-			if e != nil && e.Name != "edge" {
-				t.Errorf("Name = %q, want the file's base name", e.Name)
-			}
-			if e != nil && tt.name == "TimestampStaysString" {
-				if v, _ := e.Params.Lookup("data.date"); v != "2024-01-02" {
-					t.Errorf("data.date = %#v, want the string", v)
+			if e != nil {
+				assert.Equal(t, "edge", e.Name, "Name, want the file's base name")
+				if tt.name == "TimestampStaysString" {
+					v, _ := e.Params.Lookup("data.date")
+					assert.Equal(t, "2024-01-02", v, "data.date, want the string")
 				}
 			}
 		})

@@ -1,8 +1,10 @@
 package config
 
 import (
-	"reflect"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestSet(t *testing.T) {
@@ -59,44 +61,30 @@ func TestSet(t *testing.T) {
 			before := string(e.Params.JSON())
 			err := e.Set(tt.set)
 			if tt.err != "" {
-				if got := errText(err, root); got != tt.err {
-					t.Fatalf("Set(%q) error:\n got: %s\nwant: %s", tt.set, got, tt.err)
-				}
-				if after := string(e.Params.JSON()); after != before || e.Seed != 42 {
-					t.Errorf("a failed Set changed the params:\n%s\n%s", before, after)
-				}
+				require.Equal(t, tt.err, errText(err, root), "Set(%q) error", tt.set)
+				assert.Equal(t, before, string(e.Params.JSON()), "a failed Set changed the params")
+				assert.Equal(t, 42, e.Seed, "a failed Set changed the seed")
 				return
 			}
-			if err != nil {
-				t.Fatalf("Set(%q): %v", tt.set, err)
-			}
+			require.NoError(t, err, "Set(%q)", tt.set)
 			got, ok := e.Params.Lookup(tt.key)
-			if !ok || !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("after Set(%q): %s = %#v (%v), want %#v", tt.set, tt.key, got, ok, tt.want)
-			}
+			assert.True(t, ok, "after Set(%q): %s = %#v (%v)", tt.set, tt.key, got, ok)
+			assert.Equal(t, tt.want, got, "after Set(%q): %s", tt.set, tt.key)
 		})
 	}
 }
 
 func TestSetSeedUpdatesExperiment(t *testing.T) {
 	e := MustLoad(t, testRoot(t, "project"), "full")
-	if err := e.Set("seed=7 train.lr=0.5"); err != nil {
-		t.Fatal(err)
-	}
-	if e.Seed != 7 {
-		t.Errorf("Seed = %d, want 7", e.Seed)
-	}
+	require.NoError(t, e.Set("seed=7 train.lr=0.5"))
+	assert.Equal(t, 7, e.Seed, "Seed")
 }
 
 func TestSetDoesNotShareLoadedMaps(t *testing.T) {
 	e := MustLoad(t, testRoot(t, "project"), "full")
 	train := e.Params["train"].(map[string]any)
-	if err := e.Set("train.epochs=1"); err != nil {
-		t.Fatal(err)
-	}
-	if train["epochs"] != 30 {
-		t.Errorf("Set modified the previous params map in place: %v", train["epochs"])
-	}
+	require.NoError(t, e.Set("train.epochs=1"))
+	assert.Equal(t, 30, train["epochs"], "Set modified the previous params map in place")
 }
 
 func TestSplitOverrides(t *testing.T) {
@@ -116,9 +104,8 @@ func TestSplitOverrides(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := splitOverrides(tt.in)
-			if err != nil || !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("splitOverrides(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
-			}
+			assert.NoError(t, err, "splitOverrides(%q)", tt.in)
+			assert.Equal(t, tt.want, got, "splitOverrides(%q)", tt.in)
 		})
 	}
 }

@@ -5,9 +5,10 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"reflect"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 )
 
@@ -30,12 +31,8 @@ func TestParamsJSON(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := string(tt.p.JSON())
-			if got != tt.want {
-				t.Errorf("JSON = %s, want %s", got, tt.want)
-			}
-			if !json.Valid([]byte(got)) {
-				t.Errorf("not valid JSON: %s", got)
-			}
+			assert.Equal(t, tt.want, got, "JSON")
+			assert.True(t, json.Valid([]byte(got)), "not valid JSON: %s", got)
 		})
 	}
 }
@@ -45,15 +42,9 @@ func TestParamsHashIgnoresYAMLLayout(t *testing.T) {
 	writeFile(t, dir, "experiments/a.yaml", "stages: {train: python/train.py}\ntrain: {lr: 0.1, epochs: 3}\nseed: 1\n")
 	writeFile(t, dir, "experiments/b.yaml", "# comment\nseed: 1\ntrain:\n  epochs: 3   # int\n  lr: 1e-1\nstages:\n  train: python/train.py\n")
 	a, b := MustLoad(t, dir, "a"), MustLoad(t, dir, "b")
-	if a.Params.Hash() != b.Params.Hash() {
-		t.Errorf("hash differs:\n%s\n%s", a.Params.JSON(), b.Params.JSON())
-	}
-	if a.Hash == b.Hash {
-		t.Errorf("file hashes of different files are equal")
-	}
-	if len(a.Params.Hash()) != 64 {
-		t.Errorf("Hash = %q, want 64 hex digits", a.Params.Hash())
-	}
+	assert.Equal(t, a.Params.Hash(), b.Params.Hash(), "hash differs:\n%s\n%s", a.Params.JSON(), b.Params.JSON())
+	assert.NotEqual(t, a.Hash, b.Hash, "file hashes of different files are equal")
+	assert.Len(t, a.Params.Hash(), 64, "Hash = %q, want 64 hex digits", a.Params.Hash())
 }
 
 func TestParamsYAMLGolden(t *testing.T) {
@@ -63,25 +54,15 @@ func TestParamsYAMLGolden(t *testing.T) {
 	got := e.Params.YAML()
 	golden := filepath.Join("testdata", "golden", "params.yaml")
 	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(golden, got, 0o644))
 	}
 	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("YAML():\n%s\nwant (%s):\n%s", got, golden, want)
-	}
+	require.NoError(t, err, "run go test -update to create it")
+	assert.Equal(t, string(want), string(got), "YAML(), against %s", golden)
 	// It reads back as the same params.
 	var back map[string]any
-	if err := yaml.Unmarshal(got, &back); err != nil {
-		t.Fatal(err)
-	}
-	if string(canonicalJSON(nil, back)) != string(e.Params.JSON()) {
-		t.Errorf("YAML does not read back:\n%s\n%s", canonicalJSON(nil, back), e.Params.JSON())
-	}
+	require.NoError(t, yaml.Unmarshal(got, &back))
+	assert.Equal(t, string(e.Params.JSON()), string(canonicalJSON(nil, back)), "YAML does not read back")
 }
 
 func TestParamsLookupFlatten(t *testing.T) {
@@ -102,17 +83,14 @@ func TestParamsLookupFlatten(t *testing.T) {
 	}
 	for _, tt := range lookups {
 		got, ok := p.Lookup(tt.key)
-		if ok != tt.ok || !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("Lookup(%q) = %v, %v; want %v, %v", tt.key, got, ok, tt.want, tt.ok)
-		}
+		assert.Equal(t, tt.ok, ok, "Lookup(%q) ok", tt.key)
+		assert.Equal(t, tt.want, got, "Lookup(%q)", tt.key)
 	}
 	wantFlat := map[string]any{"seed": 1, "train.lr": 0.1, "train.opt.name": "adam"}
-	if got := p.Flatten(); !reflect.DeepEqual(got, wantFlat) {
-		t.Errorf("Flatten = %v, want %v", got, wantFlat)
-	}
-	if got := p.Select("train", "eval", "seed"); len(got) != 2 || got["seed"] != 1 {
-		t.Errorf("Select = %v", got)
-	}
+	assert.Equal(t, wantFlat, p.Flatten(), "Flatten")
+	got := p.Select("train", "eval", "seed")
+	assert.Len(t, got, 2, "Select = %v", got)
+	assert.Equal(t, 1, got["seed"], "Select = %v", got)
 }
 
 func TestFormatFloat(t *testing.T) {
@@ -121,8 +99,6 @@ func TestFormatFloat(t *testing.T) {
 		1e-7: "1.0e-07", 1.5e-8: "1.5e-08", 123456789: "123456789.0", 1e21: "1.0e+21",
 	}
 	for f, want := range tests {
-		if got := formatFloat(f); got != want {
-			t.Errorf("formatFloat(%g) = %s, want %s", f, got, want)
-		}
+		assert.Equal(t, want, formatFloat(f), "formatFloat(%g)", f)
 	}
 }

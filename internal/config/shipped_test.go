@@ -4,6 +4,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestShippedExperimentsLoad loads every experiment in the repository's
@@ -11,23 +14,15 @@ import (
 // first.
 func TestShippedExperimentsLoad(t *testing.T) {
 	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	files, _ := filepath.Glob(filepath.Join(root, "experiments", "*.yaml"))
-	if len(files) < 4 {
-		t.Fatalf("found %d experiments in %s, want default, gpu-check, digits-sklearn, distilbert-sentiment, ...", len(files), root)
-	}
+	require.GreaterOrEqual(t, len(files), 4, "found %d experiments in %s, want default, gpu-check, digits-sklearn, distilbert-sentiment, ...", len(files), root)
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
 		t.Run(name, func(t *testing.T) {
 			e, err := Load(root, name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(e.Requirements) == 0 {
-				t.Errorf("%s names no requirements", name)
-			}
+			require.NoError(t, err)
+			assert.NotEmpty(t, e.Requirements, "%s names no requirements", name)
 		})
 	}
 }

@@ -1,8 +1,9 @@
 package config
 
 import (
-	"reflect"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 )
 
 func TestEditDistance(t *testing.T) {
@@ -15,9 +16,7 @@ func TestEditDistance(t *testing.T) {
 		{"kitten", "sitting", 3}, {"évál", "eval", 2},
 	}
 	for _, tt := range tests {
-		if got := editDistance(tt.a, tt.b); got != tt.want {
-			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
-		}
+		assert.Equal(t, tt.want, editDistance(tt.a, tt.b), "editDistance(%q, %q)", tt.a, tt.b)
 	}
 }
 
@@ -37,12 +36,9 @@ func TestNearest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, ok := nearest(tt.in, keys)
-			if got != tt.want || ok != tt.ok {
-				t.Errorf("nearest(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
-			}
+			assert.Equal(t, tt.want, got, "nearest(%q)", tt.in)
+			assert.Equal(t, tt.ok, ok, "nearest(%q) ok", tt.in)
 		})
 	}
-	if got := nearestN("sead", keys, 2); !reflect.DeepEqual(got, []string{"seed", "eval"}) {
-		t.Errorf("nearestN = %v", got)
-	}
+	assert.Equal(t, []string{"seed", "eval"}, nearestN("sead", keys, 2), "nearestN")
 }

@@ -1,11 +1,12 @@
 package config
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // sweepOf loads an experiment file with the given sweep block from a
@@ -19,9 +20,7 @@ func sweepOf(tb testing.TB, sweep string) (*Sweep, error) {
 			"train: {lr: 0.01, hidden: 64, opt: adam, epochs: 3}\n" + sweep,
 	} {
 		os.MkdirAll(filepath.Dir(filepath.Join(dir, rel)), 0o755)
-		if err := os.WriteFile(filepath.Join(dir, rel), []byte(content), 0o644); err != nil {
-			tb.Fatal(err)
-		}
+		require.NoError(tb, os.WriteFile(filepath.Join(dir, rel), []byte(content), 0o644))
 	}
 	e, err := Load(dir, "x")
 	if err != nil {
@@ -33,23 +32,27 @@ func sweepOf(tb testing.TB, sweep string) (*Sweep, error) {
 func TestLoadSweep(t *testing.T) {
 	t.Run("Defaults", func(t *testing.T) {
 		s, err := sweepOf(t, "sweep:\n  parameters:\n    train.lr: [0.1, 0.01]\n")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s.Method != "grid" || s.Goal != "maximize" || s.Seed != 7 || s.Parallel != 0 || s.GPUsPerTrial != 1 ||
-			s.TrialsPerGPU != 1 || s.ThreadsPerTrial != 1 || s.MaxFailures != 0 || len(s.Parameters) != 1 {
-			t.Fatalf("spec %+v", s)
-		}
+		require.NoError(t, err)
+		require.Equal(t, "grid", s.Method, "spec %+v", s)
+		require.Equal(t, "maximize", s.Goal, "spec %+v", s)
+		require.Equal(t, 7, s.Seed, "spec %+v", s)
+		require.Zero(t, s.Parallel, "spec %+v", s)
+		require.Equal(t, 1, s.GPUsPerTrial, "spec %+v", s)
+		require.Equal(t, 1, s.TrialsPerGPU, "spec %+v", s)
+		require.Equal(t, 1, s.ThreadsPerTrial, "spec %+v", s)
+		require.Zero(t, s.MaxFailures, "spec %+v", s)
+		require.Len(t, s.Parameters, 1, "spec %+v", s)
 	})
 	t.Run("Random", func(t *testing.T) {
 		s, err := sweepOf(t, "sweep:\n  method: random\n  trials: 5\n  seed: 3\n  parallel: 2\n  parameters:\n"+
 			"    train.lr: {min: 1.0e-4, max: 0.1, log: true}\n    train.hidden: {min: 16, max: 256, int: true}\n    train.opt: [adam, sgd]\n")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s.Trials != 5 || s.Seed != 3 || s.Parallel != 2 || s.Parameters[0].Key != "train.hidden" || !s.Parameters[0].Int || !s.Parameters[1].Log {
-			t.Fatalf("spec %+v", s)
-		}
+		require.NoError(t, err)
+		require.Equal(t, 5, s.Trials, "spec %+v", s)
+		require.Equal(t, 3, s.Seed, "spec %+v", s)
+		require.Equal(t, 2, s.Parallel, "spec %+v", s)
+		require.Equal(t, "train.hidden", s.Parameters[0].Key, "spec %+v", s)
+		require.True(t, s.Parameters[0].Int, "spec %+v", s)
+		require.True(t, s.Parameters[1].Log, "spec %+v", s)
 	})
 	bad := []struct{ name, sweep, want string }{
 		{"UnknownKey", "sweep:\n  metrik: acc\n  parameters: {train.lr: [1.0]}\n", `sweep.metrik: unknown key (did you mean "metric"?)`},
@@ -73,9 +76,12 @@ func TestLoadSweep(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := sweepOf(t, tc.sweep)
 			var ce *Error
-			if !errors.As(err, &ce) || ce.Pos.File != "experiments/x.yaml" || ce.Pos.Line < 6 || ce.Pos.Col == 0 || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v\nwant it at experiments/x.yaml:LINE:COL of the sweep block, saying %q", err, tc.want)
-			}
+			msg := "err = %v\nwant it at experiments/x.yaml:LINE:COL of the sweep block, saying %q"
+			require.ErrorAs(t, err, &ce, msg, err, tc.want)
+			require.Equal(t, "experiments/x.yaml", ce.Pos.File, msg, err, tc.want)
+			require.GreaterOrEqual(t, ce.Pos.Line, 6, msg, err, tc.want)
+			require.NotZero(t, ce.Pos.Col, msg, err, tc.want)
+			require.ErrorContains(t, err, tc.want, msg, err, tc.want)
 		})
 	}
 }
@@ -93,14 +99,8 @@ func TestSweepSeedFollowsSet(t *testing.T) {
 	}
 	for name, want := range map[string]int{"own": 3, "follows": 9} {
 		e, err := Load(dir, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := e.Set("seed=9"); err != nil {
-			t.Fatal(err)
-		}
-		if e.Sweep.Seed != want {
-			t.Errorf("%s: sweep seed %d after -set seed=9, want %d", name, e.Sweep.Seed, want)
-		}
+		require.NoError(t, err)
+		require.NoError(t, e.Set("seed=9"))
+		assert.Equal(t, want, e.Sweep.Seed, "%s: sweep seed after -set seed=9", name)
 	}
 }

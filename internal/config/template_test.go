@@ -1,6 +1,11 @@
 package config
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
 
 func TestExpand(t *testing.T) {
 	p := Params{
@@ -41,14 +46,11 @@ func TestExpand(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := Expand(tt.tmpl, p, vars)
 			if tt.err != "" {
-				if err == nil || err.Error() != tt.err {
-					t.Fatalf("Expand(%q) error = %v, want %s", tt.tmpl, err, tt.err)
-				}
+				require.EqualError(t, err, tt.err, "Expand(%q) error", tt.tmpl)
 				return
 			}
-			if err != nil || got != tt.want {
-				t.Errorf("Expand(%q) = %q, %v; want %q", tt.tmpl, got, err, tt.want)
-			}
+			assert.NoError(t, err, "Expand(%q)", tt.tmpl)
+			assert.Equal(t, tt.want, got, "Expand(%q)", tt.tmpl)
 		})
 	}
 }
@@ -83,19 +85,15 @@ func TestShellQuote(t *testing.T) {
 		"at@percent%+": "at@percent%+",
 	}
 	for in, want := range tests {
-		if got := shellQuote(in); got != want {
-			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
-		}
+		assert.Equal(t, want, shellQuote(in), "shellQuote(%q)", in)
 	}
 }
 
 func TestExpandPathDoesNotQuote(t *testing.T) {
 	p := Params{"train": map[string]any{"tag": "a b"}}
 	got, err := ExpandPath("${out}/${train.tag}/results.json", p, map[string]string{"out": "/runs/x y/out"})
-	if err != nil || got != "/runs/x y/out/a b/results.json" {
-		t.Fatalf("got %q, %v", got, err)
-	}
-	if _, err := ExpandPath("${nope}", p, nil); err == nil {
-		t.Fatal("unknown name accepted")
-	}
+	require.NoError(t, err)
+	require.Equal(t, "/runs/x y/out/a b/results.json", got)
+	_, err = ExpandPath("${nope}", p, nil)
+	require.Error(t, err, "unknown name accepted")
 }

@@ -1,36 +1,32 @@
 package gpu
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
-	"reflect"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestReadChecks(t *testing.T) {
 	checks, err := ReadChecks("testdata/checks/gpu", Torch)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want := []Check{
 		{Framework: Torch, Name: "cuda_available", OK: true, Detail: "1 device: NVIDIA H200 (CUDA 13.0, cuDNN 91900)", Value: ptr(1), Unit: "devices"},
 		{Framework: Torch, Name: "matmul_fp32", OK: true, Detail: "4096x4096, median of 10", Value: ptr(51.23456), Unit: "TFLOP/s"},
 		{Framework: Torch, Name: "matmul_bf16", Detail: "RuntimeError: CUDA error: no kernel image is available for execution on the device"},
 		{Framework: Torch, Name: "peak_memory", OK: true, Detail: "torch.cuda.max_memory_allocated", Value: ptr(1536.5), Unit: "MiB"},
 	}
-	if !reflect.DeepEqual(checks, want) {
-		t.Errorf("ReadChecks =\n%s\nwant\n%s", dump(checks), dump(want))
-	}
+	assert.Equal(t, want, checks, "ReadChecks =\n%s\nwant\n%s", dump(checks), dump(want))
 	for dir, msg := range map[string]string{
 		"testdata/checks/invalid": "cannot unmarshal object",
 		"testdata/checks/noname":  "check 1 has no name",
 		"testdata/checks/missing": "no such file",
 	} {
-		if _, err := ReadChecks(dir, Torch); err == nil || !strings.Contains(err.Error(), msg) || !strings.Contains(err.Error(), dir) {
-			t.Errorf("ReadChecks(%s) = %v, want an error naming the file with %q", dir, err, msg)
-		}
+		_, err := ReadChecks(dir, Torch)
+		assert.ErrorContains(t, err, msg, "ReadChecks(%s), want an error naming the file with %q", dir, msg)
+		assert.ErrorContains(t, err, dir, "ReadChecks(%s), want an error naming the file with %q", dir, msg)
 	}
 }
 
@@ -56,14 +52,11 @@ func TestScriptChecks(t *testing.T) {
 			got := ScriptChecks(TensorFlow, tt.dir, tt.exit, tt.runErr)
 			var short []string
 			for _, c := range got {
-				if c.Framework != TensorFlow {
-					t.Errorf("check %s has framework %q", c.Name, c.Framework)
-				}
+				assert.Equal(t, TensorFlow, c.Framework, "check %s has the wrong framework", c.Name)
 				short = append(short, fmt.Sprintf("%s %t %t", c.Name, c.OK, c.Setup))
 			}
-			if !reflect.DeepEqual(short, tt.want) || !strings.Contains(got[len(got)-1].Detail, tt.wantTail) {
-				t.Errorf("ScriptChecks = %q (last detail %q), want %q with %q", short, got[len(got)-1].Detail, tt.want, tt.wantTail)
-			}
+			assert.Equal(t, tt.want, short, "ScriptChecks (last detail %q)", got[len(got)-1].Detail)
+			assert.Contains(t, got[len(got)-1].Detail, tt.wantTail, "ScriptChecks = %q: last detail", short)
 		})
 	}
 }
@@ -91,24 +84,18 @@ func TestVerdict(t *testing.T) {
 			err := Verdict(tt.checks, tt.gpu)
 			var ce *CheckError
 			if tt.failed == nil {
-				if err != nil {
-					t.Fatalf("Verdict = %v, want nil", err)
-				}
+				require.NoError(t, err, "Verdict")
 				return
 			}
-			if !errors.As(err, &ce) || ce.ExitStatus() != 1 || ce.Total != len(tt.checks) {
-				t.Fatalf("Verdict = %#v, want a *CheckError with exit status 1", err)
-			}
+			require.ErrorAs(t, err, &ce, "Verdict = %#v, want a *CheckError with exit status 1", err)
+			require.Equal(t, 1, ce.ExitStatus(), "Verdict = %#v, want a *CheckError with exit status 1", err)
+			require.Equal(t, len(tt.checks), ce.Total, "Verdict = %#v: total", err)
 			var names []string
 			for _, c := range ce.Failed {
 				names = append(names, c.Framework+" "+c.Name)
-				if !strings.Contains(err.Error(), c.Framework+" "+c.Name+": ") {
-					t.Errorf("message %q does not name %s %s", err, c.Framework, c.Name)
-				}
+				assert.ErrorContains(t, err, c.Framework+" "+c.Name+": ", "message does not name %s %s", c.Framework, c.Name)
 			}
-			if !reflect.DeepEqual(names, tt.failed) {
-				t.Errorf("failed %q, want %q", names, tt.failed)
-			}
+			assert.Equal(t, tt.failed, names, "failed")
 		})
 	}
 }
@@ -133,14 +120,12 @@ func TestCheckPlan(t *testing.T) {
 			scripts, failed := CheckPlan(tt.fw)
 			var names []string
 			for _, c := range failed {
-				if c.OK || !c.Setup {
-					t.Errorf("check %+v should be a failed setup check", c)
-				}
+				assert.False(t, c.OK, "check %+v should be a failed setup check", c)
+				assert.True(t, c.Setup, "check %+v should be a failed setup check", c)
 				names = append(names, c.Framework+" "+c.Name+": "+c.Detail)
 			}
-			if !reflect.DeepEqual(scripts, tt.scripts) || !reflect.DeepEqual(names, tt.failed) {
-				t.Errorf("CheckPlan = %v, %q; want %v, %q", scripts, names, tt.scripts, tt.failed)
-			}
+			assert.Equal(t, tt.scripts, scripts, "CheckPlan scripts")
+			assert.Equal(t, tt.failed, names, "CheckPlan failed checks")
 		})
 	}
 }

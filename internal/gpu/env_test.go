@@ -1,8 +1,9 @@
 package gpu
 
 import (
-	"reflect"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 )
 
 func TestCheckCommand(t *testing.T) {
@@ -26,12 +27,9 @@ func TestCheckCommand(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path, args, env := CheckCommand("/p/.venv/bin/python", "/p/python/gpu/check_torch.py", "/p/.magelab/gpu-check/params.json", "/p/.magelab/gpu-check/torch", "/p/python", tt.base)
 			wantArgs := []string{"/p/python/gpu/check_torch.py", "--params", "/p/.magelab/gpu-check/params.json", "--out", "/p/.magelab/gpu-check/torch"}
-			if path != "/p/.venv/bin/python" || !reflect.DeepEqual(args, wantArgs) {
-				t.Errorf("command %s %q", path, args)
-			}
-			if !reflect.DeepEqual(env, tt.env) {
-				t.Errorf("env\n got %q\nwant %q", env, tt.env)
-			}
+			assert.Equal(t, "/p/.venv/bin/python", path, "command path")
+			assert.Equal(t, wantArgs, args, "command args")
+			assert.Equal(t, tt.env, env, "env")
 		})
 	}
 }

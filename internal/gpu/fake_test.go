@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // The arguments the fixtures were captured with (testdata/h200/README.md):
@@ -48,8 +50,8 @@ type fakeDir string
 func (d fakeDir) calls(t testing.TB) []string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(string(d), "calls.log"))
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
+	if !os.IsNotExist(err) {
+		require.NoError(t, err)
 	}
 	return strings.Split(strings.TrimSpace(string(b)), "\n")
 }
@@ -57,9 +59,7 @@ func (d fakeDir) calls(t testing.TB) []string {
 func (d fakeDir) pid(t testing.TB) int {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(string(d), "pid"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var pid int
 	fmt.Sscan(string(b), &pid)
 	return pid
@@ -76,9 +76,7 @@ func mustFakeSMI(t testing.TB, f fakeSMI) fakeDir {
 			p = def
 		}
 		a, err := filepath.Abs(p)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return a
 	}
 	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
@@ -103,9 +101,7 @@ func mustFakeSMI(t testing.TB, f fakeSMI) fakeDir {
 	b.WriteString(";;\n")
 	fmt.Fprintf(&b, "*) echo %s; exit 2 ;;\nesac\n", q(`Field "bogus" is not a valid field to query.`))
 	path := filepath.Join(dir, smiName)
-	if err := os.WriteFile(path, []byte(b.String()), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o755))
 	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	return fakeDir(dir)
 }

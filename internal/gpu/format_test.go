@@ -5,6 +5,9 @@ import (
 	"errors"
 	"os"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestWriteInventory(t *testing.T) {
@@ -31,12 +34,8 @@ func TestWriteInventory(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
-			if err := WriteInventory(&b, tt.inv, tt.err); err != nil {
-				t.Fatal(err)
-			}
-			if b.String() != tt.want {
-				t.Errorf("got\n%s\nwant\n%s", b.String(), tt.want)
-			}
+			require.NoError(t, WriteInventory(&b, tt.inv, tt.err))
+			assert.Equal(t, tt.want, b.String())
 		})
 	}
 }
@@ -44,9 +43,7 @@ func TestWriteInventory(t *testing.T) {
 func TestWriteFrameworks(t *testing.T) {
 	out, _ := os.ReadFile("testdata/frameworks/gpu.txt")
 	f, err := ParseFrameworks(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var b bytes.Buffer
 	WriteFrameworks(&b, f)
 	want := "python 3.12.3 (/work/.venv/bin/python)\n" +
@@ -54,18 +51,14 @@ func TestWriteFrameworks(t *testing.T) {
 		"  CUDA available: 1 device(s): NVIDIA H200\n" +
 		"tensorflow 2.20.0, built for CUDA 12.5.1, cuDNN 9\n" +
 		"  GPUs: /physical_device:GPU:0\n"
-	if b.String() != want {
-		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
-	}
+	assert.Equal(t, want, b.String())
 	b.Reset()
 	WriteFrameworks(&b, &Frameworks{Python: "3.11.7", Executable: "/p/.venv/bin/python", Torch: &TorchInfo{Version: "2.11.0+cpu"}, TensorFlow: &TensorFlowInfo{Error: "ImportError: libcudart.so.12"}})
 	want = "python 3.11.7 (/p/.venv/bin/python)\n" +
 		"torch 2.11.0+cpu, built for CUDA -, cuDNN -\n" +
 		"  CUDA available: no\n" +
 		"tensorflow: import failed: ImportError: libcudart.so.12\n"
-	if b.String() != want {
-		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
-	}
+	assert.Equal(t, want, b.String())
 }
 
 func TestWriteChecks(t *testing.T) {
@@ -80,9 +73,7 @@ func TestWriteChecks(t *testing.T) {
 		"torch       train_loop      pass    1.1 loss     50 steps: loss 2.3 -> 1.1\n" +
 		"tensorflow  script          FAIL    -            exited with status 1 and wrote no checks.json\n" +
 		"no GPU: the checks ran on CPU; 1 check(s) failed for want of one, which is no error\n"
-	if b.String() != want {
-		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
-	}
+	assert.Equal(t, want, b.String())
 	b.Reset()
 	WriteChecks(&b, ScriptChecks(Torch, "testdata/checks/gpu", 0, nil), true)
 	want = "" +
@@ -92,7 +83,5 @@ func TestWriteChecks(t *testing.T) {
 		"torch      matmul_bf16     FAIL    -              RuntimeError: CUDA error: no kernel image is available for execution on the device\n" +
 		"torch      peak_memory     pass    1536.5 MiB     torch.cuda.max_memory_allocated\n" +
 		"3 of 4 checks passed\n"
-	if b.String() != want {
-		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
-	}
+	assert.Equal(t, want, b.String())
 }

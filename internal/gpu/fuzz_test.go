@@ -4,6 +4,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // FuzzParseQuery: any output parses or is refused, never panics, and a
@@ -11,9 +14,7 @@ import (
 func FuzzParseQuery(f *testing.F) {
 	for _, p := range []string{"testdata/h200/query.csv", "testdata/four-gpu/query.csv", "testdata/na/query.csv", "testdata/h200/query-with-units.csv", "testdata/h200/nvidia-smi.txt"} {
 		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
+		require.NoError(f, err)
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -27,9 +28,7 @@ func FuzzParseQuery(f *testing.F) {
 				lines++
 			}
 		}
-		if len(inv.Devices) != lines {
-			t.Errorf("%d devices from %d lines", len(inv.Devices), lines)
-		}
+		assert.Len(t, inv.Devices, lines, "%d devices from %d lines", len(inv.Devices), lines)
 	})
 }
 
@@ -37,17 +36,15 @@ func FuzzParseQuery(f *testing.F) {
 // six CSV fields.
 func FuzzParseRow(f *testing.F) {
 	b, err := os.ReadFile("testdata/telemetry/fixed.csv")
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	for l := range strings.Lines(string(b)) {
 		f.Add(strings.TrimSpace(l))
 	}
 	f.Add("Field \"x\" is not a valid field to query.")
 	f.Fuzz(func(t *testing.T, line string) {
 		r, ok := parseRow(line)
-		if ok && len(r.record()) != len(TelemetryHeader) {
-			t.Errorf("row %q writes %d fields", line, len(r.record()))
+		if ok {
+			assert.Len(t, r.record(), len(TelemetryHeader), "row %q writes %d fields", line, len(r.record()))
 		}
 	})
 }

@@ -2,16 +2,17 @@ package gpu
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func ptr(v float64) *float64 { return &v }
@@ -41,12 +42,8 @@ func TestQuery(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			mustFakeSMI(t, tt.fake)
 			got, err := Query(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("Query() =\n%s\nwant\n%s", dump(got), dump(tt.want))
-			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got, "Query() =\n%s\nwant\n%s", dump(got), dump(tt.want))
 		})
 	}
 }
@@ -54,25 +51,21 @@ func TestQuery(t *testing.T) {
 func TestQueryFourGPUs(t *testing.T) {
 	mustFakeSMI(t, fakeSMI{Query: "testdata/four-gpu/query.csv"})
 	inv, err := Query(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(inv.Devices) != 4 {
-		t.Fatalf("got %d devices, want 4", len(inv.Devices))
-	}
+	require.NoError(t, err)
+	require.Len(t, inv.Devices, 4, "devices")
 	uuids, buses := map[string]bool{}, map[string]bool{}
 	for i, d := range inv.Devices {
-		if d.Index != i || d.Name != "NVIDIA H200" || d.MemoryMiB != 143771 {
-			t.Errorf("device %d = %+v", i, d)
-		}
+		assert.Equal(t, i, d.Index, "device %d = %+v", i, d)
+		assert.Equal(t, "NVIDIA H200", d.Name, "device %d = %+v", i, d)
+		assert.Equal(t, 143771, d.MemoryMiB, "device %d = %+v", i, d)
 		uuids[d.UUID], buses[d.PCIBusID] = true, true
 	}
-	if len(uuids) != 4 || len(buses) != 4 {
-		t.Errorf("UUIDs %v and bus ids %v are not distinct", uuids, buses)
-	}
-	if d := inv.Devices[1]; *d.MemoryUsedMiB != 905 || *d.UtilPct != 18 || *d.PowerW != 121.4 {
-		t.Errorf("device 1 = %s", dump(d))
-	}
+	assert.Len(t, uuids, 4, "UUIDs %v and bus ids %v are not distinct", uuids, buses)
+	assert.Len(t, buses, 4, "UUIDs %v and bus ids %v are not distinct", uuids, buses)
+	d := inv.Devices[1]
+	assert.Equal(t, 905.0, *d.MemoryUsedMiB, "device 1 = %s", dump(d))
+	assert.Equal(t, 18.0, *d.UtilPct, "device 1 = %s", dump(d))
+	assert.Equal(t, 121.4, *d.PowerW, "device 1 = %s", dump(d))
 }
 
 func TestQueryUnavailable(t *testing.T) {
@@ -80,30 +73,28 @@ func TestQueryUnavailable(t *testing.T) {
 		t.Run(fmt.Sprintf("Exit%d", code), func(t *testing.T) {
 			mustFakeSMI(t, fakeSMI{Exit: code})
 			u := mustUnavailable(t)
-			if u.ExitCode != code || !strings.Contains(u.Reason, msg) {
-				t.Errorf("got %+v, want exit %d with %q", u, code, msg)
-			}
+			assert.Equal(t, code, u.ExitCode, "got %+v", u)
+			assert.Contains(t, u.Reason, msg, "got %+v", u)
 		})
 	}
 	t.Run("Missing", func(t *testing.T) {
 		t.Setenv("PATH", t.TempDir())
 		u := mustUnavailable(t)
-		if !errors.Is(u, exec.ErrNotFound) || !strings.Contains(u.Error(), "no GPU information: nvidia-smi not found") {
-			t.Errorf("got %v", u)
-		}
+		assert.ErrorIs(t, u, exec.ErrNotFound)
+		assert.ErrorContains(t, u, "no GPU information: nvidia-smi not found")
 	})
 	t.Run("UnreadableOutput", func(t *testing.T) {
 		mustFakeSMI(t, fakeSMI{Query: "testdata/h200/nvidia-smi.txt"})
-		if u := mustUnavailable(t); !strings.Contains(u.Reason, "unexpected nvidia-smi output on line 1") {
-			t.Errorf("got %v", u)
-		}
+		u := mustUnavailable(t)
+		assert.Contains(t, u.Reason, "unexpected nvidia-smi output on line 1", "got %v", u)
 	})
 	t.Run("UnknownField", func(t *testing.T) {
 		mustFakeSMI(t, fakeSMI{})
 		_, err := runSMI(context.Background(), time.Second, "--query-gpu=cuda_version", csvFormat)
 		var u *UnavailableError
-		if !errors.As(err, &u) || u.ExitCode != 2 || !strings.Contains(u.Reason, "is not a valid field") {
-			t.Errorf("got %v", err)
+		if assert.ErrorAs(t, err, &u) {
+			assert.Equal(t, 2, u.ExitCode, "got %v", err)
+			assert.Contains(t, u.Reason, "is not a valid field", "got %v", err)
 		}
 	})
 }
@@ -115,12 +106,11 @@ func TestQueryHangs(t *testing.T) {
 	start := time.Now()
 	_, err := Query(ctx)
 	var u *UnavailableError
-	if !errors.As(err, &u) || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(u.Reason, "did not answer within") {
-		t.Fatalf("got %v, want a timeout", err)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("Query took %s after a 300ms deadline", d)
-	}
+	require.ErrorAs(t, err, &u, "got %v, want a timeout", err)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "got %v, want a timeout", err)
+	require.Contains(t, u.Reason, "did not answer within", "got %v, want a timeout", err)
+	d := time.Since(start)
+	assert.LessOrEqual(t, d, 2*time.Second, "Query took %s after a 300ms deadline", d)
 	assertGroupGone(t, fake.pid(t))
 }
 
@@ -131,21 +121,18 @@ func TestQueryDefaultTimeout(t *testing.T) {
 	mustFakeSMI(t, fakeSMI{Hang: true})
 	start := time.Now()
 	u := mustUnavailable(t)
-	if d := time.Since(start); d < DefaultTimeout || d > DefaultTimeout+2*time.Second || !strings.Contains(u.Reason, "within 5s") {
-		t.Errorf("gave up after %s with %v; want %s", d, u, DefaultTimeout)
-	}
+	d := time.Since(start)
+	assert.GreaterOrEqual(t, d, DefaultTimeout, "gave up after %s with %v; want %s", d, u, DefaultTimeout)
+	assert.LessOrEqual(t, d, DefaultTimeout+2*time.Second, "gave up after %s with %v; want %s", d, u, DefaultTimeout)
+	assert.Contains(t, u.Reason, "within 5s", "gave up after %s with %v; want %s", d, u, DefaultTimeout)
 }
 
 func mustUnavailable(t *testing.T) *UnavailableError {
 	t.Helper()
 	inv, err := Query(context.Background())
 	var u *UnavailableError
-	if !errors.As(err, &u) {
-		t.Fatalf("Query() = %v, %v; want an *UnavailableError", inv, err)
-	}
-	if inv != nil {
-		t.Errorf("Query() returned an inventory with its error: %v", inv)
-	}
+	require.ErrorAs(t, err, &u, "Query() = %v, %v; want an *UnavailableError", inv, err)
+	assert.Nil(t, inv, "Query() returned an inventory with its error: %v", inv)
 	return u
 }
 
@@ -161,7 +148,7 @@ func assertGroupGone(t *testing.T, pgid int) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("process group %d still runs %v: orphans left behind", pgid, alive)
+			require.FailNow(t, fmt.Sprintf("process group %d still runs %v: orphans left behind", pgid, alive))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -172,9 +159,7 @@ func assertGroupGone(t *testing.T, pgid int) {
 func groupMembers(t *testing.T, pgid int) []string {
 	t.Helper()
 	stats, err := filepath.Glob("/proc/[0-9]*/stat")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var alive []string
 	for _, path := range stats {
 		b, err := os.ReadFile(path)
@@ -207,21 +192,17 @@ func TestParseDevice(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d, _, err := parseDevice(tt.line)
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
+				require.ErrorContains(t, err, tt.wantErr)
 				return
 			}
-			if err != nil || d.Name != tt.wantName {
-				t.Errorf("got %q, %v; want %q", d.Name, err, tt.wantName)
-			}
+			assert.NoError(t, err)
+			assert.Equal(t, tt.wantName, d.Name)
 		})
 	}
 }
 
 func TestParseVersion(t *testing.T) {
 	cuda, driver := parseVersion([]byte("NVIDIA-SMI version  : 580.159.04\nNVML version        : 580.159\nDRIVER version      : 580.159.04\nCUDA Version        : 13.0\n"))
-	if cuda != "13.0" || driver != "580.159.04" {
-		t.Errorf("got %q, %q", cuda, driver)
-	}
+	assert.Equal(t, "13.0", cuda, "cuda")
+	assert.Equal(t, "580.159.04", driver, "driver")
 }

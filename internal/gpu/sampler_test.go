@@ -14,6 +14,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // mustStream writes the captured telemetry (testdata/h200/telemetry-lms250.csv:
@@ -25,9 +28,7 @@ import (
 func mustStream(t testing.TB, devices []Device) (string, int) {
 	t.Helper()
 	f, err := os.Open("testdata/h200/telemetry-lms250.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer f.Close()
 	var out bytes.Buffer
 	ticks := 0
@@ -35,18 +36,15 @@ func mustStream(t testing.TB, devices []Device) (string, int) {
 	for sc.Scan() {
 		c := strings.Split(sc.Text(), ", ")
 		mem, err := strconv.Atoi(c[3])
-		if err != nil || len(c) != 4 {
-			t.Fatalf("capture line %q", sc.Text())
-		}
+		require.NoError(t, err, "capture line %q", sc.Text())
+		require.Len(t, c, 4, "capture line %q", sc.Text())
 		for _, d := range devices {
 			fmt.Fprintf(&out, "%s, %d, %s, %d, %d, %.2f\n", c[0], d.Index, d.UUID, min(100, 3*ticks+d.Index), mem+100*d.Index, 80+2*float64(ticks))
 		}
 		ticks++
 	}
 	path := filepath.Join(t.TempDir(), "stream.csv")
-	if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, out.Bytes(), 0o644))
 	return path, ticks
 }
 
@@ -54,9 +52,7 @@ func mustInventory(t testing.TB, query string) *Inventory {
 	t.Helper()
 	mustFakeSMI(t, fakeSMI{Query: query})
 	inv, err := Query(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return inv
 }
 
@@ -66,9 +62,7 @@ func mustInventory(t testing.TB, query string) *Inventory {
 func mustAcquire(t testing.TB, interval time.Duration) *Sampler {
 	t.Helper()
 	s, err := Acquire(context.Background(), interval)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() {
 		registry.mu.Lock()
 		left := registry.s
@@ -93,7 +87,7 @@ func waitSamples(t testing.TB, r *Recording, n int) {
 			return
 		}
 		if got > n || time.Now().After(deadline) {
-			t.Fatalf("recording has %d samples, want %d", got, n)
+			require.FailNow(t, fmt.Sprintf("recording has %d samples, want %d", got, n))
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -104,9 +98,7 @@ func waitSamples(t testing.TB, r *Recording, n int) {
 func csvRows(t testing.TB, b []byte) [][]string {
 	t.Helper()
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if lines[0] != strings.Join(TelemetryHeader, ",") {
-		t.Fatalf("header %q, want %q", lines[0], strings.Join(TelemetryHeader, ","))
-	}
+	require.Equal(t, strings.Join(TelemetryHeader, ","), lines[0], "header")
 	var rows [][]string
 	for _, l := range lines[1:] {
 		rows = append(rows, strings.Split(l, ","))
@@ -130,34 +122,28 @@ func TestSamplerSplitsRowsByDevice(t *testing.T) {
 	sum1, sum2 := r1.Stop(), r2.Stop()
 
 	rows := csvRows(t, first.Bytes())
-	if len(rows) != ticks {
-		t.Fatalf("first recording has %d rows, want %d", len(rows), ticks)
-	}
+	require.Len(t, rows, ticks, "first recording's rows")
 	prev := -1.0
 	for _, r := range rows {
 		util, _ := strconv.ParseFloat(r[3], 64)
-		if r[1] != "0" || r[2] != inv.Devices[0].UUID || util < prev {
-			t.Fatalf("first recording row %v: want GPU 0's rows, utilisation rising", r)
-		}
+		require.Equal(t, "0", r[1], "first recording row %v: want GPU 0's rows, utilisation rising", r)
+		require.Equal(t, inv.Devices[0].UUID, r[2], "first recording row %v: want GPU 0's rows, utilisation rising", r)
+		require.GreaterOrEqual(t, util, prev, "first recording row %v: want GPU 0's rows, utilisation rising", r)
 		prev = util
 	}
-	if rows[0][0] != time.Date(2026, 11, 27, 3, 44, 31, 668e6, time.Local).Format(csvTimestamp) || rows[0][5] != "80" {
-		t.Errorf("first row %v: want the capture's first timestamp in RFC 3339 and 80 W", rows[0])
-	}
+	assert.Equal(t, time.Date(2026, 11, 27, 3, 44, 31, 668e6, time.Local).Format(csvTimestamp), rows[0][0], "first row %v: want the capture's first timestamp in RFC 3339", rows[0])
+	assert.Equal(t, "80", rows[0][5], "first row %v: want 80 W", rows[0])
 	count := map[string]int{}
 	for _, r := range csvRows(t, second.Bytes()) {
 		count[r[1]+" "+r[2]]++
 	}
 	want := map[string]int{"1 " + inv.Devices[1].UUID: ticks, "3 " + inv.Devices[3].UUID: ticks}
-	if fmt.Sprint(count) != fmt.Sprint(want) {
-		t.Errorf("second recording's rows per device = %v, want %v", count, want)
-	}
-	if sum1.Samples != ticks || sum1.MaxUtilPct != 100 || sum1.PeakMemoryMiB != 905 {
-		t.Errorf("first summary %+v", sum1)
-	}
-	if sum2.Samples != 2*ticks || sum2.PeakMemoryMiB != 1205 {
-		t.Errorf("second summary %+v", sum2)
-	}
+	assert.Equal(t, want, count, "second recording's rows per device")
+	assert.Equal(t, ticks, sum1.Samples, "first summary %+v", sum1)
+	assert.Equal(t, 100.0, sum1.MaxUtilPct, "first summary %+v", sum1)
+	assert.Equal(t, 905.0, sum1.PeakMemoryMiB, "first summary %+v", sum1)
+	assert.Equal(t, 2*ticks, sum2.Samples, "second summary %+v", sum2)
+	assert.Equal(t, 1205.0, sum2.PeakMemoryMiB, "second summary %+v", sum2)
 }
 
 // The summaries of testdata/telemetry/fixed.csv, computed by hand.
@@ -196,12 +182,8 @@ func TestRecordingSummary(t *testing.T) {
 	for i, tt := range fixedSummaries {
 		t.Run(tt.name, func(t *testing.T) {
 			got := recs[i].Stop()
-			if !summaryEqual(got, tt.want) {
-				t.Errorf("summary\n got %+v\nwant %+v", got, tt.want)
-			}
-			if again := recs[i].Stop(); again != got {
-				t.Errorf("second Stop = %+v, want %+v", again, got)
-			}
+			assert.True(t, summaryEqual(got, tt.want), "summary\n got %+v\nwant %+v", got, tt.want)
+			assert.Equal(t, got, recs[i].Stop(), "second Stop")
 		})
 	}
 }
@@ -218,42 +200,27 @@ func TestSamplerSharedAndStoppedByLastRelease(t *testing.T) {
 	fake := mustFakeSMI(t, fakeSMI{Stream: stream, Loop: true})
 	first := mustAcquire(t, 250*time.Millisecond)
 	second := mustAcquire(t, time.Second) // a second trial of the sweep
-	if first != second {
-		t.Fatal("two Acquires started two samplers")
-	}
-	if got := lmsCalls(t, fake, 1); len(got) != 1 || !strings.HasSuffix(got[0], "-lms 250") {
-		t.Fatalf("nvidia-smi -lms started as %q, want once with -lms 250", got)
-	}
+	require.Same(t, first, second, "two Acquires started two samplers")
+	got := lmsCalls(t, fake, 1)
+	require.Len(t, got, 1, "nvidia-smi -lms started as %q, want once with -lms 250", got)
+	require.True(t, strings.HasSuffix(got[0], "-lms 250"), "nvidia-smi -lms started as %q, want once with -lms 250", got)
 	pgid := first.proc.p.PID()
 	rec := second.Attach(UUIDs(inv.Devices[2:3]), nil)
-	if err := first.Release(); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Kill(-pgid, 0); err != nil {
-		t.Fatalf("the sampler stopped while a holder remained: %v", err)
-	}
+	require.NoError(t, first.Release())
+	require.NoError(t, syscall.Kill(-pgid, 0), "the sampler stopped while a holder remained")
 	waitRows(t, rec, 3)
-	if err := second.Release(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, second.Release())
 	assertGroupGone(t, pgid)
-	if !strings.Contains(strings.Join(fake.calls(t), "\n"), "SIGINT") {
-		t.Error("nvidia-smi was not stopped with SIGINT")
-	}
-	if err := second.Err(); err != nil {
-		t.Errorf("Err after Release = %v, want nil", err)
-	}
-	if n := rec.Stop().Samples; n < 3 {
-		t.Errorf("recording kept %d samples", n)
-	}
-	if err := second.Release(); err == nil {
-		t.Error("a Release too many was accepted")
-	}
+	assert.Contains(t, strings.Join(fake.calls(t), "\n"), "SIGINT", "nvidia-smi was not stopped with SIGINT")
+	assert.NoError(t, second.Err(), "Err after Release")
+	assert.GreaterOrEqual(t, rec.Stop().Samples, 3, "samples the recording kept")
+	assert.Error(t, second.Release(), "a Release too many was accepted")
 
 	third := mustAcquire(t, 0)
 	defer third.Release()
-	if third == first || len(lmsCalls(t, fake, 2)) != 2 || !strings.HasSuffix(lmsCalls(t, fake, 2)[1], "-lms 1000") {
-		t.Errorf("Acquire after the last Release: calls %q, want a new sampler at the default 1s", fake.calls(t))
+	assert.NotSame(t, first, third, "Acquire after the last Release: want a new sampler")
+	if calls := lmsCalls(t, fake, 2); assert.Len(t, calls, 2, "Acquire after the last Release: calls %q, want a new sampler at the default 1s", fake.calls(t)) {
+		assert.True(t, strings.HasSuffix(calls[1], "-lms 1000"), "Acquire after the last Release: calls %q, want a new sampler at the default 1s", fake.calls(t))
 	}
 }
 
@@ -264,16 +231,12 @@ func TestSamplerKilledWhenDeafToSIGINT(t *testing.T) {
 	waitRows(t, rec, 1)
 	pgid := s.proc.p.PID()
 	start := time.Now()
-	if err := s.Release(); err != nil {
-		t.Fatal(err)
-	}
-	if d := time.Since(start); d < samplerGrace {
-		t.Errorf("Release took %s, less than the grace period", d)
-	}
+	require.NoError(t, s.Release())
+	d := time.Since(start)
+	assert.GreaterOrEqual(t, d, samplerGrace, "Release took %s, less than the grace period", d)
 	assertGroupGone(t, pgid)
-	if n := len(fake.calls(t)); n != 1 {
-		t.Errorf("calls %q", fake.calls(t))
-	}
+	calls := fake.calls(t)
+	assert.Len(t, calls, 1, "calls %q", calls)
 }
 
 func TestSamplerFailsQuietly(t *testing.T) {
@@ -286,23 +249,21 @@ func TestSamplerFailsQuietly(t *testing.T) {
 				time.Sleep(5 * time.Millisecond)
 			}
 			var u *UnavailableError
-			if err := s.Err(); !errors.As(err, &u) || u.ExitCode != code || !strings.Contains(u.Reason, smiMessages[code]) {
-				t.Fatalf("Err() = %v, want exit %d with nvidia-smi's message", err, code)
-			}
+			err := s.Err()
+			require.ErrorAs(t, err, &u, "Err() = %v, want exit %d with nvidia-smi's message", err, code)
+			require.Equal(t, code, u.ExitCode, "Err() = %v, want exit %d with nvidia-smi's message", err, code)
+			require.Contains(t, u.Reason, smiMessages[code], "Err() = %v, want exit %d with nvidia-smi's message", err, code)
 			var buf bytes.Buffer
 			rec := s.Attach([]string{"GPU-703f6a55-8249-cdee-4b5e-8c293bc03243"}, &buf)
-			if sum := rec.Stop(); sum != (Summary{}) || len(csvRows(t, buf.Bytes())) != 0 {
-				t.Errorf("summary %+v, csv %q: want nothing but the header", sum, buf.String())
-			}
+			sum := rec.Stop()
+			assert.Equal(t, Summary{}, sum, "summary, csv %q: want nothing but the header", buf.String())
+			assert.Empty(t, csvRows(t, buf.Bytes()), "summary %+v, csv %q: want nothing but the header", sum, buf.String())
 			// Another trial acquiring it starts nvidia-smi again.
 			again := mustAcquire(t, 0)
-			if again != s || len(lmsCalls(t, fake, 2)) != 2 {
-				t.Errorf("calls %q, want a restart on Acquire", fake.calls(t))
-			}
+			assert.Same(t, s, again, "calls %q, want a restart on Acquire", fake.calls(t))
+			assert.Len(t, lmsCalls(t, fake, 2), 2, "calls %q, want a restart on Acquire", fake.calls(t))
 			again.Release()
-			if err := s.Release(); err != nil {
-				t.Errorf("Release = %v", err)
-			}
+			assert.NoError(t, s.Release(), "Release")
 		})
 	}
 }
@@ -311,26 +272,24 @@ func TestSamplerMissing(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	s, err := Acquire(context.Background(), 0)
 	var u *UnavailableError
-	if s != nil || !errors.As(err, &u) {
-		t.Fatalf("Acquire = %v, %v; want nil and an *UnavailableError", s, err)
-	}
+	require.Nil(t, s, "Acquire = %v, %v; want nil and an *UnavailableError", s, err)
+	require.ErrorAs(t, err, &u, "Acquire = %v, %v; want nil and an *UnavailableError", s, err)
 	var buf bytes.Buffer
 	rec := s.Attach([]string{"GPU-x"}, &buf)
-	if sum := rec.Stop(); sum != (Summary{}) || buf.String() != strings.Join(TelemetryHeader, ",")+"\n" {
-		t.Errorf("nil sampler: summary %+v, csv %q", sum, buf.String())
-	}
-	if s.Release() != nil || s.Err() != nil || s.Interval() != 0 {
-		t.Error("nil sampler methods are not no-ops")
-	}
+	assert.Equal(t, Summary{}, rec.Stop(), "nil sampler: summary")
+	assert.Equal(t, strings.Join(TelemetryHeader, ",")+"\n", buf.String(), "nil sampler: csv")
+	assert.NoError(t, s.Release(), "nil sampler methods are not no-ops")
+	assert.NoError(t, s.Err(), "nil sampler methods are not no-ops")
+	assert.Zero(t, s.Interval(), "nil sampler methods are not no-ops")
 }
 
 func TestSamplerInterrupted(t *testing.T) {
 	mustFakeSMI(t, fakeSMI{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if s, err := Acquire(ctx, 0); s != nil || !errors.Is(err, context.Canceled) {
-		t.Errorf("Acquire(cancelled) = %v, %v", s, err)
-	}
+	s, err := Acquire(ctx, 0)
+	assert.Nil(t, s, "Acquire(cancelled) = %v, %v", s, err)
+	assert.ErrorIs(t, err, context.Canceled, "Acquire(cancelled) = %v, %v", s, err)
 }
 
 type failingWriter struct{ n int }
@@ -350,9 +309,9 @@ func TestRecordingWriteErrorKeepsSummary(t *testing.T) {
 	rec := s.Attach(fixedSummaries[0].uuids, &failingWriter{n: 2}) // the header and one row
 	os.WriteFile(gate, nil, 0o644)
 	waitSamples(t, rec, 4)
-	if sum := rec.Stop(); !summaryEqual(sum, fixedSummaries[0].want) || rec.Err() == nil {
-		t.Errorf("summary %+v, err %v", sum, rec.Err())
-	}
+	sum := rec.Stop()
+	assert.True(t, summaryEqual(sum, fixedSummaries[0].want), "summary %+v, err %v", sum, rec.Err())
+	assert.Error(t, rec.Err(), "summary %+v", sum)
 }
 
 // waitRows waits until r has at least n samples.
@@ -367,7 +326,7 @@ func waitRows(t testing.TB, r *Recording, n int) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("recording has %d samples, want %d or more", got, n)
+			require.FailNow(t, fmt.Sprintf("recording has %d samples, want %d or more", got, n))
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

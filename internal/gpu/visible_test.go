@@ -2,16 +2,16 @@ package gpu
 
 import (
 	"context"
-	"reflect"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestVisible(t *testing.T) {
 	mustFakeSMI(t, fakeSMI{Query: "testdata/four-gpu/query.csv"})
 	inv, err := Query(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	tests := []struct {
 		name  string
 		value string
@@ -37,12 +37,8 @@ func TestVisible(t *testing.T) {
 			for _, d := range Visible(inv, tt.value, tt.set) {
 				got = append(got, d.Index)
 			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("Visible(%q, %t) = %v, want %v", tt.value, tt.set, got, tt.want)
-			}
+			assert.Equal(t, tt.want, got, "Visible(%q, %t)", tt.value, tt.set)
 		})
 	}
-	if got := Visible(nil, "0", true); got != nil {
-		t.Errorf("Visible(nil) = %v", got)
-	}
+	assert.Nil(t, Visible(nil, "0", true), "Visible(nil)")
 }

@@ -11,6 +11,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestHashCache(t *testing.T) {
@@ -21,29 +24,21 @@ func TestHashCache(t *testing.T) {
 	os.Chtimes(p, old, old)
 	c := LoadHashCache(filepath.Join(dir, "cache.json"))
 	first, err := c.HashFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Save(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, c.Save())
 	t.Run("UnchangedStatIsNotReread", func(t *testing.T) {
 		// Same size and mtime, other content: a stat cache must trust the stat.
 		os.WriteFile(p, []byte("two"), 0o644)
 		os.Chtimes(p, old, old)
 		c2 := LoadHashCache(filepath.Join(dir, "cache.json"))
 		got, _ := c2.HashFile(p)
-		if got != first {
-			t.Fatalf("re-hashed a file whose stat did not change")
-		}
+		require.Equal(t, first, got, "re-hashed a file whose stat did not change")
 	})
 	t.Run("ChangedMtimeIsRehashed", func(t *testing.T) {
 		newer := old.Add(time.Minute)
 		os.Chtimes(p, newer, newer)
 		got, _ := c.HashFile(p)
-		if got == first {
-			t.Fatalf("hash did not change after the file changed")
-		}
+		require.NotEqual(t, first, got, "hash did not change after the file changed")
 	})
 	t.Run("RecentlyModifiedIsNotTrusted", func(t *testing.T) {
 		q := filepath.Join(dir, "g.txt")
@@ -53,9 +48,7 @@ func TestHashCache(t *testing.T) {
 		os.WriteFile(q, []byte("bbb"), 0o644)
 		os.Chtimes(q, st.ModTime(), st.ModTime())
 		b, _ := c.HashFile(q)
-		if a == b {
-			t.Fatalf("trusted the hash of a file modified within the racy window")
-		}
+		require.NotEqual(t, a, b, "trusted the hash of a file modified within the racy window")
 	})
 }
 
@@ -73,28 +66,22 @@ func TestStageCacheComputeOnce(t *testing.T) {
 				time.Sleep(300 * time.Millisecond)
 				return os.WriteFile(filepath.Join(out, "data.txt"), []byte("x"), 0o644)
 			})
-			if err != nil {
-				t.Error(err)
-			}
+			assert.NoError(t, err)
 			entries[i] = e
 		}()
 	}
 	wg.Wait()
-	if runs.Load() != 1 {
-		t.Fatalf("computed %d times, want once", runs.Load())
-	}
+	require.Equal(t, int32(1), runs.Load(), "times computed, want once")
 	cached := 0
 	for _, e := range entries {
-		if b, err := os.ReadFile(filepath.Join(e.Out, "data.txt")); err != nil || string(b) != "x" {
-			t.Fatalf("entry %+v: %v", e, err)
-		}
+		b, err := os.ReadFile(filepath.Join(e.Out, "data.txt"))
+		require.NoError(t, err, "entry %+v", e)
+		require.Equal(t, "x", string(b), "entry %+v", e)
 		if e.Cached {
 			cached++
 		}
 	}
-	if cached != 3 {
-		t.Fatalf("%d entries reused, want 3", cached)
-	}
+	require.Equal(t, 3, cached, "entries reused")
 }
 
 func TestStageCacheFailureLeavesNothing(t *testing.T) {
@@ -103,17 +90,12 @@ func TestStageCacheFailureLeavesNothing(t *testing.T) {
 		os.WriteFile(filepath.Join(out, "half.txt"), []byte("x"), 0o644)
 		return errors.New("boom")
 	})
-	if err == nil {
-		t.Fatal("want error")
-	}
-	if _, ok := c.Lookup("prep", "kfail456789abcdef"); ok {
-		t.Fatal("a failed stage is marked done")
-	}
+	require.Error(t, err, "want error")
+	_, ok := c.Lookup("prep", "kfail456789abcdef")
+	require.False(t, ok, "a failed stage is marked done")
 	left, _ := filepath.Glob(filepath.Join(c.Dir, "prep", "*"))
 	for _, p := range left {
-		if filepath.Ext(p) != ".lock" {
-			t.Fatalf("left behind %s", p)
-		}
+		require.Equal(t, ".lock", filepath.Ext(p), "left behind %s", p)
 	}
 }
 
@@ -126,27 +108,22 @@ func TestStageCacheDetectsChangedOutput(t *testing.T) {
 		return nil
 	}
 	e, err := c.Compute(context.Background(), "prep", "kchange789abcdef", io.Discard, compute)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Run("TouchedButSameContentIsValid", func(t *testing.T) {
 		future := time.Now().Add(time.Hour)
 		os.Chtimes(filepath.Join(e.Out, "1"), future, future)
-		if _, ok := c.Lookup("prep", "kchange789abcdef"); !ok {
-			t.Fatal("a touched file with the same content invalidated the cache")
-		}
+		_, ok := c.Lookup("prep", "kchange789abcdef")
+		require.True(t, ok, "a touched file with the same content invalidated the cache")
 	})
 	t.Run("EditedIsInvalid", func(t *testing.T) {
 		os.WriteFile(filepath.Join(e.Out, "2"), []byte("DATA"), 0o644)
-		if _, ok := c.Lookup("prep", "kchange789abcdef"); ok {
-			t.Fatal("an edited output still counts as up to date")
-		}
+		_, ok := c.Lookup("prep", "kchange789abcdef")
+		require.False(t, ok, "an edited output still counts as up to date")
 	})
 	t.Run("DeletedIsInvalid", func(t *testing.T) {
 		os.Remove(filepath.Join(e.Out, "0"))
-		if _, ok := c.Lookup("prep", "kchange789abcdef"); ok {
-			t.Fatal("a deleted output still counts as up to date")
-		}
+		_, ok := c.Lookup("prep", "kchange789abcdef")
+		require.False(t, ok, "a deleted output still counts as up to date")
 	})
 }
 
@@ -158,15 +135,10 @@ func TestManifestRoundTrip(t *testing.T) {
 		{Path: "dir/ünïcode file", Size: 5, MtimeNS: 8, Sum: "1"},
 	}}
 	got, err := parseManifest(m.encode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fmt.Sprint(got) != fmt.Sprint(m) {
-		t.Fatalf("round trip:\n got %+v\nwant %+v", got, m)
-	}
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprint(m), fmt.Sprint(got), "round trip")
 	for _, bad := range []string{"not json\n", `{"key":"k"}` + "\n1\t2\tsum\n", `{"key":"k"}` + "\nx\t2\tsum\tp\n"} {
-		if _, err := parseManifest([]byte(bad)); err == nil {
-			t.Errorf("parsed malformed manifest %q", bad)
-		}
+		_, err := parseManifest([]byte(bad))
+		assert.Error(t, err, "parsed malformed manifest %q", bad)
 	}
 }

@@ -3,9 +3,10 @@ package runner
 import (
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 func TestParseMetricLines(t *testing.T) {
@@ -24,10 +25,7 @@ func TestParseMetricLines(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := ParseMetricLines(strings.NewReader(tc.out))
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Fatalf("got %v, want %v", got, tc.want)
-			}
+			require.Equal(t, tc.want, ParseMetricLines(strings.NewReader(tc.out)))
 		})
 	}
 }
@@ -53,20 +51,17 @@ func TestReadMetrics(t *testing.T) {
 			os.WriteFile(p, []byte(tc.content), 0o644)
 			got, err := ReadMetrics(p)
 			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), p) {
-					t.Fatalf("err = %v, want %q naming the file", err, tc.wantErr)
-				}
+				require.ErrorContains(t, err, tc.wantErr, "want %q naming the file", tc.wantErr)
+				require.ErrorContains(t, err, p, "want %q naming the file", tc.wantErr)
 				return
 			}
-			if err != nil || !reflect.DeepEqual(got, tc.want) {
-				t.Fatalf("got %v, %v; want %v", got, err, tc.want)
-			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
 		})
 	}
 	t.Run("Missing", func(t *testing.T) {
 		got, err := ReadMetrics(filepath.Join(t.TempDir(), "none.json"))
-		if err != nil || got != nil {
-			t.Fatalf("got %v, %v", got, err)
-		}
+		require.NoError(t, err)
+		require.Nil(t, got)
 	})
 }

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestPrefixWriter(t *testing.T) {
@@ -37,21 +40,15 @@ func TestPrefixWriter(t *testing.T) {
 			var out bytes.Buffer
 			p := NewPrefixWriter(&out, "[p] ")
 			for _, w := range tt.writes {
-				if n, err := p.Write([]byte(w)); n != len(w) || err != nil {
-					t.Fatalf("Write(%q) = %d, %v; want %d, nil", w, n, err, len(w))
-				}
+				n, err := p.Write([]byte(w))
+				require.NoError(t, err, "Write(%q)", w)
+				require.Equal(t, len(w), n, "Write(%q)", w)
 			}
 			if tt.flush {
-				if err := p.Flush(); err != nil {
-					t.Fatalf("Flush: %v", err)
-				}
-				if err := p.Flush(); err != nil {
-					t.Fatalf("second Flush: %v", err)
-				}
+				require.NoError(t, p.Flush(), "Flush")
+				require.NoError(t, p.Flush(), "second Flush")
 			}
-			if got := out.String(); got != tt.want {
-				t.Errorf("output = %q, want %q", got, tt.want)
-			}
+			assert.Equal(t, tt.want, out.String(), "output")
 		})
 	}
 }
@@ -62,29 +59,20 @@ func TestPrefixWriterLongLine(t *testing.T) {
 	line := strings.Repeat("0123456789abcdef", 200<<10/16) // 200 KiB
 	for chunk := range slices.Chunk([]byte(line), 7000) {
 		p.Write(chunk)
-		if len(p.buf) > procLineMax {
-			t.Fatalf("holds %d bytes of one line, want at most %d", len(p.buf), procLineMax)
-		}
+		require.LessOrEqual(t, len(p.buf), procLineMax, "bytes of one line held")
 	}
 	p.Write([]byte("\nshort\n"))
 	var joined strings.Builder
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 	for i, l := range lines[:len(lines)-1] {
 		body, ok := strings.CutPrefix(l, "> ")
-		if !ok || len(body) > procLineMax {
-			t.Fatalf("piece %d: %d bytes, prefixed %v; want a prefixed piece of at most %d", i, len(l), ok, procLineMax)
-		}
+		require.True(t, ok, "piece %d: %d bytes, prefixed %v; want a prefixed piece of at most %d", i, len(l), ok, procLineMax)
+		require.LessOrEqual(t, len(body), procLineMax, "piece %d: %d bytes, prefixed %v; want a prefixed piece of at most %d", i, len(l), ok, procLineMax)
 		joined.WriteString(body)
 	}
-	if joined.String() != line {
-		t.Errorf("pieces join to %d bytes, want the %d-byte line", joined.Len(), len(line))
-	}
-	if want := 5; len(lines) != want {
-		t.Errorf("got %d lines, want %d (four pieces and the short line)", len(lines), want)
-	}
-	if last := lines[len(lines)-1]; last != "> short" {
-		t.Errorf("last line %q, want %q", last, "> short")
-	}
+	assert.Equal(t, line, joined.String(), "pieces join to %d bytes, want the %d-byte line", joined.Len(), len(line))
+	assert.Len(t, lines, 5, "lines, want four pieces and the short line")
+	assert.Equal(t, "> short", lines[len(lines)-1], "last line")
 }
 
 func TestPrefixWriterLineOfExactlyMax(t *testing.T) {
@@ -92,9 +80,8 @@ func TestPrefixWriterLineOfExactlyMax(t *testing.T) {
 	p := NewPrefixWriter(&out, "> ")
 	line := strings.Repeat("x", procLineMax)
 	p.Write([]byte(line + "\n"))
-	if got, want := out.String(), "> "+line+"\n"; got != want {
-		t.Errorf("a line of exactly %d bytes came out as %d bytes, want one line of %d", procLineMax, len(got), len(want))
-	}
+	got, want := out.String(), "> "+line+"\n"
+	assert.Equal(t, want, got, "a line of exactly %d bytes came out as %d bytes, want one line of %d", procLineMax, len(got), len(want))
 }
 
 func TestPrefixWriterConcurrentWritersKeepWholeLines(t *testing.T) {
@@ -112,34 +99,24 @@ func TestPrefixWriterConcurrentWritersKeepWholeLines(t *testing.T) {
 	wg.Wait()
 	re := regexp.MustCompile(`^\[x\] writer (\d) line (\d+) y*$`)
 	got := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
-	if len(got) != writers*lines {
-		t.Fatalf("got %d lines, want %d", len(got), writers*lines)
-	}
+	require.Len(t, got, writers*lines, "lines")
 	seen := map[string]bool{}
 	for _, l := range got {
 		m := re.FindStringSubmatch(l)
-		if m == nil {
-			t.Fatalf("torn line %q", l)
-		}
+		require.NotNil(t, m, "torn line %q", l)
 		seen[m[1]+"/"+m[2]] = true
 	}
-	if len(seen) != writers*lines {
-		t.Errorf("got %d distinct lines, want %d", len(seen), writers*lines)
-	}
+	assert.Len(t, seen, writers*lines, "distinct lines")
 }
 
 func TestPrefixWriterReportsWriteError(t *testing.T) {
 	boom := errors.New("disk full")
 	p := NewPrefixWriter(procFailingWriter{boom}, "> ")
-	if _, err := p.Write([]byte("partial")); err != nil {
-		t.Errorf("Write of a partial line = %v, want nil (nothing written yet)", err)
-	}
-	if err := p.Flush(); !errors.Is(err, boom) {
-		t.Errorf("Flush = %v, want %v", err, boom)
-	}
-	if _, err := p.Write([]byte("line\n")); !errors.Is(err, boom) {
-		t.Errorf("Write = %v, want %v", err, boom)
-	}
+	_, err := p.Write([]byte("partial"))
+	assert.NoError(t, err, "Write of a partial line, want nil (nothing written yet)")
+	assert.ErrorIs(t, p.Flush(), boom, "Flush")
+	_, err = p.Write([]byte("line\n"))
+	assert.ErrorIs(t, err, boom, "Write")
 }
 
 type procFailingWriter struct{ err error }

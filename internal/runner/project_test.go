@@ -4,12 +4,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/magelab/magelab/internal/config"
 	"github.com/magelab/magelab/internal/record"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestProjectVenvDir(t *testing.T) {
@@ -28,9 +28,7 @@ func TestProjectVenvDir(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := NewProject(root, Settings{VenvDir: tt.env}, io.Discard)
 			exp := &config.Experiment{Root: root, Venv: config.Venv{Dir: tt.expDir}}
-			if got := p.Venv(exp).Dir; got != tt.want {
-				t.Errorf("Venv(...).Dir = %s, want %s", got, tt.want)
-			}
+			assert.Equal(t, tt.want, p.Venv(exp).Dir, "Venv(...).Dir")
 		})
 	}
 }
@@ -42,12 +40,8 @@ func TestCleanAllRemovesExperimentVenvs(t *testing.T) {
 	write := func(rel, content string) {
 		t.Helper()
 		path := filepath.Join(root, rel)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
 	}
 	write("python/train.py", "")
 	write("experiments/hf.yaml", "stages: {train: python/train.py}\nvenv: {dir: .venv-hf}\n")
@@ -57,14 +51,10 @@ func TestCleanAllRemovesExperimentVenvs(t *testing.T) {
 	write(".venv-hf/pyvenv.cfg", "")
 	write("data-cache/keep.txt", "")
 	write(".venv-broken/pyvenv.cfg", "")
-	if err := NewProject(root, Settings{}, io.Discard).Clean(true); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, NewProject(root, Settings{}, io.Discard).Clean(true))
 	for rel, want := range map[string]bool{".venv": false, ".venv-hf": false, "data-cache/keep.txt": true, ".venv-broken": true, "experiments": true} {
 		_, err := os.Stat(filepath.Join(root, rel))
-		if got := err == nil; got != want {
-			t.Errorf("%s exists = %v after clean -all, want %v", rel, got, want)
-		}
+		assert.Equal(t, want, err == nil, "%s exists after clean -all", rel)
 	}
 }
 
@@ -78,14 +68,13 @@ func TestRunParamsKeepIntegers(t *testing.T) {
 	dir := p.Ledger.RunDir("r1")
 	os.MkdirAll(dir, 0o755)
 	os.WriteFile(filepath.Join(dir, "params.json"), want.JSON(), 0o644)
-	if got, err := p.RunParams(run); err != nil || !reflect.DeepEqual(got, want) {
-		t.Errorf("runParams = %#v, %v; want %#v", got, err, want)
-	}
+	got, err := p.RunParams(run)
+	assert.NoError(t, err, "runParams")
+	assert.Equal(t, want, got, "runParams")
 	// Without params.json, run.json's params as written: 1.0 reads back
 	// as 1, which the params hash then rejects.
 	os.Remove(filepath.Join(dir, "params.json"))
 	run.ParamsHash = want.Hash()
-	if _, err := p.RunParams(run); err == nil || !strings.Contains(err.Error(), "cannot be restored exactly") {
-		t.Errorf("without params.json: %v", err)
-	}
+	_, err = p.RunParams(run)
+	assert.ErrorContains(t, err, "cannot be restored exactly", "without params.json")
 }

@@ -1,11 +1,12 @@
 package runner
 
 import (
-	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/magelab/magelab/internal/config"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestExecSimple(t *testing.T) {
@@ -30,9 +31,7 @@ func TestExecSimple(t *testing.T) {
 		if want == "" {
 			want = tc.line
 		}
-		if got := execSimple(tc.line); got != want {
-			t.Errorf("execSimple(%q) = %q, want %q", tc.line, got, want)
-		}
+		assert.Equal(t, want, execSimple(tc.line), "execSimple(%q)", tc.line)
 	}
 }
 
@@ -71,17 +70,12 @@ func TestStageCmd(t *testing.T) {
 			s.Stage, s.In, s.Model = tc.stage, tc.in, tc.model
 			path, args, env, err := stageCmd(s)
 			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want it to mention %q", err, tc.wantErr)
-				}
+				require.ErrorContains(t, err, tc.wantErr)
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if path != tc.wantPath || !reflect.DeepEqual(args, tc.wantArgs) {
-				t.Fatalf("got %s %q\nwant %s %q", path, args, tc.wantPath, tc.wantArgs)
-			}
+			require.NoError(t, err)
+			require.Equal(t, tc.wantPath, path, "path")
+			require.Equal(t, tc.wantArgs, args, "args")
 			checkEnv(t, env, map[string]string{
 				"PATH": "/proj/.venv/bin:/usr/bin", "HOME": "/root", "VIRTUAL_ENV": "/proj/.venv",
 				"MAGELAB_RUN_ID": "r1", "MAGELAB_RUN_DIR": "/run", "MAGELAB_STAGE": tc.stage.Name,
@@ -102,14 +96,11 @@ func checkEnv(t *testing.T, env []string, want map[string]string) {
 	got := map[string]string{}
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
-		if _, dup := got[k]; dup {
-			t.Errorf("env has %s twice", k)
-		}
+		_, dup := got[k]
+		assert.False(t, dup, "env has %s twice", k)
 		got[k] = v
 	}
 	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("env %s = %q, want %q", k, got[k], v)
-		}
+		assert.Equal(t, v, got[k], "env %s", k)
 	}
 }

@@ -2,6 +2,7 @@ package stamp
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/magelab/magelab/internal/record"
 	"github.com/magelab/magelab/internal/venv"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestHostInfo(t *testing.T) {
@@ -25,9 +28,7 @@ func TestHostInfo(t *testing.T) {
 	e := HostInfo()
 	host, _ := os.Hostname()
 	uname, err := exec.Command("uname", "-r").Output()
-	if err != nil {
-		t.Fatalf("uname -r: %v", err)
-	}
+	require.NoError(t, err, "uname -r")
 	for _, tc := range []struct {
 		name string
 		ok   bool
@@ -43,9 +44,7 @@ func TestHostInfo(t *testing.T) {
 		{"NoPythonPart", e.Python == "" && e.PipFreeze == "" && e.Vars == nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if !tc.ok {
-				t.Errorf("HostInfo() = %+v", e)
-			}
+			assert.True(t, tc.ok, "HostInfo() = %+v", e)
 		})
 	}
 }
@@ -76,9 +75,7 @@ func TestEnvOSRelease(t *testing.T) {
 		{"Empty", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := osRelease([]byte(tc.file)); got != tc.want {
-				t.Errorf("got %q, want %q", got, tc.want)
-			}
+			assert.Equal(t, tc.want, osRelease([]byte(tc.file)))
 		})
 	}
 }
@@ -92,9 +89,7 @@ func TestEnvCPUModel(t *testing.T) {
 		{"Empty", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := cpuModel([]byte(tc.cpuinfo)); got != tc.want {
-				t.Errorf("got %q, want %q", got, tc.want)
-			}
+			assert.Equal(t, tc.want, cpuModel([]byte(tc.cpuinfo)))
 		})
 	}
 }
@@ -109,9 +104,7 @@ func TestEnvMemTotal(t *testing.T) {
 		{"NotANumber", "MemTotal: lots kB\n", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := memTotal([]byte(tc.meminfo)); got != tc.want {
-				t.Errorf("got %d, want %d", got, tc.want)
-			}
+			assert.Equal(t, tc.want, memTotal([]byte(tc.meminfo)))
 		})
 	}
 }
@@ -139,9 +132,7 @@ func TestEnvMagelabVersion(t *testing.T) {
 		{"NoBuildInfo", nil, false, "devel"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := magelabVersion(tc.bi, tc.ok); got != tc.want {
-				t.Errorf("got %q, want %q", got, tc.want)
-			}
+			assert.Equal(t, tc.want, magelabVersion(tc.bi, tc.ok))
 		})
 	}
 }
@@ -179,16 +170,13 @@ func TestEnvVars(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v, ok := tc.vars[tc.key]
-			if ok != tc.has || v != tc.want {
-				t.Errorf("%s: got %q (recorded %t), want %q (recorded %t); vars %v", tc.key, v, ok, tc.want, tc.has, tc.vars)
-			}
+			assert.Equal(t, tc.has, ok, "%s recorded; vars %v", tc.key, tc.vars)
+			assert.Equal(t, tc.want, v, "%s; vars %v", tc.key, tc.vars)
 		})
 	}
 	t.Run("AllowListHasNoCredentialLikeName", func(t *testing.T) {
 		for _, n := range EnvVars {
-			if secretLike(n) {
-				t.Errorf("%s is allow-listed but looks like a credential, so it would never be recorded", n)
-			}
+			assert.False(t, secretLike(n), "%s is allow-listed but looks like a credential, so it would never be recorded", n)
 		}
 	})
 }
@@ -196,9 +184,7 @@ func TestEnvVars(t *testing.T) {
 // envMustScript writes an executable shell script and returns its path.
 func envMustScript(tb testing.TB, path, body string) string {
 	tb.Helper()
-	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, os.WriteFile(path, []byte("#!/bin/sh\n"+body+"\n"), 0o755))
 	return path
 }
 
@@ -209,9 +195,7 @@ func envCalls(tb testing.TB, countFile string) int {
 	if os.IsNotExist(err) {
 		return 0
 	}
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	return strings.Count(string(b), "\n")
 }
 
@@ -252,18 +236,16 @@ func TestStampEnvProblems(t *testing.T) {
 			}
 			start := time.Now()
 			env, warnings := Env(ctx, runDir, EnvOptions{Python: python, CacheDir: t.TempDir()})
-			if time.Since(start) > 10*time.Second {
-				t.Errorf("StampEnv took %v", time.Since(start))
+			took := time.Since(start)
+			assert.LessOrEqual(t, took, 10*time.Second, "StampEnv took %v", took)
+			if assert.Len(t, warnings, 1, "warnings = %q, want one containing %q", warnings, tc.warn) {
+				assert.Contains(t, warnings[0], tc.warn, "warnings = %q", warnings)
 			}
-			if len(warnings) != 1 || !strings.Contains(warnings[0], tc.warn) {
-				t.Errorf("warnings = %q, want one containing %q", warnings, tc.warn)
-			}
-			if env.PipFreeze != "" || env.Hostname == "" || env.Python != python {
-				t.Errorf("env = %+v, want host info, python %q and no freeze file", env, python)
-			}
-			if _, err := os.Stat(filepath.Join(runDir, freezeName)); !os.IsNotExist(err) {
-				t.Errorf("pip-freeze.txt: %v, want none", err)
-			}
+			assert.Empty(t, env.PipFreeze, "env = %+v, want no freeze file", env)
+			assert.NotEmpty(t, env.Hostname, "env = %+v, want host info", env)
+			assert.Equal(t, python, env.Python, "env = %+v", env)
+			_, err := os.Stat(filepath.Join(runDir, freezeName))
+			assert.ErrorIs(t, err, fs.ErrNotExist, "pip-freeze.txt, want none")
 		})
 	}
 }
@@ -276,9 +258,7 @@ func TestStampEnvCache(t *testing.T) {
 	}
 	dir := t.TempDir()
 	venvDir, count := filepath.Join(dir, "venv"), filepath.Join(dir, "calls")
-	if err := os.MkdirAll(filepath.Join(venvDir, "bin"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.MkdirAll(filepath.Join(venvDir, "bin"), 0o755))
 	marker := filepath.Join(venvDir, venv.MarkerName)
 	envMustWrite(t, marker, `{"hash":"one"}`)
 	list := `echo calls >> ` + count + `; echo 'MAGELAB-ENV {"version":"3.12.1","site_dirs":[],"packages":["Alpha==1.0","beta==2.0"],"broken":%s}'`
@@ -311,28 +291,25 @@ func TestStampEnvCache(t *testing.T) {
 			}
 			runDir := t.TempDir()
 			env, warnings := Env(context.Background(), runDir, o)
-			if got := envCalls(t, count); got != tc.wantCalls {
-				t.Errorf("python ran %d times in all, want %d", got, tc.wantCalls)
-			}
-			if tc.warn == "" && len(warnings) > 0 || tc.warn != "" && (len(warnings) != 1 || !strings.Contains(warnings[0], tc.warn)) {
-				t.Errorf("warnings = %q, want %q", warnings, tc.warn)
+			assert.Equal(t, tc.wantCalls, envCalls(t, count), "times python ran in all")
+			if tc.warn == "" {
+				assert.Empty(t, warnings, "warnings")
+			} else if assert.Len(t, warnings, 1, "warnings = %q, want %q", warnings, tc.warn) {
+				assert.Contains(t, warnings[0], tc.warn, "warnings")
 			}
 			b, err := os.ReadFile(filepath.Join(runDir, freezeName))
-			if err != nil || string(b) != "Alpha==1.0\nbeta==2.0\n" {
-				t.Errorf("pip-freeze.txt = %q (%v)", b, err)
-			}
-			if env.PythonVersion != "3.12.1" || env.PipFreeze != freezeName || env.RequirementsHash != "one" {
-				t.Errorf("env = %+v", env)
-			}
+			assert.NoError(t, err, "pip-freeze.txt")
+			assert.Equal(t, "Alpha==1.0\nbeta==2.0\n", string(b), "pip-freeze.txt")
+			assert.Equal(t, "3.12.1", env.PythonVersion, "env = %+v", env)
+			assert.Equal(t, freezeName, env.PipFreeze, "env = %+v", env)
+			assert.Equal(t, "one", env.RequirementsHash, "env = %+v", env)
 		})
 	}
 }
 
 func envMustWrite(tb testing.TB, path, content string) {
 	tb.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, os.WriteFile(path, []byte(content), 0o644))
 }
 
 var envFreezeLine = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*==\S+$`)
@@ -351,47 +328,34 @@ func TestStampEnvRealVenv(t *testing.T) {
 	venvDir, count := filepath.Join(dir, "venv"), filepath.Join(dir, "calls")
 	if out, err := exec.Command(python3, "-m", "venv", venvDir).CombinedOutput(); err != nil {
 		// Debian's python3 without python3-venv has no ensurepip.
-		if out, err := exec.Command(python3, "-m", "venv", "--without-pip", venvDir).CombinedOutput(); err != nil {
-			t.Fatalf("python3 -m venv: %v\n%s", err, out)
-		}
+		pipless, err := exec.Command(python3, "-m", "venv", "--without-pip", venvDir).CombinedOutput()
+		require.NoError(t, err, "python3 -m venv:\n%s", pipless)
 		t.Logf("venv without pip: %s", out)
 	}
 	site, _ := filepath.Glob(filepath.Join(venvDir, "lib", "python3*", "site-packages"))
-	if len(site) != 1 {
-		t.Fatalf("site-packages: %v", site)
-	}
+	require.Len(t, site, 1, "site-packages: %v", site)
 	marker := filepath.Join(venvDir, venv.MarkerName)
 	envMustWrite(t, marker, `{"hash":"one"}`)
 	venvPython := filepath.Join(venvDir, "bin", "python")
 	wrapper := envMustScript(t, filepath.Join(dir, "python"), "echo call >> "+count+"\nexec "+venvPython+` "$@"`)
 	opts := EnvOptions{Python: wrapper, VenvDir: venvDir, ReqHash: "one", CacheDir: filepath.Join(dir, "freeze")}
 	version, err := exec.Command(venvPython, "-c", "import platform; print(platform.python_version())").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	stamp := func(t *testing.T) (record.Env, string, time.Duration) {
 		t.Helper()
 		runDir := t.TempDir()
 		start := time.Now()
 		env, warnings := Env(context.Background(), runDir, opts)
 		took := time.Since(start)
-		if len(warnings) > 0 {
-			t.Errorf("warnings: %q", warnings)
-		}
+		assert.Empty(t, warnings, "warnings")
 		b, err := os.ReadFile(filepath.Join(runDir, freezeName))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if env.PythonVersion != strings.TrimSpace(string(version)) {
-			t.Errorf("python version %q, want %q", env.PythonVersion, version)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, strings.TrimSpace(string(version)), env.PythonVersion, "python version")
 		return env, string(b), took
 	}
 	fakeDist := func(version string) string {
 		d := filepath.Join(site[0], "magelab_fake-"+version+".dist-info")
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.MkdirAll(d, 0o755))
 		envMustWrite(t, filepath.Join(d, "METADATA"), "Metadata-Version: 2.1\nName: magelab-fake\nVersion: "+version+"\n")
 		return d
 	}
@@ -402,73 +366,49 @@ func TestStampEnvRealVenv(t *testing.T) {
 		_, cold, coldTook = stamp(t)
 		lines := strings.Split(strings.TrimSuffix(cold, "\n"), "\n")
 		for _, l := range lines {
-			if !envFreezeLine.MatchString(l) {
-				t.Errorf("line %q is not name==version", l)
-			}
+			assert.Regexp(t, envFreezeLine, l, "line %q is not name==version", l)
 		}
-		if !slices.IsSortedFunc(lines, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) }) {
-			t.Errorf("not sorted case-insensitively:\n%s", cold)
+		assert.True(t, slices.IsSortedFunc(lines, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) }),
+			"not sorted case-insensitively:\n%s", cold)
+		if _, err := os.Stat(filepath.Join(venvDir, "bin", "pip")); err == nil {
+			assert.Contains(t, cold, "pip==", "the venv has pip, the list does not")
 		}
-		if _, err := os.Stat(filepath.Join(venvDir, "bin", "pip")); err == nil && !strings.Contains(cold, "pip==") {
-			t.Errorf("the venv has pip, the list does not:\n%s", cold)
-		}
-		if got := envCalls(t, count); got != 1 {
-			t.Errorf("python ran %d times, want 1", got)
-		}
+		assert.Equal(t, 1, envCalls(t, count), "times python ran")
 	})
 	t.Run("MatchesPipFreezeAll", func(t *testing.T) {
 		out, err := exec.Command(venvPython, "-m", "pip", "freeze", "--all", "--disable-pip-version-check").Output()
 		if err != nil {
 			t.Skipf("no pip in the venv: %v", err)
 		}
-		if string(out) != cold {
-			t.Errorf("list:\n%s\npip freeze --all:\n%s", cold, out)
-		}
+		assert.Equal(t, string(out), cold, "the list, against pip freeze --all")
 	})
 	t.Run("SameStateUsesCache", func(t *testing.T) {
 		_, again, took := stamp(t)
-		if again != cold {
-			t.Errorf("cached list %q, want %q", again, cold)
-		}
-		if got := envCalls(t, count); got != 1 {
-			t.Errorf("python ran %d times, want 1 (the cache was not used)", got)
-		}
+		assert.Equal(t, cold, again, "cached list")
+		assert.Equal(t, 1, envCalls(t, count), "times python ran (the cache was not used)")
 		t.Logf("StampEnv cold %v, cached %v", coldTook, took)
 	})
 	var fake string
 	t.Run("NewDistInfoInvalidates", func(t *testing.T) {
 		fake = fakeDist("1.0")
 		_, list, _ := stamp(t)
-		if !strings.Contains(list, "magelab-fake==1.0\n") {
-			t.Errorf("list lacks the new distribution:\n%s", list)
-		}
-		if got := envCalls(t, count); got != 2 {
-			t.Errorf("python ran %d times, want 2", got)
-		}
+		assert.Contains(t, list, "magelab-fake==1.0\n", "list lacks the new distribution")
+		assert.Equal(t, 2, envCalls(t, count), "times python ran")
 	})
 	t.Run("UpgradeSeenEvenWithUnchangedMtime", func(t *testing.T) {
 		fi, err := os.Stat(site[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.RemoveAll(fake); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
+		require.NoError(t, os.RemoveAll(fake))
 		fakeDist("2.0")
-		if err := os.Chtimes(site[0], fi.ModTime(), fi.ModTime()); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.Chtimes(site[0], fi.ModTime(), fi.ModTime()))
 		_, list, _ := stamp(t)
-		if !strings.Contains(list, "magelab-fake==2.0\n") || strings.Contains(list, "magelab-fake==1.0") {
-			t.Errorf("list does not show the upgrade:\n%s", list)
-		}
+		assert.Contains(t, list, "magelab-fake==2.0\n", "list does not show the upgrade")
+		assert.NotContains(t, list, "magelab-fake==1.0", "list does not show the upgrade")
 	})
 	t.Run("MarkerChangeInvalidates", func(t *testing.T) {
 		before := envCalls(t, count)
 		envMustWrite(t, marker, `{"hash":"two"}`)
 		stamp(t)
-		if got := envCalls(t, count); got != before+1 {
-			t.Errorf("python ran %d times, want %d", got, before+1)
-		}
+		assert.Equal(t, before+1, envCalls(t, count), "times python ran")
 	})
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +16,8 @@ import (
 	"github.com/go-git/go-billy/v5"
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/magelab/magelab/internal/record"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // gitReal is the git CLI, found before a test puts a fake one on PATH.
@@ -27,9 +28,7 @@ var gitReal = "git"
 func gitIsolate(t *testing.T) {
 	t.Helper()
 	real, err := exec.LookPath("git")
-	if err != nil {
-		t.Fatalf("these tests need the git CLI: %v", err)
-	}
+	require.NoError(t, err, "these tests need the git CLI")
 	gitReal = real
 	home := t.TempDir()
 	for k, v := range map[string]string{
@@ -52,28 +51,20 @@ func gitMustRun(tb testing.TB, dir string, args ...string) string {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	if err != nil {
-		tb.Fatalf("git %s: %v: %s", strings.Join(args, " "), err, stderr.String())
-	}
+	require.NoError(tb, err, "git %s: %s", strings.Join(args, " "), stderr.String())
 	return strings.TrimSpace(string(out))
 }
 
 func gitMustWrite(tb testing.TB, path, content string) {
 	tb.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		tb.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(tb, os.WriteFile(path, []byte(content), 0o644))
 }
 
 func gitMustRead(tb testing.TB, path string) string {
 	tb.Helper()
 	b, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	return string(b)
 }
 
@@ -103,19 +94,13 @@ func gitMustApply(tb testing.TB, repo, runDir string) string {
 
 func gitNoWarnings(tb testing.TB, warnings []string) {
 	tb.Helper()
-	if len(warnings) > 0 {
-		tb.Errorf("warnings = %q", warnings)
-	}
+	assert.Empty(tb, warnings, "warnings")
 }
 
 func gitHasWarning(tb testing.TB, warnings []string, part string) {
 	tb.Helper()
-	for _, w := range warnings {
-		if strings.Contains(w, part) {
-			return
-		}
-	}
-	tb.Errorf("no warning with %q in %q", part, warnings)
+	assert.True(tb, slices.ContainsFunc(warnings, func(w string) bool { return strings.Contains(w, part) }),
+		"no warning with %q in %q", part, warnings)
 }
 
 var gitBaseFiles = map[string]string{
@@ -131,9 +116,7 @@ func TestGitStamp(t *testing.T) {
 
 	t.Run("NotARepo", func(t *testing.T) {
 		g, warnings := Git(ctx, t.TempDir(), t.TempDir(), GitOptions{})
-		if g != nil {
-			t.Errorf("git = %+v, want nil", g)
-		}
+		assert.Nil(t, g, "git")
 		gitHasWarning(t, warnings, "not in a git repository")
 	})
 
@@ -146,19 +129,14 @@ func TestGitStamp(t *testing.T) {
 			gitMustWrite(t, filepath.Join(dir, "new.txt"), "new\n")
 			runDir := t.TempDir()
 			g, warnings := Git(ctx, dir, runDir, GitOptions{NoCLI: noCLI})
-			if g == nil {
-				t.Fatalf("noCLI=%v: git = nil, warnings %q", noCLI, warnings)
-			}
-			if g.SHA != "" || g.Branch != "trunk" || !g.Dirty || g.Patch != patchName {
-				t.Errorf("noCLI=%v: git = %+v", noCLI, g)
-			}
+			require.NotNil(t, g, "noCLI=%v: git = nil, warnings %q", noCLI, warnings)
+			assert.Empty(t, g.SHA, "noCLI=%v: git = %+v", noCLI, g)
+			assert.Equal(t, "trunk", g.Branch, "noCLI=%v: git = %+v", noCLI, g)
+			assert.True(t, g.Dirty, "noCLI=%v: git = %+v", noCLI, g)
+			assert.Equal(t, patchName, g.Patch, "noCLI=%v: git = %+v", noCLI, g)
 			want := []record.UntrackedFile{{Path: "new.txt", Size: 4, Saved: true}}
-			if !reflect.DeepEqual(g.Untracked, want) {
-				t.Errorf("noCLI=%v: untracked = %+v, want %+v", noCLI, g.Untracked, want)
-			}
-			if p := gitMustRead(t, filepath.Join(runDir, patchName)); !strings.Contains(p, "+++ b/staged.txt") {
-				t.Errorf("noCLI=%v: patch lacks staged.txt:\n%s", noCLI, p)
-			}
+			assert.Equal(t, want, g.Untracked, "noCLI=%v: untracked", noCLI)
+			assert.Contains(t, gitMustRead(t, filepath.Join(runDir, patchName)), "+++ b/staged.txt", "noCLI=%v: patch lacks staged.txt", noCLI)
 			gitHasWarning(t, warnings, "repository has no commits yet")
 		}
 	})
@@ -175,13 +153,14 @@ func TestGitStamp(t *testing.T) {
 			g, warnings := Git(ctx, dir, filepath.Join(dir, "runs", "0191"), GitOptions{NoCLI: noCLI, Exclude: own})
 			gitNoWarnings(t, warnings)
 			want := []record.UntrackedFile{{Path: "runs-notes.txt", Size: 2, Saved: true}}
-			if g == nil || !g.Dirty || !reflect.DeepEqual(g.Untracked, want) {
-				t.Fatalf("noCLI=%v: git = %+v, want only runs-notes.txt untracked", noCLI, g)
-			}
+			require.NotNil(t, g, "noCLI=%v: git = nil, want only runs-notes.txt untracked", noCLI)
+			require.True(t, g.Dirty, "noCLI=%v: git = %+v, want only runs-notes.txt untracked", noCLI, g)
+			require.Equal(t, want, g.Untracked, "noCLI=%v: git = %+v, want only runs-notes.txt untracked", noCLI, g)
 			os.Remove(filepath.Join(dir, "runs-notes.txt"))
-			if g, _ := Git(ctx, dir, filepath.Join(dir, "runs", "0192"), GitOptions{NoCLI: noCLI, Exclude: own}); g == nil || g.Dirty || len(g.Untracked) != 0 {
-				t.Fatalf("noCLI=%v: only magelab's outputs are untracked, yet git = %+v", noCLI, g)
-			}
+			g, _ = Git(ctx, dir, filepath.Join(dir, "runs", "0192"), GitOptions{NoCLI: noCLI, Exclude: own})
+			require.NotNil(t, g, "noCLI=%v: only magelab's outputs are untracked, yet git = nil", noCLI)
+			require.False(t, g.Dirty, "noCLI=%v: only magelab's outputs are untracked, yet git = %+v", noCLI, g)
+			require.Empty(t, g.Untracked, "noCLI=%v: only magelab's outputs are untracked, yet git = %+v", noCLI, g)
 		}
 	})
 
@@ -190,13 +169,10 @@ func TestGitStamp(t *testing.T) {
 		runDir := t.TempDir()
 		g, warnings := Git(ctx, dir, runDir, GitOptions{})
 		want := &record.Git{SHA: gitMustRun(t, dir, "rev-parse", "HEAD"), Branch: "main", Tool: "git"}
-		if !reflect.DeepEqual(g, want) {
-			t.Errorf("git = %+v, want %+v", g, want)
-		}
+		assert.Equal(t, want, g, "git")
 		gitNoWarnings(t, warnings)
-		if entries, _ := os.ReadDir(runDir); len(entries) != 0 {
-			t.Errorf("run dir holds %v, want nothing", entries)
-		}
+		entries, _ := os.ReadDir(runDir)
+		assert.Empty(t, entries, "run dir holds %v, want nothing", entries)
 	})
 
 	t.Run("DirtyTrackedAndUntracked", func(t *testing.T) {
@@ -213,32 +189,25 @@ func TestGitStamp(t *testing.T) {
 		runDir := t.TempDir()
 		g, warnings := Git(ctx, dir, runDir, GitOptions{MaxFile: 1000})
 		gitNoWarnings(t, warnings)
-		if !g.Dirty || g.Patch != patchName || g.Tool != "git" {
-			t.Fatalf("git = %+v", g)
-		}
+		require.True(t, g.Dirty, "git = %+v", g)
+		require.Equal(t, patchName, g.Patch, "git = %+v", g)
+		require.Equal(t, "git", g.Tool, "git = %+v", g)
 		clone := gitMustApply(t, dir, runDir)
 		for _, name := range []string{"a.txt", "staged.txt"} {
-			if got, want := gitMustRead(t, filepath.Join(clone, name)), gitMustRead(t, filepath.Join(dir, name)); got != want {
-				t.Errorf("%s after git apply = %q, want %q", name, got, want)
-			}
+			got, want := gitMustRead(t, filepath.Join(clone, name)), gitMustRead(t, filepath.Join(dir, name))
+			assert.Equal(t, want, got, "%s after git apply", name)
 		}
-		if _, err := os.Stat(filepath.Join(clone, "gone.txt")); !os.IsNotExist(err) {
-			t.Errorf("gone.txt after git apply: %v, want deleted", err)
-		}
+		_, err := os.Stat(filepath.Join(clone, "gone.txt"))
+		assert.ErrorIs(t, err, fs.ErrNotExist, "gone.txt after git apply, want deleted")
 		want := []record.UntrackedFile{
 			{Path: "big.bin", Size: 2000},
 			{Path: "deep/er/n.txt", Size: 7, Saved: true},
 			{Path: "new.txt", Size: 9, Saved: true},
 		}
-		if !reflect.DeepEqual(g.Untracked, want) {
-			t.Errorf("untracked = %+v, want %+v", g.Untracked, want)
-		}
-		if got := gitMustRead(t, filepath.Join(runDir, untrackedDir, "deep/er/n.txt")); got != "nested\n" {
-			t.Errorf("saved deep/er/n.txt = %q", got)
-		}
-		if _, err := os.Stat(filepath.Join(runDir, untrackedDir, "big.bin")); !os.IsNotExist(err) {
-			t.Errorf("big.bin over the cap was saved: %v", err)
-		}
+		assert.Equal(t, want, g.Untracked, "untracked")
+		assert.Equal(t, "nested\n", gitMustRead(t, filepath.Join(runDir, untrackedDir, "deep/er/n.txt")), "saved deep/er/n.txt")
+		_, err = os.Stat(filepath.Join(runDir, untrackedDir, "big.bin"))
+		assert.ErrorIs(t, err, fs.ErrNotExist, "big.bin over the cap was saved")
 	})
 
 	t.Run("TotalCapStopsSaving", func(t *testing.T) {
@@ -251,9 +220,7 @@ func TestGitStamp(t *testing.T) {
 		for _, u := range g.Untracked {
 			saved = append(saved, u.Saved)
 		}
-		if want := []bool{true, true, false}; !reflect.DeepEqual(saved, want) {
-			t.Errorf("saved = %v, want %v", saved, want)
-		}
+		assert.Equal(t, []bool{true, true, false}, saved, "saved")
 	})
 
 	t.Run("BinaryChange", func(t *testing.T) {
@@ -262,29 +229,21 @@ func TestGitStamp(t *testing.T) {
 		runDir := t.TempDir()
 		g, warnings := Git(ctx, dir, runDir, GitOptions{})
 		gitNoWarnings(t, warnings)
-		if !g.Dirty || g.Patch == "" {
-			t.Fatalf("git = %+v", g)
-		}
-		if p := gitMustRead(t, filepath.Join(runDir, patchName)); !strings.Contains(p, "GIT binary patch") {
-			t.Errorf("patch is not a binary patch:\n%s", p)
-		}
+		require.True(t, g.Dirty, "git = %+v", g)
+		require.NotEmpty(t, g.Patch, "git = %+v", g)
+		assert.Contains(t, gitMustRead(t, filepath.Join(runDir, patchName)), "GIT binary patch", "patch is not a binary patch")
 		clone := gitMustApply(t, dir, runDir)
-		if got, want := gitMustRead(t, filepath.Join(clone, "w.bin")), gitMustRead(t, filepath.Join(dir, "w.bin")); got != want {
-			t.Errorf("w.bin after git apply = %q, want %q", got, want)
-		}
+		got, want := gitMustRead(t, filepath.Join(clone, "w.bin")), gitMustRead(t, filepath.Join(dir, "w.bin"))
+		assert.Equal(t, want, got, "w.bin after git apply")
 		// go-git writes no binary patch: nothing to save, and a warning.
 		runDir = t.TempDir()
 		g, warnings = Git(ctx, dir, runDir, GitOptions{NoCLI: true})
-		if !g.Dirty || g.Patch != "" {
-			t.Errorf("go-git: git = %+v", g)
-		}
-		if _, err := os.Stat(filepath.Join(runDir, patchName)); !os.IsNotExist(err) {
-			t.Errorf("go-git: empty patch written: %v", err)
-		}
+		assert.True(t, g.Dirty, "go-git: git = %+v", g)
+		assert.Empty(t, g.Patch, "go-git: git = %+v", g)
+		_, err := os.Stat(filepath.Join(runDir, patchName))
+		assert.ErrorIs(t, err, fs.ErrNotExist, "go-git: empty patch written")
 		gitHasWarning(t, warnings, "cannot write binary patches: changes to w.bin")
-		if !strings.Contains(g.PatchIncomplete, "w.bin") {
-			t.Errorf("go-git: PatchIncomplete = %q, want the binary change named", g.PatchIncomplete)
-		}
+		assert.Contains(t, g.PatchIncomplete, "w.bin", "go-git: PatchIncomplete, want the binary change named")
 	})
 
 	t.Run("DetachedHeadUsesHeadRef", func(t *testing.T) {
@@ -293,14 +252,12 @@ func TestGitStamp(t *testing.T) {
 		sha := gitMustRun(t, dir, "rev-parse", "HEAD")
 		for _, noCLI := range []bool{false, true} {
 			g, warnings := Git(ctx, dir, t.TempDir(), GitOptions{HeadRef: "feature/x", NoCLI: noCLI})
-			if g.Branch != "feature/x" || g.SHA != sha {
-				t.Errorf("noCLI=%v: git = %+v, want branch feature/x at %s", noCLI, g, sha)
-			}
+			assert.Equal(t, "feature/x", g.Branch, "noCLI=%v: git = %+v, want branch feature/x at %s", noCLI, g, sha)
+			assert.Equal(t, sha, g.SHA, "noCLI=%v: git = %+v, want branch feature/x at %s", noCLI, g, sha)
 			gitNoWarnings(t, warnings)
 			g, warnings = Git(ctx, dir, t.TempDir(), GitOptions{NoCLI: noCLI})
-			if g.Branch != "" || g.SHA != sha {
-				t.Errorf("noCLI=%v, no HeadRef: git = %+v, want no branch", noCLI, g)
-			}
+			assert.Empty(t, g.Branch, "noCLI=%v, no HeadRef: git = %+v, want no branch", noCLI, g)
+			assert.Equal(t, sha, g.SHA, "noCLI=%v, no HeadRef: git = %+v", noCLI, g)
 			gitNoWarnings(t, warnings)
 		}
 	})
@@ -319,9 +276,7 @@ func TestGitStamp(t *testing.T) {
 			if noCLI {
 				want.Tool = "go-git"
 			}
-			if !reflect.DeepEqual(g, want) {
-				t.Errorf("git = %+v, want %+v", g, want)
-			}
+			assert.Equal(t, want, g, "noCLI=%v: git", noCLI)
 			gitNoWarnings(t, warnings)
 		}
 	})
@@ -335,16 +290,16 @@ func TestGitStamp(t *testing.T) {
 			runDir := t.TempDir()
 			g, warnings := Git(ctx, filepath.Join(wt, "sub"), runDir, GitOptions{NoCLI: noCLI})
 			gitNoWarnings(t, warnings)
-			if !g.Worktree || g.Branch != "feat" || g.SHA != gitMustRun(t, dir, "rev-parse", "HEAD") || !g.Dirty || g.Patch == "" {
-				t.Errorf("noCLI=%v: git = %+v", noCLI, g)
-			}
-			if p := gitMustRead(t, filepath.Join(runDir, patchName)); !strings.Contains(p, "+changed in the worktree") {
-				t.Errorf("noCLI=%v: patch:\n%s", noCLI, p)
-			}
+			assert.True(t, g.Worktree, "noCLI=%v: git = %+v", noCLI, g)
+			assert.Equal(t, "feat", g.Branch, "noCLI=%v: git = %+v", noCLI, g)
+			assert.Equal(t, gitMustRun(t, dir, "rev-parse", "HEAD"), g.SHA, "noCLI=%v: git = %+v", noCLI, g)
+			assert.True(t, g.Dirty, "noCLI=%v: git = %+v", noCLI, g)
+			assert.NotEmpty(t, g.Patch, "noCLI=%v: git = %+v", noCLI, g)
+			assert.Contains(t, gitMustRead(t, filepath.Join(runDir, patchName)), "+changed in the worktree", "noCLI=%v: patch", noCLI)
 		}
-		if g, _ := Git(ctx, dir, t.TempDir(), GitOptions{}); g.Worktree || g.Branch != "main" {
-			t.Errorf("main worktree: git = %+v", g)
-		}
+		g, _ := Git(ctx, dir, t.TempDir(), GitOptions{})
+		assert.False(t, g.Worktree, "main worktree: git = %+v", g)
+		assert.Equal(t, "main", g.Branch, "main worktree: git = %+v", g)
 	})
 
 	t.Run("SubdirectoryRoot", func(t *testing.T) {
@@ -354,15 +309,10 @@ func TestGitStamp(t *testing.T) {
 		runDir := t.TempDir()
 		g, warnings := Git(ctx, filepath.Join(dir, "sub", "deeper"), runDir, GitOptions{})
 		gitNoWarnings(t, warnings)
-		if want := []record.UntrackedFile{{Path: "sub/deeper/new.txt", Size: 4, Saved: true}}; !reflect.DeepEqual(g.Untracked, want) {
-			t.Errorf("untracked = %+v, want %+v", g.Untracked, want)
-		}
-		if p := gitMustRead(t, filepath.Join(runDir, patchName)); !strings.Contains(p, "--- a/sub/x.txt") {
-			t.Errorf("patch paths are not from the top:\n%s", p)
-		}
-		if _, err := os.Stat(filepath.Join(runDir, untrackedDir, "sub/deeper/new.txt")); err != nil {
-			t.Error(err)
-		}
+		assert.Equal(t, []record.UntrackedFile{{Path: "sub/deeper/new.txt", Size: 4, Saved: true}}, g.Untracked, "untracked")
+		assert.Contains(t, gitMustRead(t, filepath.Join(runDir, patchName)), "--- a/sub/x.txt", "patch paths are not from the top")
+		_, err := os.Stat(filepath.Join(runDir, untrackedDir, "sub/deeper/new.txt"))
+		assert.NoError(t, err)
 	})
 
 	t.Run("RunDirInsideTreeNotListed", func(t *testing.T) {
@@ -371,9 +321,7 @@ func TestGitStamp(t *testing.T) {
 		gitMustWrite(t, filepath.Join(runDir, "params.yaml"), "lr: 1\n")
 		gitMustWrite(t, filepath.Join(dir, "new.txt"), "new\n")
 		g, _ := Git(ctx, dir, runDir, GitOptions{})
-		if want := []record.UntrackedFile{{Path: "new.txt", Size: 4, Saved: true}}; !reflect.DeepEqual(g.Untracked, want) {
-			t.Errorf("untracked = %+v, want %+v", g.Untracked, want)
-		}
+		assert.Equal(t, []record.UntrackedFile{{Path: "new.txt", Size: 4, Saved: true}}, g.Untracked, "untracked")
 	})
 
 	t.Run("GoGitFallback", func(t *testing.T) {
@@ -385,9 +333,7 @@ func TestGitStamp(t *testing.T) {
 		gitMustWrite(t, filepath.Join(dir, "staged.txt"), "staged\n")
 		gitMustRun(t, dir, "add", "staged.txt")
 		gitMustRun(t, dir, "rm", "-q", "gone.txt")
-		if err := os.Chmod(filepath.Join(dir, "run.sh"), 0o755); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.Chmod(filepath.Join(dir, "run.sh"), 0o755))
 		gitMustWrite(t, filepath.Join(dir, "w.bin"), "\x00new")
 		gitMustWrite(t, filepath.Join(dir, "new.txt"), "new file\n")
 		gitMustWrite(t, filepath.Join(dir, "x.log"), "ignored\n")
@@ -397,34 +343,26 @@ func TestGitStamp(t *testing.T) {
 		cli, _ := Git(ctx, dir, t.TempDir(), GitOptions{})
 		runDir := t.TempDir()
 		g, warnings := Git(ctx, dir, runDir, GitOptions{NoCLI: true})
-		if g.Tool != "go-git" || cli.Tool != "git" {
-			t.Errorf("tools = %q, %q", g.Tool, cli.Tool)
-		}
-		if !strings.Contains(g.PatchIncomplete, "w.bin") || cli.PatchIncomplete != "" {
-			t.Errorf("PatchIncomplete: go-git %q, CLI %q; want only go-git's, naming w.bin", g.PatchIncomplete, cli.PatchIncomplete)
-		}
+		assert.Equal(t, "go-git", g.Tool, "go-git's tool")
+		assert.Equal(t, "git", cli.Tool, "the CLI's tool")
+		assert.Contains(t, g.PatchIncomplete, "w.bin", "go-git's PatchIncomplete, want the binary file named")
+		assert.Empty(t, cli.PatchIncomplete, "the CLI's PatchIncomplete")
 		g.Tool, g.PatchIncomplete = cli.Tool, ""
-		if !reflect.DeepEqual(g, cli) {
-			t.Errorf("go-git = %+v\nCLI    = %+v", g, cli)
-		}
-		if len(warnings) != 1 {
-			t.Errorf("warnings = %q, want one on the binary file", warnings)
-		}
+		assert.Equal(t, cli, g, "the CLI's stamp (expected) against go-git's (actual)")
+		assert.Len(t, warnings, 1, "warnings = %q, want one on the binary file", warnings)
 		gitHasWarning(t, warnings, "w.bin")
 		// The text changes apply; the binary one is the warning's.
 		gitMustWrite(t, filepath.Join(dir, "w.bin"), "\x00old")
 		clone := gitMustApply(t, dir, runDir)
 		for _, name := range []string{"a.txt", "staged.txt", "run.sh", "w.bin"} {
-			if got, want := gitMustRead(t, filepath.Join(clone, name)), gitMustRead(t, filepath.Join(dir, name)); got != want {
-				t.Errorf("%s after git apply = %q, want %q", name, got, want)
-			}
+			got, want := gitMustRead(t, filepath.Join(clone, name)), gitMustRead(t, filepath.Join(dir, name))
+			assert.Equal(t, want, got, "%s after git apply", name)
 		}
-		if fi, err := os.Stat(filepath.Join(clone, "run.sh")); err != nil || fi.Mode()&0o100 == 0 {
-			t.Errorf("run.sh mode after git apply: %v %v", fi.Mode(), err)
+		if fi, err := os.Stat(filepath.Join(clone, "run.sh")); assert.NoError(t, err, "run.sh after git apply") {
+			assert.NotZero(t, fi.Mode()&0o100, "run.sh mode after git apply: %v", fi.Mode())
 		}
-		if _, err := os.Stat(filepath.Join(clone, "gone.txt")); !os.IsNotExist(err) {
-			t.Errorf("gone.txt after git apply: %v, want deleted", err)
-		}
+		_, err := os.Stat(filepath.Join(clone, "gone.txt"))
+		assert.ErrorIs(t, err, fs.ErrNotExist, "gone.txt after git apply, want deleted")
 	})
 
 	t.Run("GoGitCannotOpenUsesCLI", func(t *testing.T) {
@@ -439,14 +377,10 @@ func TestGitStamp(t *testing.T) {
 			SHA: gitMustRun(t, dir, "rev-parse", "HEAD"), Branch: "main", Remote: "https://example.com/x.git", Dirty: true,
 			Untracked: []record.UntrackedFile{{Path: "new.txt", Size: 4, Saved: true}}, Tool: "git",
 		}
-		if !reflect.DeepEqual(g, want) {
-			t.Errorf("git = %+v, want %+v", g, want)
-		}
+		assert.Equal(t, want, g, "git")
 		gitHasWarning(t, warnings, "go-git cannot open")
 		g, warnings = Git(ctx, dir, t.TempDir(), GitOptions{NoCLI: true})
-		if g != nil {
-			t.Errorf("no CLI: git = %+v, want nil", g)
-		}
+		assert.Nil(t, g, "no CLI: git")
 		gitHasWarning(t, warnings, "open repository")
 	})
 
@@ -457,12 +391,11 @@ func TestGitStamp(t *testing.T) {
 			runDir := t.TempDir()
 			g, warnings := Git(ctx, dir, runDir, GitOptions{NoCLI: noCLI})
 			gitNoWarnings(t, warnings)
-			if !g.Dirty || g.Patch != "" || len(g.Untracked) != 1 {
-				t.Errorf("noCLI=%v: git = %+v", noCLI, g)
-			}
-			if _, err := os.Stat(filepath.Join(runDir, patchName)); !os.IsNotExist(err) {
-				t.Errorf("noCLI=%v: empty patch written: %v", noCLI, err)
-			}
+			assert.True(t, g.Dirty, "noCLI=%v: git = %+v", noCLI, g)
+			assert.Empty(t, g.Patch, "noCLI=%v: git = %+v", noCLI, g)
+			assert.Len(t, g.Untracked, 1, "noCLI=%v: git = %+v", noCLI, g)
+			_, err := os.Stat(filepath.Join(runDir, patchName))
+			assert.ErrorIs(t, err, fs.ErrNotExist, "noCLI=%v: empty patch written", noCLI)
 		}
 	})
 
@@ -472,13 +405,12 @@ func TestGitStamp(t *testing.T) {
 		gitMustWrite(t, filepath.Join(dir, "new.txt"), "new\n")
 		gitFakeOnPath(t, "echo \"fatal: unable to access 'https://user:tok3n@example.com/x.git/': denied\" >&2; exit 128")
 		g, warnings := Git(ctx, dir, t.TempDir(), GitOptions{})
-		if g.Tool != "go-git" || !g.Dirty || g.SHA == "" {
-			t.Errorf("git = %+v", g)
-		}
+		assert.Equal(t, "go-git", g.Tool, "git = %+v", g)
+		assert.True(t, g.Dirty, "git = %+v", g)
+		assert.NotEmpty(t, g.SHA, "git = %+v", g)
 		gitHasWarning(t, warnings, "exit status 128: fatal: unable to access 'https://example.com/x.git/'")
-		if b, _ := json.Marshal(warnings); bytes.Contains(b, []byte("tok3n")) {
-			t.Errorf("warnings hold the token: %s", b)
-		}
+		b, _ := json.Marshal(warnings)
+		assert.NotContains(t, string(b), "tok3n", "warnings hold the token")
 	})
 
 	t.Run("CLIHangsTimesOut", func(t *testing.T) {
@@ -488,15 +420,15 @@ func TestGitStamp(t *testing.T) {
 		defer cancel()
 		start := time.Now()
 		g, warnings := Git(ctx, dir, t.TempDir(), GitOptions{})
-		if took := time.Since(start); took > 5*time.Second {
-			t.Errorf("StampGit took %v with a hung git", took)
-		}
-		if g == nil || g.SHA == "" || g.Tool != "" {
-			t.Errorf("git = %+v, want the SHA and no status", g)
+		took := time.Since(start)
+		assert.LessOrEqual(t, took, 5*time.Second, "StampGit took %v with a hung git", took)
+		if assert.NotNil(t, g, "git = nil, want the SHA and no status") {
+			assert.NotEmpty(t, g.SHA, "git = %+v, want the SHA and no status", g)
+			assert.Empty(t, g.Tool, "git = %+v, want the SHA and no status", g)
 		}
 		gitHasWarning(t, warnings, "dirty state unknown")
-		if g != nil && !strings.Contains(g.PatchIncomplete, "dirty state unknown") {
-			t.Errorf("PatchIncomplete = %q, want the unknown dirty state recorded", g.PatchIncomplete)
+		if g != nil {
+			assert.Contains(t, g.PatchIncomplete, "dirty state unknown", "PatchIncomplete, want the unknown dirty state recorded")
 		}
 	})
 
@@ -510,16 +442,12 @@ func TestGitStamp(t *testing.T) {
 		for _, noCLI := range []bool{false, true} {
 			runDir := t.TempDir()
 			g, warnings := Git(ctx, dir, runDir, GitOptions{NoCLI: noCLI})
-			if g.Remote != "https://example.com/x.git" {
-				t.Errorf("noCLI=%v: remote = %q", noCLI, g.Remote)
-			}
+			assert.Equal(t, "https://example.com/x.git", g.Remote, "noCLI=%v: remote", noCLI)
 			b, err := json.Marshal(struct {
 				G *record.Git
 				W []string
 			}{g, warnings})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			var saved []string
 			err = filepath.WalkDir(runDir, func(p string, d fs.DirEntry, err error) error {
 				if err == nil && !d.IsDir() {
@@ -528,21 +456,15 @@ func TestGitStamp(t *testing.T) {
 				}
 				return err
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			for _, secret := range []string{"tok3n", "s3cr3tpw"} {
-				if bytes.Contains(b, []byte(secret)) {
-					t.Errorf("noCLI=%v: %q found in the stamp or the run dir:\n%s", noCLI, secret, b)
-				}
+				assert.NotContains(t, string(b), secret, "noCLI=%v: %q found in the stamp or the run dir", noCLI, secret)
 			}
-			if len(saved) != 2 || !strings.Contains(string(b), "git push https://user:REDACTED@example.com/x.git") {
-				t.Errorf("noCLI=%v: want git.patch and notes.txt saved with the token redacted: %q", noCLI, saved)
-			}
+			assert.Len(t, saved, 2, "noCLI=%v: want git.patch and notes.txt saved with the token redacted: %q", noCLI, saved)
+			assert.Contains(t, string(b), "git push https://user:REDACTED@example.com/x.git", "noCLI=%v: want git.patch and notes.txt saved with the token redacted: %q", noCLI, saved)
 			gitHasWarning(t, warnings, "held a remote's credentials")
-			if !slices.Contains(g.Redacted, patchName) || !slices.Contains(g.Redacted, "notes.txt") {
-				t.Errorf("noCLI=%v: Redacted = %q, want git.patch and notes.txt", noCLI, g.Redacted)
-			}
+			assert.Contains(t, g.Redacted, patchName, "noCLI=%v: Redacted, want git.patch and notes.txt", noCLI)
+			assert.Contains(t, g.Redacted, "notes.txt", "noCLI=%v: Redacted, want git.patch and notes.txt", noCLI)
 		}
 	})
 }
@@ -551,9 +473,7 @@ func TestGitStamp(t *testing.T) {
 func gitFakeOnPath(t *testing.T, body string) {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "git"), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "git"), []byte("#!/bin/sh\n"+body+"\n"), 0o755))
 	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 }
 
@@ -577,31 +497,20 @@ func TestGitPruneSkipsIgnoredDirs(t *testing.T) {
 	gitMustWrite(t, filepath.Join(dir, "data/raw/big.csv"), "x\n")
 	gitMustWrite(t, filepath.Join(dir, "data/keep.txt"), "changed\n")
 	repo, err := gogit.PlainOpen(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	wt, err := repo.Worktree()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var listed []string
 	wt.Filesystem = gitListFS{Filesystem: wt.Filesystem, listed: &listed}
-	if err := prune(repo, wt); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, prune(repo, wt))
 	listed = nil // gitPrune's own read of the ignore files does not count
 	status, err := wt.Status()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, d := range listed {
-		if strings.HasPrefix(d, ".venv") || strings.HasPrefix(d, "data/raw") {
-			t.Errorf("status listed ignored directory %s", d)
-		}
+		assert.False(t, strings.HasPrefix(d, ".venv") || strings.HasPrefix(d, "data/raw"), "status listed ignored directory %s", d)
 	}
-	if s := status.File("data/keep.txt"); s.Worktree != gogit.Modified {
-		t.Errorf("tracked file in an ignored directory: status %q, want modified", s.Worktree)
-	}
+	s := status.File("data/keep.txt")
+	assert.Equal(t, gogit.Modified, s.Worktree, "tracked file in an ignored directory: status %q, want modified", s.Worktree)
 }
 
 func TestGitParseStatus(t *testing.T) {
@@ -620,9 +529,8 @@ func TestGitParseStatus(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tracked, untracked := parseStatus([]byte(tt.out))
-			if tracked != tt.tracked || !reflect.DeepEqual(untracked, tt.untracked) {
-				t.Errorf("got %v %q, want %v %q", tracked, untracked, tt.tracked, tt.untracked)
-			}
+			assert.Equal(t, tt.tracked, tracked, "tracked")
+			assert.Equal(t, tt.untracked, untracked, "untracked")
 		})
 	}
 }
@@ -659,19 +567,14 @@ func TestRedactURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := RedactURL(tt.in); got != tt.want {
-				t.Errorf("RedactURL(%q) = %q, want %q", tt.in, got, tt.want)
-			}
-			if _, secrets := splitCredentials(tt.in); !reflect.DeepEqual(secrets, tt.secrets) {
-				t.Errorf("secrets of %q = %q, want %q", tt.in, secrets, tt.secrets)
-			}
+			assert.Equal(t, tt.want, RedactURL(tt.in), "RedactURL(%q)", tt.in)
+			_, secrets := splitCredentials(tt.in)
+			assert.Equal(t, tt.secrets, secrets, "secrets of %q", tt.in)
 		})
 	}
 }
 
 func TestRedactText(t *testing.T) {
 	got := redactText(`fatal: unable to access 'https://u:tok3n@host/x.git/': 403; also tok3n`, []string{"tok3n"})
-	if want := `fatal: unable to access 'https://host/x.git/': 403; also REDACTED`; got != want {
-		t.Errorf("gitRedactText = %q, want %q", got, want)
-	}
+	assert.Equal(t, `fatal: unable to access 'https://host/x.git/': 403; also REDACTED`, got, "gitRedactText")
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/magelab/magelab/internal/proc"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestThisProcess(t *testing.T) {
@@ -16,9 +18,7 @@ func TestThisProcess(t *testing.T) {
 	before := time.Now()
 	p := ThisProcess()
 	start, err := proc.ProcessStart(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	host, _ := os.Hostname()
 	for _, tc := range []struct {
 		name string
@@ -30,9 +30,7 @@ func TestThisProcess(t *testing.T) {
 		{"StartedIsNow", !p.Started.Before(before.Add(-time.Millisecond)) && time.Since(p.Started) < time.Minute},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if !tc.ok {
-				t.Errorf("ThisProcess() = %+v (host %q, pid %d, start %d)", p, host, os.Getpid(), start)
-			}
+			assert.True(t, tc.ok, "ThisProcess() = %+v (host %q, pid %d, start %d)", p, host, os.Getpid(), start)
 		})
 	}
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/magelab/magelab/internal/config"
 	"github.com/magelab/magelab/internal/record/recordtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func trialList(trials []Trial) string {
@@ -21,18 +23,15 @@ func trialList(trials []Trial) string {
 func mustSpec(t *testing.T, sweep string) *Spec {
 	t.Helper()
 	s, err := ParseSpec(experiment(t, sweep))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return s
 }
 
 func TestExpandGrid(t *testing.T) {
 	s := mustSpec(t, "sweep:\n  parameters:\n    train.lr: [0.1, 0.01, 1.0e-3]\n    train.hidden: [64, 128]\n    train.opt: [adam, \"two words\", \"yes\"]\n")
 	trials := Expand(s)
-	if len(trials) != 18 || GridSize(s) != 18 {
-		t.Fatalf("%d trials, GridSize %d, want 18", len(trials), GridSize(s))
-	}
+	require.Len(t, trials, 18, "%d trials, GridSize %d, want 18", len(trials), GridSize(s))
+	require.Equal(t, 18, GridSize(s), "%d trials, GridSize %d, want 18", len(trials), GridSize(s))
 	recordtest.CheckGolden(t, "grid.txt", []byte(trialList(trials)))
 }
 
@@ -42,41 +41,32 @@ func TestExpandRandom(t *testing.T) {
 		"    train.epochs: {min: 1, max: 5, int: true}\n    train.opt: [adam, sgd]\n"
 	e := experiment(t, fmt.Sprintf(sweep, 1))
 	s, err := ParseSpec(e)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	trials := Expand(s)
-	if len(trials) != 12 {
-		t.Fatalf("%d trials", len(trials))
-	}
+	require.Len(t, trials, 12, "trials")
 	recordtest.CheckGolden(t, "random.txt", []byte(trialList(trials)))
-	if again := trialList(Expand(s)); again != trialList(trials) {
-		t.Fatalf("the same seed drew other trials:\n%s\nthen\n%s", trialList(trials), again)
-	}
+	require.Equal(t, trialList(trials), trialList(Expand(s)), "the same seed drew other trials")
 	s.Seed = 2
-	if other := trialList(Expand(s)); other == trialList(trials) {
-		t.Fatal("another seed drew the same trials")
-	}
+	require.NotEqual(t, trialList(trials), trialList(Expand(s)), "another seed drew the same trials")
 	for _, tr := range trials {
 		for _, kv := range tr.Values {
 			switch kv.Key {
 			case "train.lr":
-				if v := kv.Value.(float64); v < 1e-5 || v > 0.1 {
-					t.Errorf("lr %v out of range", v)
-				}
+				v := kv.Value.(float64)
+				assert.GreaterOrEqual(t, v, 1e-5, "lr %v out of range", v)
+				assert.LessOrEqual(t, v, 0.1, "lr %v out of range", v)
 			case "train.hidden":
-				if v := kv.Value.(int); v < 16 || v > 512 {
-					t.Errorf("hidden %v out of range", v)
-				}
+				v := kv.Value.(int)
+				assert.GreaterOrEqual(t, v, 16, "hidden %v out of range", v)
+				assert.LessOrEqual(t, v, 512, "hidden %v out of range", v)
 			case "train.epochs":
-				if v := kv.Value.(int); v < 1 || v > 5 {
-					t.Errorf("epochs %v out of range", v)
-				}
+				v := kv.Value.(int)
+				assert.GreaterOrEqual(t, v, 1, "epochs %v out of range", v)
+				assert.LessOrEqual(t, v, 5, "epochs %v out of range", v)
 			}
 		}
-		if _, err := e.With(tr.Values); err != nil {
-			t.Errorf("trial %s does not apply: %v", tr.Label(), err)
-		}
+		_, err := e.With(tr.Values)
+		assert.NoError(t, err, "trial %s does not apply", tr.Label())
 	}
 }
 
@@ -92,42 +82,34 @@ func TestRandomCoversTheRange(t *testing.T) {
 		ends[tr[1].Value.(int)]++
 	}
 	for i, n := range decades {
-		if n < 600 || n > 900 {
-			t.Errorf("decade %d holds %d of 3000 log-uniform draws, want about 750: %v", i, n, decades)
-		}
+		assert.GreaterOrEqual(t, n, 600, "decade %d holds %d of 3000 log-uniform draws, want about 750: %v", i, n, decades)
+		assert.LessOrEqual(t, n, 900, "decade %d holds %d of 3000 log-uniform draws, want about 750: %v", i, n, decades)
 	}
-	if ends[1] < 800 || ends[3] < 800 || len(ends) != 3 {
-		t.Errorf("int draws over [1, 3]: %v", ends)
-	}
+	assert.GreaterOrEqual(t, ends[1], 800, "int draws over [1, 3]: %v", ends)
+	assert.GreaterOrEqual(t, ends[3], 800, "int draws over [1, 3]: %v", ends)
+	assert.Len(t, ends, 3, "int draws over [1, 3]: %v", ends)
 }
 
 func TestExpandDropsRepeats(t *testing.T) {
 	s := &Spec{Method: "random", Trials: 10, Parameters: []Param{{Key: "train.opt", Values: []any{"adam", "sgd"}}}}
-	if got := Expand(s); len(got) != 2 || got[1].Index != 1 {
-		t.Fatalf("trials %s", trialList(got))
-	}
+	got := Expand(s)
+	require.Len(t, got, 2, "trials %s", trialList(got))
+	require.Equal(t, 1, got[1].Index, "trials %s", trialList(got))
 	g := &Spec{Method: "grid", Parameters: []Param{{Key: "x", Values: []any{1, 1, 2}}}}
-	if got := Expand(g); len(got) != 2 {
-		t.Fatalf("trials %s", trialList(got))
-	}
+	got = Expand(g)
+	require.Len(t, got, 2, "trials %s", trialList(got))
 }
 
 func TestGridSizeSaturates(t *testing.T) {
 	big := make([]any, 1<<20)
 	s := &Spec{Parameters: []Param{{Key: "a", Values: big}, {Key: "b", Values: big}, {Key: "c", Values: big}, {Key: "d", Values: big}}}
-	if n := GridSize(s); n != math.MaxInt {
-		t.Fatalf("GridSize = %d, want MaxInt", n)
-	}
+	require.Equal(t, math.MaxInt, GridSize(s), "GridSize, want MaxInt")
 }
 
 func TestLabelReadsBackWithSet(t *testing.T) {
 	e := experiment(t, "")
 	tr := Trial{Values: []config.KV{{Key: "train.lr", Value: 1.0}, {Key: "train.opt", Value: "two words"}, {Key: "train.hidden", Value: 32}}}
-	if err := e.Set(tr.Label()); err != nil {
-		t.Fatalf("Set(%q): %v", tr.Label(), err)
-	}
+	require.NoError(t, e.Set(tr.Label()), "Set(%q)", tr.Label())
 	w, _ := e.With(tr.Values)
-	if string(e.Params.JSON()) != string(w.Params.JSON()) {
-		t.Fatalf("Set(Label) gives %s, With gives %s", e.Params.JSON(), w.Params.JSON())
-	}
+	require.Equal(t, string(w.Params.JSON()), string(e.Params.JSON()), "Set(Label) (actual) against With (expected)")
 }

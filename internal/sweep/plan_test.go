@@ -9,45 +9,41 @@ import (
 	"testing"
 
 	"github.com/magelab/magelab/internal/record/recordtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestPlanMatrix(t *testing.T) {
 	e := experiment(t, "sweep:\n  parameters:\n    train.lr: [0.1, 0.01, 0.001]\n    train.hidden: [16, 32, 64, 128]\n    train.opt: [adam, sgd]\n  metric: acc\n")
-	if err := e.Set("train.epochs=2"); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, e.Set("train.epochs=2"))
 	m, err := PlanMatrix(e, "train.epochs=2", 5)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var buf bytes.Buffer
-	if err := WriteMatrix(&buf, m); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, WriteMatrix(&buf, m))
 	recordtest.CheckGolden(t, "matrix.json", buf.Bytes())
 	covered := 0
 	for k, c := range m.Include {
-		if c.Chunk != k || c.First != covered+1 || c.Last < c.First || c.Trials != 24 || c.Sweep != ID(e) || c.Exp != "experiments/x.yaml" {
-			t.Fatalf("chunk %d: %+v", k, c)
-		}
-		if n := c.Last - c.First + 1; n < 4 || n > 5 {
-			t.Errorf("chunk %d holds %d trials: uneven", k, n)
-		}
+		require.Equal(t, k, c.Chunk, "chunk %d: %+v", k, c)
+		require.Equal(t, covered+1, c.First, "chunk %d: %+v", k, c)
+		require.GreaterOrEqual(t, c.Last, c.First, "chunk %d: %+v", k, c)
+		require.Equal(t, 24, c.Trials, "chunk %d: %+v", k, c)
+		require.Equal(t, ID(e), c.Sweep, "chunk %d: %+v", k, c)
+		require.Equal(t, "experiments/x.yaml", c.Exp, "chunk %d: %+v", k, c)
+		n := c.Last - c.First + 1
+		assert.GreaterOrEqual(t, n, 4, "chunk %d holds %d trials: uneven", k, n)
+		assert.LessOrEqual(t, n, 5, "chunk %d holds %d trials: uneven", k, n)
 		covered = c.Last
 	}
-	if covered != 24 || len(m.Include) != 5 {
-		t.Fatalf("%d chunks cover trials 1 to %d", len(m.Include), covered)
-	}
+	require.Equal(t, 24, covered, "%d chunks cover trials 1 to %d", len(m.Include), covered)
+	require.Len(t, m.Include, 5, "%d chunks cover trials 1 to %d", len(m.Include), covered)
 	again, _ := PlanMatrix(e, "train.epochs=2", 5)
-	if b, _ := json.Marshal(again); string(b) != strings.TrimSpace(buf.String()) {
-		t.Fatal("the same plan twice differs")
-	}
-	if one, _ := PlanMatrix(e, "", 0); len(one.Include) != 24 || one.Include[23].First != 24 {
-		t.Fatalf("default: %d chunks, want one per trial", len(one.Include))
-	}
-	if _, err := PlanMatrix(e, "", 257); err == nil || !strings.Contains(err.Error(), "1 to 256 jobs") {
-		t.Fatalf("257 jobs: %v", err)
-	}
+	b, _ := json.Marshal(again)
+	require.Equal(t, strings.TrimSpace(buf.String()), string(b), "the same plan twice differs")
+	one, _ := PlanMatrix(e, "", 0)
+	require.Len(t, one.Include, 24, "default: want one chunk per trial")
+	require.Equal(t, 24, one.Include[23].First, "default: want one chunk per trial")
+	_, err = PlanMatrix(e, "", 257)
+	require.ErrorContains(t, err, "1 to 256 jobs", "257 jobs")
 }
 
 func TestPlanMatrixCapsAt256(t *testing.T) {
@@ -57,56 +53,43 @@ func TestPlanMatrixCapsAt256(t *testing.T) {
 	}
 	e := experiment(t, "sweep:\n  parameters:\n    train.hidden: ["+strings.Join(vals, ", ")+"]\n")
 	m, err := PlanMatrix(e, "", 0)
-	if err != nil || len(m.Include) != MaxJobs || m.Include[MaxJobs-1].Last != 300 {
-		t.Fatalf("%d chunks, %v", len(m.Include), err)
-	}
+	require.NoError(t, err)
+	require.Len(t, m.Include, MaxJobs, "chunks")
+	require.Equal(t, 300, m.Include[MaxJobs-1].Last, "last chunk's last trial")
 	var buf bytes.Buffer
 	WriteMatrix(&buf, m)
-	if buf.Len() > 1<<20 {
-		t.Fatalf("matrix of %d bytes: over GitHub's 1 MB job output", buf.Len())
-	}
+	require.LessOrEqual(t, buf.Len(), 1<<20, "matrix of %d bytes: over GitHub's 1 MB job output", buf.Len())
 }
 
 func TestChunkLoad(t *testing.T) {
 	e := experiment(t, "sweep:\n  parameters:\n    train.lr: [0.1, 0.01]\n")
-	if err := e.Set("train.epochs=5"); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, e.Set("train.epochs=5"))
 	m, _ := PlanMatrix(e, "train.epochs=5", 2)
 	path := filepath.Join(t.TempDir(), "plan.json")
 	f, _ := os.Create(path)
 	WriteMatrix(f, m)
 	f.Close()
 	read, err := ReadMatrix(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	c, err := read.Find(path, 1)
-	if err != nil || c.First != 2 {
-		t.Fatalf("chunk 1: %+v %v", c, err)
-	}
+	require.NoError(t, err, "chunk 1: %+v", c)
+	require.Equal(t, 2, c.First, "chunk 1: %+v", c)
 	got, err := c.Load(e.Root)
-	if err != nil || got.Params["train"].(map[string]any)["epochs"] != 5 {
-		t.Fatalf("load: %v", err)
-	}
-	if _, err := read.Find(path, 7); err == nil || !strings.Contains(err.Error(), "has no chunk 7 (it has 0 to 1)") {
-		t.Fatalf("missing chunk: %v", err)
-	}
+	require.NoError(t, err, "load")
+	require.Equal(t, 5, got.Params["train"].(map[string]any)["epochs"], "load: train.epochs")
+	_, err = read.Find(path, 7)
+	require.ErrorContains(t, err, "has no chunk 7 (it has 0 to 1)", "missing chunk")
 	mustWrite(t, e.Root, "experiments/x.yaml", strings.Replace(mustRead(t, e.File), "lr: 0.01", "lr: 0.02", 1))
-	if _, err := c.Load(e.Root); err == nil || !strings.Contains(err.Error(), "the plan is for sweep "+m.Include[0].Sweep) {
-		t.Fatalf("changed experiment: %v", err)
-	}
+	_, err = c.Load(e.Root)
+	require.ErrorContains(t, err, "the plan is for sweep "+m.Include[0].Sweep, "changed experiment")
 	os.WriteFile(path, []byte(`{"include": []}`), 0o644)
-	if _, err := ReadMatrix(path); err == nil || !strings.Contains(err.Error(), "is not a sweep plan") {
-		t.Fatalf("empty plan: %v", err)
-	}
+	_, err = ReadMatrix(path)
+	require.ErrorContains(t, err, "is not a sweep plan", "empty plan")
 }
 
 func mustRead(tb testing.TB, path string) string {
 	tb.Helper()
 	b, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	return string(b)
 }

@@ -3,12 +3,12 @@ package sweep
 import (
 	"bytes"
 	"context"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/magelab/magelab/internal/config"
 	"github.com/magelab/magelab/internal/record"
+	"github.com/stretchr/testify/assert"
 )
 
 // syncBuffer is a bytes.Buffer safe for the display's goroutines.
@@ -48,9 +48,7 @@ func TestPlainDisplay(t *testing.T) {
 	exercise(newPlainDisplay(b, out, 50*time.Millisecond), b)
 	got := out.String()
 	for _, want := range []string{"sweep: 0/2 done · 1 running · 0 failed\n  trial 1 [cpu 0] train.lr=0.1 · ", "trial 1/2 [cpu 0] train.lr=0.1: finished in 1.0s: acc=0.9000"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("output lacks %q:\n%s", want, got)
-		}
+		assert.Contains(t, got, want, "output lacks %q", want)
 	}
 }
 
@@ -60,8 +58,6 @@ func TestLiveDisplay(t *testing.T) {
 	exercise(newLiveDisplay(context.Background(), b, out), b)
 	got := out.String()
 	for _, want := range []string{" 0/2 done · 1 running", "trial 1 [cpu 0] train.lr=0.1 · ", " 1/2 done · 0 running · 0 failed · ETA 1.0s · best acc=0.9000 (trial 1)", "trial 1/2 [cpu 0] train.lr=0.1: finished"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("output lacks %q:\n%q", want, got)
-		}
+		assert.Contains(t, got, want, "output lacks %q (output quoted: %q)", want, got)
 	}
 }

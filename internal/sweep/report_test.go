@@ -11,6 +11,8 @@ import (
 	"github.com/magelab/magelab/internal/config"
 	"github.com/magelab/magelab/internal/record"
 	"github.com/magelab/magelab/internal/record/recordtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func reportFixture() *Result {
@@ -33,22 +35,20 @@ func reportFixture() *Result {
 
 func TestReport(t *testing.T) {
 	res := reportFixture()
-	if res.Best == nil || res.Best.Trial.Index != 2 {
-		t.Fatalf("best %+v, want trial 3 (0.97)", res.Best)
-	}
+	require.NotNil(t, res.Best, "best, want trial 3 (0.97)")
+	require.Equal(t, 2, res.Best.Trial.Index, "best %+v, want trial 3 (0.97)", res.Best)
 	var table, md bytes.Buffer
 	WriteTable(&table, res)
 	recordtest.CheckGolden(t, "table.txt", table.Bytes())
-	if err := WriteMarkdown(&md, res); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, WriteMarkdown(&md, res))
 	recordtest.CheckGolden(t, "summary.md", md.Bytes())
 
 	res.Spec.Goal = "minimize"
 	res.Best = best(res.Spec, res.Outcomes)
-	if order := ranked(res); res.Best.Trial.Index != 0 || order[0].Trial.Index != 0 || order[1].Trial.Index != 2 {
-		t.Fatalf("minimize: best %d, order %d %d", res.Best.Trial.Index, order[0].Trial.Index, order[1].Trial.Index)
-	}
+	order := ranked(res)
+	require.Equal(t, 0, res.Best.Trial.Index, "minimize: best %d, order %d %d", res.Best.Trial.Index, order[0].Trial.Index, order[1].Trial.Index)
+	require.Equal(t, 0, order[0].Trial.Index, "minimize: best %d, order %d %d", res.Best.Trial.Index, order[0].Trial.Index, order[1].Trial.Index)
+	require.Equal(t, 2, order[1].Trial.Index, "minimize: best %d, order %d %d", res.Best.Trial.Index, order[0].Trial.Index, order[1].Trial.Index)
 }
 
 func TestMarkdownStaysSmall(t *testing.T) {
@@ -59,9 +59,9 @@ func TestMarkdownStaysSmall(t *testing.T) {
 	}
 	var md bytes.Buffer
 	WriteMarkdown(&md, res)
-	if md.Len() > 1<<20 || !strings.Contains(md.String(), "… 4500 more trials") || !strings.Contains(md.String(), "| 5000 | finished | 4999 |") {
-		t.Fatalf("markdown of 5000 trials: %d bytes", md.Len())
-	}
+	require.LessOrEqual(t, md.Len(), 1<<20, "markdown of 5000 trials: %d bytes", md.Len())
+	require.Contains(t, md.String(), "… 4500 more trials", "markdown of 5000 trials: %d bytes", md.Len())
+	require.Contains(t, md.String(), "| 5000 | finished | 4999 |", "markdown of 5000 trials: %d bytes", md.Len())
 }
 
 func TestBoard(t *testing.T) {
@@ -72,22 +72,13 @@ func TestBoard(t *testing.T) {
 	b.start(tr, Slot{ID: 1})
 	b.started(1, "run1")
 	mustWrite(t, dir, "run1/out/metrics.jsonl", `{"step": 1, "acc": 0.5}`+"\n"+`{"step": 2, "acc": 0.625, "loss": 1.5, "note": "x"}`+"\n"+`{"step": 3, "ac`)
-	if got, want := b.lineOf(1), "trial 2 [cpu 1] train.lr=0.1 · 0s · step 2 acc=0.6250 loss=1.5000"; got != want {
-		t.Errorf("line %q\nwant %q", got, want)
-	}
+	assert.Equal(t, "trial 2 [cpu 1] train.lr=0.1 · 0s · step 2 acc=0.6250 loss=1.5000", b.lineOf(1), "line")
 	b.end(Outcome{Trial: tr, Status: record.StatusFinished, RunID: "run1", Metrics: map[string]float64{"acc": 0.7}, Duration: 10 * time.Second})
 	b.end(Outcome{Trial: Trial{Index: 0}, Status: record.StatusFailed})
-	if got, want := b.status(), "2/4 done · 0 running · 1 failed · ETA 10.0s · best acc=0.7000 (trial 2)"; got != want {
-		t.Errorf("status %q\nwant %q", got, want)
-	}
-	if b.lineOf(1) != "" || len(b.trialLines()) != 0 {
-		t.Error("an ended trial is still shown")
-	}
-	if latestMetrics(filepath.Join(dir, "none")) != "" {
-		t.Error("metrics from a missing file")
-	}
+	assert.Equal(t, "2/4 done · 0 running · 1 failed · ETA 10.0s · best acc=0.7000 (trial 2)", b.status(), "status")
+	assert.Empty(t, b.lineOf(1), "an ended trial is still shown")
+	assert.Empty(t, b.trialLines(), "an ended trial is still shown")
+	assert.Empty(t, latestMetrics(filepath.Join(dir, "none")), "metrics from a missing file")
 	os.WriteFile(filepath.Join(dir, "run1/out/metrics.jsonl"), []byte(strings.Repeat("x", 9000)+"\n"+`{"epoch": 7, "acc": 1}`+"\n"), 0o644)
-	if got := latestMetrics(filepath.Join(dir, "run1/out/metrics.jsonl")); got != "epoch 7 acc=1" {
-		t.Errorf("after a long line: %q", got)
-	}
+	assert.Equal(t, "epoch 7 acc=1", latestMetrics(filepath.Join(dir, "run1/out/metrics.jsonl")), "after a long line")
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/magelab/magelab/internal/record"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func nTrials(n int) []Trial {
@@ -37,9 +39,7 @@ func TestScheduleKeepsSlotsBusy(t *testing.T) {
 	used := map[int]int{}
 	run := func(ctx context.Context, tr Trial, s Slot) Outcome {
 		mu.Lock()
-		if busy[s.ID] {
-			t.Errorf("slot %d got trial %d while busy", s.ID, tr.Index)
-		}
+		assert.False(t, busy[s.ID], "slot %d got trial %d while busy", s.ID, tr.Index)
 		busy[s.ID] = true
 		used[s.ID]++
 		mu.Unlock()
@@ -55,13 +55,12 @@ func TestScheduleKeepsSlotsBusy(t *testing.T) {
 		return Outcome{Status: record.StatusFinished, RunID: "r"}
 	}
 	outs := schedule(context.Background(), nTrials(40), nSlots(4), run, never)
-	if ran != 40 || peak > 4 || len(used) != 4 {
-		t.Fatalf("ran %d, peak %d at once, slots used %v", ran, peak, used)
-	}
+	require.Equal(t, int32(40), ran, "ran %d, peak %d at once, slots used %v", ran, peak, used)
+	require.LessOrEqual(t, peak, int32(4), "ran %d, peak %d at once, slots used %v", ran, peak, used)
+	require.Len(t, used, 4, "ran %d, peak %d at once, slots used %v", ran, peak, used)
 	for i, o := range outs {
-		if o.Trial.Index != i || !o.OK() {
-			t.Fatalf("outcome %d: %+v", i, o)
-		}
+		require.Equal(t, i, o.Trial.Index, "outcome %d: %+v", i, o)
+		require.True(t, o.OK(), "outcome %d: %+v", i, o)
 	}
 }
 
@@ -85,9 +84,7 @@ func TestScheduleStops(t *testing.T) {
 			ran++
 		}
 	}
-	if ran != 3 {
-		t.Fatalf("%d trials ran with one slot and the default policy, want 3", ran)
-	}
+	require.Equal(t, 3, ran, "trials that ran with one slot and the default policy")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var started atomic.Int32
@@ -98,9 +95,9 @@ func TestScheduleStops(t *testing.T) {
 		return Outcome{Status: record.StatusFinished}
 	}
 	outs = schedule(ctx, nTrials(20), nSlots(1), cancelling, never)
-	if started.Load() != 2 || !outs[1].Ran() || outs[2].Ran() {
-		t.Fatalf("after cancel: %d started", started.Load())
-	}
+	require.Equal(t, int32(2), started.Load(), "after cancel: %d started", started.Load())
+	require.True(t, outs[1].Ran(), "after cancel: %d started", started.Load())
+	require.False(t, outs[2].Ran(), "after cancel: %d started", started.Load())
 }
 
 func TestFailurePolicy(t *testing.T) {
@@ -113,8 +110,7 @@ func TestFailurePolicy(t *testing.T) {
 		{-1, 100, 0, false},
 	}
 	for _, tc := range tests {
-		if got := failurePolicy(&Spec{MaxFailures: tc.max})(tc.failed, tc.finished) != ""; got != tc.stop {
-			t.Errorf("max_failures %d, %d failed, %d finished: stop %v, want %v", tc.max, tc.failed, tc.finished, got, tc.stop)
-		}
+		got := failurePolicy(&Spec{MaxFailures: tc.max})(tc.failed, tc.finished) != ""
+		assert.Equal(t, tc.stop, got, "max_failures %d, %d failed, %d finished: stop", tc.max, tc.failed, tc.finished)
 	}
 }

@@ -2,9 +2,11 @@ package sweep
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestSlots(t *testing.T) {
@@ -39,27 +41,19 @@ func TestSlots(t *testing.T) {
 			s.ThreadsPerTrial = max(1, s.ThreadsPerTrial)
 			slots, err := Slots(&s, tc.devices, tc.cores, tc.parallel)
 			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err = %v, want %q", err, tc.err)
-				}
+				require.ErrorContains(t, err, tc.err)
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			var names []string
 			for i, sl := range slots {
 				names = append(names, sl.Name())
-				if sl.Threads != tc.threads {
-					t.Errorf("slot %d: %d threads, want %d", i, sl.Threads, tc.threads)
-				}
-				if len(sl.Devices) == 0 && sl.Name() != fmt.Sprintf("cpu %d", i) {
-					t.Errorf("slot %d is named %q", i, sl.Name())
+				assert.Equal(t, tc.threads, sl.Threads, "slot %d: threads", i)
+				if len(sl.Devices) == 0 {
+					assert.Equal(t, fmt.Sprintf("cpu %d", i), sl.Name(), "slot %d: name", i)
 				}
 			}
-			if got := strings.Join(names, ";"); got != tc.want {
-				t.Fatalf("slots %s\nwant  %s", got, tc.want)
-			}
+			require.Equal(t, tc.want, strings.Join(names, ";"), "slots")
 		})
 	}
 }
@@ -67,8 +61,6 @@ func TestSlots(t *testing.T) {
 func TestSlotEnv(t *testing.T) {
 	env := Slot{Devices: []string{"2", "3"}, Threads: 4}.Env()
 	for _, want := range []string{"OMP_NUM_THREADS=4", "MKL_NUM_THREADS=4", "OPENBLAS_NUM_THREADS=4", "MAGELAB_THREADS=4"} {
-		if !slices.Contains(env, want) {
-			t.Errorf("env %v lacks %s", env, want)
-		}
+		assert.Contains(t, env, want, "env %v lacks %s", env, want)
 	}
 }

@@ -3,7 +3,6 @@ package venv
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/magelab/magelab/internal/proc"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // These tests build real venvs with real packages from PyPI. They use small
@@ -30,29 +31,23 @@ func TestVenvInstallers(t *testing.T) {
 			v := Venv{Dir: filepath.Join(root, ".venv"), Root: root, Requirements: []string{"requirements.txt"}, Installer: installer}
 			var out bytes.Buffer
 			hash, err := v.Ensure(context.Background(), &out)
-			if err != nil {
-				t.Fatalf("Ensure: %v\n%s", err, out.String())
-			}
+			require.NoError(t, err, "Ensure\n%s", out.String())
 			pyImport(t, v.Python(), "six")
-			if ok, h, _ := v.UpToDate(); !ok || h != hash {
-				t.Fatalf("not up to date after a successful install")
-			}
+			ok, h, _ := v.UpToDate()
+			require.True(t, ok, "not up to date after a successful install")
+			require.Equal(t, hash, h, "not up to date after a successful install")
 
 			out.Reset()
-			if _, err := v.Ensure(context.Background(), &out); err != nil || out.Len() != 0 {
-				t.Fatalf("second Ensure did work: %v %q", err, out.String())
-			}
+			_, err = v.Ensure(context.Background(), &out)
+			require.NoError(t, err, "second Ensure")
+			require.Empty(t, out.String(), "second Ensure did work")
 
 			writeReq(t, root, "six==1.16.0\nsix==1.16.0 ; python_version > '3'\n")
-			if ok, _, _ := v.UpToDate(); ok {
-				t.Fatal("changed requirements still count as up to date")
-			}
-			if _, err := v.Ensure(context.Background(), &out); err != nil {
-				t.Fatal(err)
-			}
-			if !strings.Contains(out.String(), "setup: building") {
-				t.Fatalf("no progress shown: %q", out.String())
-			}
+			ok, _, _ = v.UpToDate()
+			require.False(t, ok, "changed requirements still count as up to date")
+			_, err = v.Ensure(context.Background(), &out)
+			require.NoError(t, err)
+			require.Contains(t, out.String(), "setup: building", "no progress shown")
 		})
 	}
 }
@@ -66,17 +61,14 @@ func TestVenvFailedInstallIsNotMarkedDone(t *testing.T) {
 	v := Venv{Dir: filepath.Join(root, ".venv"), Root: root, Requirements: []string{"requirements.txt"}, Installer: "pip"}
 	var out bytes.Buffer
 	_, err := v.Ensure(context.Background(), &out)
-	if err == nil || !strings.Contains(err.Error(), "install requirements requirements.txt") || !strings.Contains(err.Error(), "retries") {
-		t.Fatalf("err = %v", err)
-	}
-	if ok, _, _ := v.UpToDate(); ok {
-		t.Fatal("a failed install is marked done")
-	}
+	require.ErrorContains(t, err, "install requirements requirements.txt")
+	require.ErrorContains(t, err, "retries")
+	ok, _, _ := v.UpToDate()
+	require.False(t, ok, "a failed install is marked done")
 	// Fixing the requirement makes the next Ensure succeed in the same dir.
 	writeReq(t, root, "six==1.16.0\n")
-	if _, err := v.Ensure(context.Background(), &out); err != nil {
-		t.Fatalf("retry after fixing: %v\n%s", err, out.String())
-	}
+	_, err = v.Ensure(context.Background(), &out)
+	require.NoError(t, err, "retry after fixing\n%s", out.String())
 }
 
 func TestVenvInterruptedInstallIsNotMarkedDone(t *testing.T) {
@@ -110,15 +102,11 @@ func TestVenvInterruptedInstallIsNotMarkedDone(t *testing.T) {
 	defer os.Chdir(old)
 	_, err := v.Ensure(ctx, &out)
 	var ie *proc.InterruptedError
-	if !errors.As(err, &ie) {
-		t.Fatalf("err = %v, want InterruptedError\n%s", err, out.String())
-	}
-	if time.Since(start) > 60*time.Second {
-		t.Fatalf("took %s to stop", time.Since(start))
-	}
-	if ok, _, _ := v.UpToDate(); ok {
-		t.Fatal("an interrupted install is marked done")
-	}
+	require.ErrorAs(t, err, &ie, "want InterruptedError\n%s", out.String())
+	took := time.Since(start)
+	require.LessOrEqual(t, took, 60*time.Second, "took %s to stop", took)
+	ok, _, _ := v.UpToDate()
+	require.False(t, ok, "an interrupted install is marked done")
 }
 
 // TestVenvOnExistingInterpreter builds the venv on an interpreter that is
@@ -135,27 +123,20 @@ func TestVenvOnExistingInterpreter(t *testing.T) {
 			parent := Venv{Dir: filepath.Join(root, "parent"), Root: root, Requirements: []string{"parent.txt"}, Installer: installer}
 			os.WriteFile(filepath.Join(root, "parent.txt"), []byte("six==1.16.0\n"), 0o644)
 			var out bytes.Buffer
-			if _, err := parent.Ensure(context.Background(), &out); err != nil {
-				t.Fatalf("parent: %v\n%s", err, out.String())
-			}
+			_, err := parent.Ensure(context.Background(), &out)
+			require.NoError(t, err, "parent\n%s", out.String())
 			// six is there; "tomli-w" is in neither interpreter and must be installed.
 			writeReq(t, root, "six==1.15.0  # another version: used as it is\ntomli-w\n")
 			v := Venv{Dir: filepath.Join(root, ".venv"), Root: root, Requirements: []string{"requirements.txt"},
 				BasePython: parent.Python(), SystemSite: true, Installer: installer}
 			out.Reset()
-			if _, err := v.Ensure(context.Background(), &out); err != nil {
-				t.Fatalf("Ensure: %v\n%s", err, out.String())
-			}
-			if !strings.Contains(out.String(), "have six 1.16.0") {
-				t.Errorf("six from the parent not reported: %s", out.String())
-			}
+			_, err = v.Ensure(context.Background(), &out)
+			require.NoError(t, err, "Ensure\n%s", out.String())
+			assert.Contains(t, out.String(), "have six 1.16.0", "six from the parent not reported")
 			loc := pyImport(t, v.Python(), "six")
-			if !strings.HasPrefix(loc, parent.Dir) {
-				t.Errorf("six imported from %s, want the parent venv %s", loc, parent.Dir)
-			}
-			if loc := pyImport(t, v.Python(), "tomli_w"); !strings.HasPrefix(loc, v.Dir) {
-				t.Errorf("tomli_w imported from %s, want the new venv", loc)
-			}
+			assert.True(t, strings.HasPrefix(loc, parent.Dir), "six imported from %s, want the parent venv %s", loc, parent.Dir)
+			loc = pyImport(t, v.Python(), "tomli_w")
+			assert.True(t, strings.HasPrefix(loc, v.Dir), "tomli_w imported from %s, want the new venv", loc)
 		})
 	}
 }
@@ -166,9 +147,8 @@ func TestVenvBadBase(t *testing.T) {
 	t.Run("PythonMissing", func(t *testing.T) {
 		v := Venv{Dir: filepath.Join(root, ".venv"), Root: root, Requirements: []string{"requirements.txt"}, BasePython: "/nonexistent/python3"}
 		_, err := v.Ensure(context.Background(), &bytes.Buffer{})
-		if err == nil || !strings.Contains(err.Error(), "MAGELAB_PYTHON") || !strings.Contains(err.Error(), "/nonexistent/python3") {
-			t.Fatalf("err = %v", err)
-		}
+		require.ErrorContains(t, err, "MAGELAB_PYTHON")
+		require.ErrorContains(t, err, "/nonexistent/python3")
 	})
 	t.Run("VenvCreationFails", func(t *testing.T) {
 		// An interpreter whose venv module is broken, like a Debian python3
@@ -178,19 +158,15 @@ func TestVenvBadBase(t *testing.T) {
 		v := Venv{Dir: filepath.Join(root, "broken-venv"), Root: root, Requirements: []string{"requirements.txt"}, BasePython: fake, Installer: "pip"}
 		var out bytes.Buffer
 		_, err := v.Ensure(context.Background(), &out)
-		if err == nil || !strings.Contains(err.Error(), "create venv "+v.Dir) || !strings.Contains(out.String(), "ensurepip is not available") {
-			t.Fatalf("err = %v\n%s", err, out.String())
-		}
-		if ok, _, _ := v.UpToDate(); ok {
-			t.Fatal("a venv that failed to build is marked done")
-		}
+		require.ErrorContains(t, err, "create venv "+v.Dir, "output:\n%s", out.String())
+		require.Contains(t, out.String(), "ensurepip is not available", "err = %v", err)
+		ok, _, _ := v.UpToDate()
+		require.False(t, ok, "a venv that failed to build is marked done")
 	})
 	t.Run("RequirementsFileMissing", func(t *testing.T) {
 		v := Venv{Dir: filepath.Join(root, ".venv"), Root: root, Requirements: []string{"nope.txt"}}
 		_, err := v.Ensure(context.Background(), &bytes.Buffer{})
-		if err == nil || !strings.Contains(err.Error(), "nope.txt") {
-			t.Fatalf("err = %v", err)
-		}
+		require.ErrorContains(t, err, "nope.txt")
 	})
 	t.Run("DirIsNotAVenv", func(t *testing.T) {
 		dir := filepath.Join(root, "notvenv")
@@ -198,29 +174,22 @@ func TestVenvBadBase(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, "precious.txt"), []byte("x"), 0o644)
 		v := Venv{Dir: dir, Root: root, Requirements: []string{"requirements.txt"}, Installer: "pip"}
 		_, err := v.Ensure(context.Background(), &bytes.Buffer{})
-		if err == nil || !strings.Contains(err.Error(), "is not a Python venv") {
-			t.Fatalf("err = %v", err)
-		}
-		if _, err := os.Stat(filepath.Join(dir, "precious.txt")); err != nil {
-			t.Fatal("deleted a directory that was not a venv")
-		}
+		require.ErrorContains(t, err, "is not a Python venv")
+		_, err = os.Stat(filepath.Join(dir, "precious.txt"))
+		require.NoError(t, err, "deleted a directory that was not a venv")
 	})
 }
 
 func writeReq(t *testing.T, root, content string) {
 	t.Helper()
-	if err := os.WriteFile(filepath.Join(root, "requirements.txt"), []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(root, "requirements.txt"), []byte(content), 0o644))
 }
 
 // pyImport imports module with python and returns the file it came from.
 func pyImport(t *testing.T, python, module string) string {
 	t.Helper()
 	out, err := exec.Command(python, "-c", "import "+module+"; print("+module+".__file__)").CombinedOutput()
-	if err != nil {
-		t.Fatalf("import %s: %v\n%s", module, err, out)
-	}
+	require.NoError(t, err, "import %s\n%s", module, out)
 	p, _ := filepath.EvalSymlinks(strings.TrimSpace(string(out)))
 	return p
 }
@@ -233,7 +202,7 @@ func needUV(t *testing.T, installer string) {
 	}
 	if _, err := exec.LookPath("uv"); err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatal("uv is not on PATH in CI: .ci/run must install it")
+			require.FailNow(t, "uv is not on PATH in CI: .ci/run must install it")
 		}
 		t.Skip("uv not on PATH")
 	}
