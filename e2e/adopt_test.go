@@ -1,8 +1,9 @@
 package e2e
 
 import (
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // TestCommandStage runs a script that knows nothing of magelab (plain
@@ -18,9 +19,9 @@ train: {lr: 0.05, epochs: 5}
 `)
 		r := p.mustMage("train", "-exp=plain")
 		run := p.onlyNewRun()
-		if acc := run.Metrics["accuracy"]; acc < 0.5 || acc > 1 {
-			t.Fatalf("accuracy %v not recorded from the script's output:\n%s", acc, r.out)
-		}
+		acc := run.Metrics["accuracy"]
+		require.GreaterOrEqual(t, acc, 0.5, "accuracy %v not recorded from the script's output:\n%s", acc, r.out)
+		require.LessOrEqual(t, acc, 1.0, "accuracy %v not recorded from the script's output:\n%s", acc, r.out)
 		mustContain(t, p.read("runs/"+run.ID+"/out/metrics.json"), `"accuracy"`)
 		mustContain(t, p.read("runs/"+run.ID+"/logs/train.log"), "accuracy=")
 		mustContain(t, p.mustMage("train", "-exp=plain").out, "up to date")
@@ -36,9 +37,8 @@ train: {lr: 0.05, epochs: 5}
 `)
 		p.mustMage("train", "-exp=experiments/plainfile.yaml", "-set=train.epochs=4")
 		run := p.onlyNewRun()
-		if run.Metrics["accuracy"] == 0 || run.Metrics["loss"] == 0 {
-			t.Fatalf("metrics %v", run.Metrics)
-		}
+		require.NotZero(t, run.Metrics["accuracy"], "metrics %v", run.Metrics)
+		require.NotZero(t, run.Metrics["loss"], "metrics %v", run.Metrics)
 	})
 	t.Run("UnknownTemplateName", func(t *testing.T) {
 		p.write("experiments/badcmd.yaml", `name: badcmd
@@ -47,8 +47,7 @@ stages:
 train: {lr: 0.05}
 `)
 		r := p.mage("train", "-exp=badcmd")
-		if r.code == 0 || !strings.Contains(r.out, "train.rate") {
-			t.Fatalf("exit %d:\n%s", r.code, r.out)
-		}
+		require.NotEqual(t, 0, r.code, "exit %d:\n%s", r.code, r.out)
+		require.Contains(t, r.out, "train.rate", "exit %d:\n%s", r.code, r.out)
 	})
 }

@@ -1,12 +1,13 @@
 package e2e
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/magelab/magelab/internal/record"
+	"github.com/stretchr/testify/require"
 )
 
 // TestBadInput: each mistake gets a message that names what is wrong, and
@@ -33,9 +34,7 @@ func TestBadInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.setup()
 			r := p.mage(tc.args...)
-			if r.code != 1 {
-				t.Fatalf("exit %d, want 1:\n%s", r.code, r.out)
-			}
+			require.Equal(t, 1, r.code, "exit %d, want 1:\n%s", r.code, r.out)
 			mustContain(t, r.out, tc.want...)
 			p.noNewRun()
 		})
@@ -46,14 +45,12 @@ func TestBadInput(t *testing.T) {
 		p.write("python/fail/eval.py", "raise SystemExit('must not run')\n")
 		simple("fail", "  setup-data: python/fail/train.py\n  train: python/examples/plain_train.py\n")
 		r := p.mage("train", "-exp=fail")
-		if r.code != 1 {
-			t.Fatalf("exit %d:\n%s", r.code, r.out)
-		}
+		require.Equal(t, 1, r.code, "exit %d:\n%s", r.code, r.out)
 		mustContain(t, r.out, "stage setup-data failed with exit status 3", "bad things", "recorded as failed")
 		run := p.onlyNewRun()
-		if run.Status != record.StatusFailed || run.ExitCode != 3 || len(run.Stages) != 1 {
-			t.Fatalf("run: %s exit %d stages %+v", run.Status, run.ExitCode, run.Stages)
-		}
+		require.Equal(t, record.StatusFailed, run.Status, "run: %s exit %d stages %+v", run.Status, run.ExitCode, run.Stages)
+		require.Equal(t, 3, run.ExitCode, "run: %s exit %d stages %+v", run.Status, run.ExitCode, run.Stages)
+		require.Len(t, run.Stages, 1, "run: %s exit %d stages %+v", run.Status, run.ExitCode, run.Stages)
 		mustContain(t, p.read("runs/"+run.ID+"/logs/setup-data.log"), "bad things")
 		mustContain(t, p.read("runs/ledger.jsonl"), `"status":"failed","exit_code":3`)
 		// Nothing was cached for the failed stage: the next run runs it again.
@@ -71,9 +68,8 @@ open(os.path.join(a.out, "metrics.json"), "w").write('{"acc": "high"}')
 		simple("badmetrics", "  train: python/badmetrics/train.py\n")
 		r := p.mage("train", "-exp=badmetrics")
 		mustContain(t, r.out, "metrics.json", `metric "acc" is high`)
-		if run := p.onlyNewRun(); run.Status != record.StatusFailed {
-			t.Fatalf("status %s", run.Status)
-		}
+		run := p.onlyNewRun()
+		require.Equal(t, record.StatusFailed, run.Status, "status %s", run.Status)
 	})
 
 	t.Run("RequirementCannotBeInstalled", func(t *testing.T) {
@@ -83,13 +79,10 @@ open(os.path.join(a.out, "metrics.json"), "w").write('{"acc": "high"}')
 		p.venv = filepath.Join(t.TempDir(), "venv")
 		defer func() { p.venv = old }()
 		r := p.mage("train", "-exp=badreq")
-		if r.code == 0 {
-			t.Fatalf("exit 0:\n%s", r.out)
-		}
+		require.NotEqual(t, 0, r.code, "exit 0:\n%s", r.out)
 		mustContain(t, r.out, "install requirements python/requirements-bad.txt", "not marked ready")
-		if _, err := os.Stat(filepath.Join(p.venv, ".magelab-requirements.json")); !os.IsNotExist(err) {
-			t.Fatal("a failed install left the venv marked ready")
-		}
+		_, err := os.Stat(filepath.Join(p.venv, ".magelab-requirements.json"))
+		require.ErrorIs(t, err, fs.ErrNotExist, "a failed install left the venv marked ready")
 		p.noNewRun()
 	})
 
@@ -99,8 +92,7 @@ open(os.path.join(a.out, "metrics.json"), "w").write('{"acc": "high"}')
 		p.env = []string{"MAGELAB_PYTHON=/nonexistent/python3"}
 		defer func() { p.venv, p.env = old, nil }()
 		r := p.mage("train")
-		if r.code == 0 || !strings.Contains(r.out, `"/nonexistent/python3" not found`) {
-			t.Fatalf("exit %d:\n%s", r.code, r.out)
-		}
+		require.NotEqual(t, 0, r.code, "exit %d:\n%s", r.code, r.out)
+		require.Contains(t, r.out, `"/nonexistent/python3" not found`, "exit %d:\n%s", r.code, r.out)
 	})
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/magelab/magelab/internal/ledger"
 	"github.com/magelab/magelab/internal/record"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // crashScript is a train stage that records its pid and its child's, then
@@ -48,55 +51,46 @@ func TestCrash(t *testing.T) {
 	p.env = nil
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cmd.Start())
 	pids := stagePIDs(t, waitForFile(t, p, "pids", 60*time.Second))
 	crashed := p.newestRun()
 	cmd.Process.Signal(syscall.SIGKILL) // magelab alone, as kill -9 PID does
 	killed := time.Now()
 	cmd.Wait()
-	if ws := cmd.ProcessState.Sys().(syscall.WaitStatus); ws.Signal() != syscall.SIGKILL {
-		t.Fatalf("magelab ended with %v before the kill:\n%s", cmd.ProcessState, out.String())
-	}
+	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	require.Equal(t, syscall.SIGKILL, ws.Signal(), "magelab ended with %v before the kill:\n%s", cmd.ProcessState, out.String())
 	ledger := ledger.Open(filepath.Join(p.dir, "runs"))
 
 	t.Run("LedgerReadable", func(t *testing.T) {
 		events, warnings, err := ledger.Events()
-		if err != nil || len(warnings) != 0 {
-			t.Fatalf("%d events, warnings %q, %v", len(events), warnings, err)
-		}
+		require.NoError(t, err, "%d events, warnings %q, %v", len(events), warnings, err)
+		require.Empty(t, warnings, "%d events, warnings %q, %v", len(events), warnings, err)
 		var types []string
 		for _, ev := range events {
 			if ev.Run == crashed.ID {
 				types = append(types, ev.Type)
 			}
 		}
-		if len(types) != 1 || types[0] != record.EventRunStarted {
-			t.Fatalf("the killed run has events %v, want only run.started", types)
-		}
+		require.Equal(t, []string{record.EventRunStarted}, types, "the killed run has events %v, want only run.started", types)
 	})
 	t.Run("RunIsCrashed", func(t *testing.T) {
-		if s := summary(t, ledger, crashed.ID); s.Status != record.StatusCrashed {
-			t.Fatalf("status %s, want crashed", s.Status)
-		}
-		if r := p.readRun(crashed.ID); r.Status != record.StatusRunning || r.Ended != nil {
-			t.Errorf("run.json says %s: the record stays as last written, crashed is inferred", r.Status)
-		}
+		s := summary(t, ledger, crashed.ID)
+		require.Equal(t, record.StatusCrashed, s.Status, "status %s, want crashed", s.Status)
+		r := p.readRun(crashed.ID)
+		assert.Equal(t, record.StatusRunning, r.Status, "run.json says %s: the record stays as last written, crashed is inferred", r.Status)
+		assert.Nil(t, r.Ended, "run.json says %s: the record stays as last written, crashed is inferred", r.Status)
 	})
 	t.Run("NextTrainWorks", func(t *testing.T) {
 		r := p.mustMage("train", "-exp=crash")
 		mustContain(t, r.out, "[train] training")
 		next := p.newestRun()
-		if next.ID == crashed.ID || next.Status != record.StatusFinished || next.Metrics["loss"] != 0.5 {
-			t.Fatalf("next run %s: %s, metrics %v", next.ID, next.Status, next.Metrics)
-		}
-		if s := summary(t, ledger, next.ID); s.Status != record.StatusFinished {
-			t.Fatalf("next run folds as %s", s.Status)
-		}
-		if s := summary(t, ledger, crashed.ID); s.Status != record.StatusCrashed {
-			t.Fatalf("crashed run now folds as %s", s.Status)
-		}
+		require.NotEqual(t, crashed.ID, next.ID, "next run %s: %s, metrics %v", next.ID, next.Status, next.Metrics)
+		require.Equal(t, record.StatusFinished, next.Status, "next run %s: %s, metrics %v", next.ID, next.Status, next.Metrics)
+		require.Equal(t, 0.5, next.Metrics["loss"], "next run %s: %s, metrics %v", next.ID, next.Status, next.Metrics)
+		s := summary(t, ledger, next.ID)
+		require.Equal(t, record.StatusFinished, s.Status, "next run folds as %s", s.Status)
+		s = summary(t, ledger, crashed.ID)
+		require.Equal(t, record.StatusCrashed, s.Status, "crashed run now folds as %s", s.Status)
 	})
 	t.Run("OrphanEndsOnItsOwn", func(t *testing.T) {
 		for _, pid := range pids {
@@ -112,9 +106,7 @@ func stagePIDs(t *testing.T, s string) []int {
 	var pids []int
 	for _, f := range strings.Fields(s) {
 		pid, err := strconv.Atoi(f)
-		if err != nil {
-			t.Fatalf("pids file %q", s)
-		}
+		require.NoError(t, err, "pids file %q", s)
 		pids = append(pids, pid)
 	}
 	return pids
@@ -123,15 +115,13 @@ func stagePIDs(t *testing.T, s string) []int {
 func summary(t *testing.T, l *ledger.Ledger, id string) record.Summary {
 	t.Helper()
 	runs, _, err := l.Summaries()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, s := range runs {
 		if s.ID == id {
 			return s
 		}
 	}
-	t.Fatalf("run %s not in the ledger", id)
+	require.FailNow(t, fmt.Sprintf("run %s not in the ledger", id))
 	return record.Summary{}
 }
 
@@ -144,6 +134,6 @@ func waitEnded(t *testing.T, pid int, limit time.Duration) {
 			return
 		}
 	}
-	t.Errorf("stage process %d still runs %s after the crash", pid, limit)
+	assert.Fail(t, fmt.Sprintf("stage process %d still runs %s after the crash", pid, limit))
 	syscall.Kill(pid, syscall.SIGKILL)
 }

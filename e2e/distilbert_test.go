@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/magelab/magelab/internal/venv"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestDistilBERTOffline fine-tunes the distilbert-sentiment experiment the
@@ -20,9 +22,8 @@ import (
 func TestDistilBERTOffline(t *testing.T) {
 	p := newProject(t)
 	v := venv.Venv{Dir: filepath.Join(repoRoot, ".cache", "test-venv-hf"), Root: repoRoot, Requirements: []string{"python/requirements-hf.txt"}}
-	if _, err := v.Ensure(context.Background(), os.Stderr); err != nil {
-		t.Fatal(err)
-	}
+	_, err := v.Ensure(context.Background(), os.Stderr)
+	require.NoError(t, err)
 	p.venv = v.Dir
 
 	start := time.Now()
@@ -32,46 +33,36 @@ func TestDistilBERTOffline(t *testing.T) {
 	e := p.mustMage("eval", "-exp=distilbert-sentiment", "-set=eval.batch_size=64")
 	took := time.Since(start)
 	t.Logf("offline fine-tune + eval: %s; train: %s", took.Round(100*time.Millisecond), metricsText(run.Metrics))
-	if took > 2*time.Minute {
-		t.Errorf("train + eval took %s, want under 2 minutes", took.Round(time.Second))
-	}
+	assert.LessOrEqual(t, took, 2*time.Minute, "train + eval took %s, want under 2 minutes", took.Round(time.Second))
 	run = p.readRun(run.ID)
 	t.Logf("eval: test_accuracy=%.4f test_f1=%.4f", run.Metrics["test_accuracy"], run.Metrics["test_f1"])
 	mustContain(t, e.out, "run "+run.ID+" evaluated", "test_accuracy=", "test_f1=")
-	if acc := run.Metrics["test_accuracy"]; acc < 0.6 {
-		t.Errorf("test_accuracy %.4f: not above chance (0.5) by a margin", acc)
-	}
-	if f1 := run.Metrics["test_f1"]; f1 < 0.5 {
-		t.Errorf("test_f1 %.4f", f1)
-	}
+	acc := run.Metrics["test_accuracy"]
+	assert.GreaterOrEqual(t, acc, 0.6, "test_accuracy %.4f: not above chance (0.5) by a margin", acc)
+	f1 := run.Metrics["test_f1"]
+	assert.GreaterOrEqual(t, f1, 0.5, "test_f1 %.4f", f1)
 	for _, m := range []string{"val_accuracy", "val_f1", "train_loss"} {
-		if _, ok := run.Metrics[m]; !ok {
-			t.Errorf("run lacks metric %s: %v", m, run.Metrics)
-		}
+		assert.Contains(t, run.Metrics, m, "run lacks metric %s: %v", m, run.Metrics)
 	}
 	for _, f := range []string{"out/base-model/tokenizer.json", "out/base-model/config.json", "out/model/config.json",
 		"out/model/model.safetensors", "out/model/tokenizer.json", "eval/predictions.jsonl"} {
-		if _, err := os.Stat(filepath.Join(p.dir, "runs", run.ID, f)); err != nil {
-			t.Errorf("run dir lacks %s", f)
-		}
+		_, err := os.Stat(filepath.Join(p.dir, "runs", run.ID, f))
+		assert.NoError(t, err, "run dir lacks %s", f)
 	}
 	var cfg struct {
 		Model  string `json:"model_type"`
 		Layers int    `json:"n_layers"`
 	}
-	if err := json.Unmarshal([]byte(p.read("runs/"+run.ID+"/out/model/config.json")), &cfg); err != nil || cfg.Model != "distilbert" || cfg.Layers != 2 {
-		t.Errorf("fine-tuned config: %+v, %v", cfg, err)
-	}
-	if run.Framework["transformers"] == nil {
-		t.Errorf("framework.json lacks the transformers version: %v", run.Framework)
-	}
+	err = json.Unmarshal([]byte(p.read("runs/"+run.ID+"/out/model/config.json")), &cfg)
+	assert.NoError(t, err, "fine-tuned config: %+v, %v", cfg, err)
+	assert.Equal(t, "distilbert", cfg.Model, "fine-tuned config: %+v, %v", cfg, err)
+	assert.Equal(t, 2, cfg.Layers, "fine-tuned config: %+v, %v", cfg, err)
+	assert.NotNil(t, run.Framework["transformers"], "framework.json lacks the transformers version: %v", run.Framework)
 
 	t.Run("HubUnreachable", func(t *testing.T) {
 		p.env = []string{"HF_HUB_OFFLINE=1"} // fail at once, as the retries here would after a minute
 		r := p.mage("train", "-exp=distilbert-sentiment")
-		if r.code != 1 {
-			t.Fatalf("exit %d, want 1:\n%s", r.code, r.out)
-		}
+		require.Equal(t, 1, r.code, "exit %d, want 1:\n%s", r.code, r.out)
 		mustContain(t, r.out, "cannot load model 'distilbert-base-uncased'", "set train.offline: true", "point train.model_name at a local directory")
 	})
 }

@@ -21,6 +21,8 @@ import (
 	dfparser "github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestDockerfileGPU checks Dockerfile.gpu without building it (this machine
@@ -34,9 +36,7 @@ import (
 func TestDockerfileGPU(t *testing.T) {
 	root := projectRoot(t)
 	src, err := os.ReadFile(filepath.Join(root, "Dockerfile.gpu"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	env := dockerEnv{
 		root:      root,
 		ignore:    readDockerignore(t, root),
@@ -47,9 +47,7 @@ func TestDockerfileGPU(t *testing.T) {
 
 	valid := env.check(src)
 	t.Run("Valid", func(t *testing.T) {
-		if len(valid) > 0 {
-			t.Errorf("Dockerfile.gpu:\n  %s", strings.Join(valid, "\n  "))
-		}
+		assert.Empty(t, valid, "Dockerfile.gpu:\n  %s", strings.Join(valid, "\n  "))
 	})
 
 	broken := []struct {
@@ -80,9 +78,7 @@ func TestDockerfileGPU(t *testing.T) {
 			}
 			mutated := src
 			if tc.old != "" {
-				if !bytes.Contains(src, []byte(tc.old)) {
-					t.Fatalf("Dockerfile.gpu no longer contains %q: update this case", tc.old)
-				}
+				require.Contains(t, string(src), tc.old, "Dockerfile.gpu no longer contains %q: update this case", tc.old)
 				mutated = bytes.Replace(src, []byte(tc.old), []byte(tc.new), 1)
 			}
 			if len(valid) > 0 {
@@ -91,10 +87,9 @@ func TestDockerfileGPU(t *testing.T) {
 			e := env
 			e.ignore = append(append([]string(nil), env.ignore...), tc.ignore...)
 			problems := e.check(mutated)
-			if p, ok := find(problems, tc.want); ok {
+			p, ok := find(problems, tc.want)
+			if assert.True(t, ok, "want a problem containing %q, got:\n  %s", tc.want, strings.Join(problems, "\n  ")) {
 				t.Logf("reported: %s", p)
-			} else {
-				t.Errorf("want a problem containing %q, got:\n  %s", tc.want, strings.Join(problems, "\n  "))
 			}
 		})
 	}
@@ -378,9 +373,7 @@ func mageTargets(t *testing.T, root string) map[string]bool {
 		return parseMagefiles(t, filepath.Join(root, "magefiles"))
 	}
 	out, err := exec.Command(magelabBin, "-l").CombinedOutput()
-	if err != nil {
-		t.Fatalf("magelab -l: %v\n%s", err, out)
-	}
+	require.NoError(t, err, "magelab -l: %v\n%s", err, out)
 	targets := map[string]bool{}
 	_, list, _ := strings.Cut(string(out), "Targets:\n")
 	for _, l := range strings.Split(list, "\n") {
@@ -388,9 +381,7 @@ func mageTargets(t *testing.T, root string) map[string]bool {
 			targets[strings.ToLower(strings.TrimSuffix(f[0], "*"))] = true
 		}
 	}
-	if len(targets) == 0 {
-		t.Fatalf("magelab -l listed no targets:\n%s", out)
-	}
+	require.NotEmpty(t, targets, "magelab -l listed no targets:\n%s", out)
 	return targets
 }
 
@@ -404,9 +395,7 @@ func parseMagefiles(t *testing.T, dir string) map[string]bool {
 	var funcs []*ast.FuncDecl
 	for _, f := range files {
 		file, err := parser.ParseFile(fset, f, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		for _, d := range file.Decls {
 			switch d := d.(type) {
 			case *ast.FuncDecl:
@@ -431,9 +420,7 @@ func parseMagefiles(t *testing.T, dir string) map[string]bool {
 			targets[strings.ToLower(id.Name+":"+fn.Name.Name)] = true
 		}
 	}
-	if len(targets) == 0 {
-		t.Fatalf("no targets in %s", dir)
-	}
+	require.NotEmpty(t, targets, "no targets in %s", dir)
 	return targets
 }
 
@@ -448,23 +435,17 @@ func projectRoot(t *testing.T) string {
 		return repoRoot
 	}
 	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return filepath.Dir(wd)
 }
 
 func readDockerignore(t *testing.T, root string) []string {
 	t.Helper()
 	f, err := os.Open(filepath.Join(root, ".dockerignore"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer f.Close()
 	patterns, err := ignorefile.ReadAll(f)
-	if err != nil {
-		t.Fatalf(".dockerignore: %v", err)
-	}
+	require.NoError(t, err, ".dockerignore: %v", err)
 	return patterns
 }
 
@@ -491,13 +472,9 @@ var goDirective = regexp.MustCompile(`(?m)^go\s+(\S+)\s*$`)
 func goModVersion(t *testing.T, root string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(root, "go.mod"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	m := goDirective.FindSubmatch(b)
-	if m == nil {
-		t.Fatal("go.mod has no go directive")
-	}
+	require.NotNil(t, m, "go.mod has no go directive")
 	return string(m[1])
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/magelab/magelab/internal/sweep"
+	"github.com/stretchr/testify/require"
 )
 
 // TestSweepFanOut plays sweep.yml locally: a sweep of the digits pipeline
@@ -32,9 +33,9 @@ func TestSweepFanOut(t *testing.T) {
 
 	planned := origin.mustMage("sweep", "-exp=mini", "-set=train.epochs=1", "-plan", "-format=github", "-jobs=3")
 	var m sweep.Matrix
-	if err := json.Unmarshal([]byte(planned.out), &m); err != nil || len(m.Include) != 3 {
-		t.Fatalf("plan output is not a 3-job matrix (%v):\n%s", err, planned.out)
-	}
+	err := json.Unmarshal([]byte(planned.out), &m)
+	require.NoError(t, err, "plan output is not a 3-job matrix (%v):\n%s", err, planned.out)
+	require.Len(t, m.Include, 3, "plan output is not a 3-job matrix (%v):\n%s", err, planned.out)
 	plan := filepath.Join(t.TempDir(), "plan.json")
 	os.WriteFile(plan, []byte(planned.out), 0o644)
 	id := m.Include[0].Sweep
@@ -47,14 +48,16 @@ func TestSweepFanOut(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	results := make([]result, 3)
+	errs := make([]error, 3)
 	for k := range 3 {
-		wg.Go(func() { results[k] = clones[k].mage("sweep:trial", "-plan="+plan, "-chunk="+strconv.Itoa(k)) })
+		wg.Go(func() {
+			results[k], errs[k] = clones[k].tryMage("sweep:trial", "-plan="+plan, "-chunk="+strconv.Itoa(k))
+		})
 	}
 	wg.Wait()
 	for k, r := range results {
-		if r.code != 0 {
-			t.Fatalf("chunk %d: exit %d\n%s", k, r.code, r.out)
-		}
+		require.NoError(t, errs[k], "chunk %d", k)
+		require.Equal(t, 0, r.code, "chunk %d: exit %d\n%s", k, r.code, r.out)
 		mustContain(t, r.out, "of digits-mlp", "this is trials ")
 	}
 
@@ -70,49 +73,44 @@ func TestSweepFanOut(t *testing.T) {
 		Status string         `json:"status"`
 		Params map[string]any `json:"params"`
 	}
-	if err := json.Unmarshal([]byte(listed.out), &runs); err != nil {
-		t.Fatalf("runs -format=json: %v\n%s", err, listed.out)
-	}
+	err = json.Unmarshal([]byte(listed.out), &runs)
+	require.NoError(t, err, "runs -format=json: %v\n%s", err, listed.out)
 	seen := map[string]bool{}
 	for _, r := range runs {
 		point := formatPoint(r.Params)
-		if seen[point] || r.Status != "finished" {
-			t.Fatalf("trial %s: twice or not finished (%s)", point, r.Status)
-		}
+		require.False(t, seen[point], "trial %s: twice or not finished (%s)", point, r.Status)
+		require.Equal(t, "finished", r.Status, "trial %s: twice or not finished (%s)", point, r.Status)
 		seen[point] = true
 		rec := merged.readRun(r.ID)
-		if rec.Git == nil || rec.Git.SHA != sha || rec.SweepID != id || rec.Env.Python == "" || len(rec.Stages) != 3 {
-			t.Fatalf("run %s lost its stamps: git %+v sweep %q env %+v stages %d", r.ID, rec.Git, rec.SweepID, rec.Env, len(rec.Stages))
-		}
+		require.NotNil(t, rec.Git, "run %s lost its stamps: git %+v sweep %q env %+v stages %d", r.ID, rec.Git, rec.SweepID, rec.Env, len(rec.Stages))
+		require.Equal(t, sha, rec.Git.SHA, "run %s lost its stamps: git %+v sweep %q env %+v stages %d", r.ID, rec.Git, rec.SweepID, rec.Env, len(rec.Stages))
+		require.Equal(t, id, rec.SweepID, "run %s lost its stamps: git %+v sweep %q env %+v stages %d", r.ID, rec.Git, rec.SweepID, rec.Env, len(rec.Stages))
+		require.NotEmpty(t, rec.Env.Python, "run %s lost its stamps: git %+v sweep %q env %+v stages %d", r.ID, rec.Git, rec.SweepID, rec.Env, len(rec.Stages))
+		require.Len(t, rec.Stages, 3, "run %s lost its stamps: git %+v sweep %q env %+v stages %d", r.ID, rec.Git, rec.SweepID, rec.Env, len(rec.Stages))
 	}
-	if len(seen) != 4 {
-		t.Fatalf("%d distinct trials in the merged ledger, want 4:\n%s", len(seen), listed.out)
-	}
+	require.Len(t, seen, 4, "%d distinct trials in the merged ledger, want 4:\n%s", len(seen), listed.out)
 
 	summaryFile := filepath.Join(t.TempDir(), "summary.md")
 	merged.env = append(merged.env, "GITHUB_STEP_SUMMARY="+summaryFile)
 	collected := merged.mustMage("sweep:summary", "-plan="+plan)
 	local := origin.mustMage("sweep", "-exp=mini", "-set=train.epochs=1")
-	if got, want := bestOf(t, collected.out), bestOf(t, local.out); got != want {
-		t.Fatalf("the merged sweep's best is %q, a local sweep's %q", got, want)
-	}
+	got, want := bestOf(t, collected.out), bestOf(t, local.out)
+	require.Equal(t, want, got, "the merged sweep's best is %q, a local sweep's %q", got, want)
 	md, _ := os.ReadFile(summaryFile)
 	mustContain(t, string(md), "### Sweep `"+id+"`", "```mermaid\nxychart-beta", "| TRIAL | STATUS | VAL_ACCURACY |")
 
 	t.Run("MissingChunk", func(t *testing.T) {
 		partial := clones[0]
 		r := partial.mage("sweep:summary", "-plan="+plan)
-		if r.code != 1 || !strings.Contains(r.out, "no run of trial(s) 2, 3, 4 in this ledger") {
-			t.Fatalf("exit %d:\n%s", r.code, r.out)
-		}
+		require.Equal(t, 1, r.code, "exit %d:\n%s", r.code, r.out)
+		require.Contains(t, r.out, "no run of trial(s) 2, 3, 4 in this ledger", "exit %d:\n%s", r.code, r.out)
 	})
 	t.Run("PlanOfAnotherCommit", func(t *testing.T) {
 		other := clones[1]
 		other.appendTo("experiments/mini.yaml", "# edited\n")
 		r := other.mage("sweep:trial", "-plan="+plan, "-chunk=0")
-		if r.code != 1 || !strings.Contains(r.out, "the plan is for sweep "+id) {
-			t.Fatalf("exit %d:\n%s", r.code, r.out)
-		}
+		require.Equal(t, 1, r.code, "exit %d:\n%s", r.code, r.out)
+		require.Contains(t, r.out, "the plan is for sweep "+id, "exit %d:\n%s", r.code, r.out)
 	})
 }
 
@@ -122,9 +120,7 @@ var bestLine = regexp.MustCompile(`best: trial (\d+), run \S+: (val_accuracy=\S+
 func bestOf(t *testing.T, out string) string {
 	t.Helper()
 	m := bestLine.FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("no best trial in:\n%s", out)
-	}
+	require.NotNil(t, m, "no best trial in:\n%s", out)
 	return "trial " + m[1] + ": " + m[2]
 }
 
@@ -138,8 +134,6 @@ func gitIn(t *testing.T, dir string, args ...string) string {
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
+	require.NoError(t, err, "git %v: %v\n%s", args, err, out)
 	return string(out)
 }

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // fakeSMIScript answers like nvidia-smi on a four-GPU machine, from the
@@ -40,44 +43,41 @@ func TestGPUTelemetry(t *testing.T) {
 	p := newProject(t)
 	bin := t.TempDir()
 	script := strings.NewReplacer("%DATA%", filepath.Join(repoRoot, "internal/gpu/testdata"), "%DIR%", bin).Replace(fakeSMIScript)
-	if err := os.WriteFile(filepath.Join(bin, "nvidia-smi"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "nvidia-smi"), []byte(script), 0o755))
 	p.write("python/slowish/train.py", "import time\ntime.sleep(1.5)\nprint('accuracy=0.5')\n")
 	p.write("experiments/gpu.yaml", "name: gpu\nrequirements: [python/requirements.txt]\nstages:\n  train: {cmd: \"python python/slowish/train.py\"}\n")
 	p.env = []string{"PATH=" + bin + ":" + os.Getenv("PATH"), "CUDA_VISIBLE_DEVICES=1,GPU-703a1b2c", "MAGELAB_GPU_INTERVAL=100ms"}
 	p.mustMage("train", "-exp=gpu")
 	run := p.onlyNewRun()
 
-	if run.GPU == nil || len(run.GPU.Devices) != 2 || run.GPU.Devices[0].Index != 1 || run.GPU.Devices[1].Index != 2 {
-		t.Fatalf("gpu stamp: %+v", run.GPU)
-	}
-	if run.GPU.Driver != "580.159.04" || run.GPU.CUDA != "13.0" {
-		t.Errorf("driver %q cuda %q", run.GPU.Driver, run.GPU.CUDA)
-	}
+	require.NotNil(t, run.GPU, "gpu stamp: %+v", run.GPU)
+	require.Len(t, run.GPU.Devices, 2, "gpu stamp: %+v", run.GPU)
+	require.Equal(t, 1, run.GPU.Devices[0].Index, "gpu stamp: %+v", run.GPU)
+	require.Equal(t, 2, run.GPU.Devices[1].Index, "gpu stamp: %+v", run.GPU)
+	assert.Equal(t, "580.159.04", run.GPU.Driver, "driver %q cuda %q", run.GPU.Driver, run.GPU.CUDA)
+	assert.Equal(t, "13.0", run.GPU.CUDA, "driver %q cuda %q", run.GPU.Driver, run.GPU.CUDA)
 	tel := run.GPU.Telemetry
-	if tel == nil || tel.Samples < 4 || tel.MeanUtilPct != 55 || tel.PeakMemoryMiB != 2048 || tel.MeanPowerW != 150 || tel.EnergyWh <= 0 {
-		t.Fatalf("telemetry summary: %+v", tel)
-	}
+	require.NotNil(t, tel, "telemetry summary: %+v", tel)
+	require.GreaterOrEqual(t, tel.Samples, 4, "telemetry summary: %+v", tel)
+	require.Equal(t, 55.0, tel.MeanUtilPct, "telemetry summary: %+v", tel)
+	require.Equal(t, 2048.0, tel.PeakMemoryMiB, "telemetry summary: %+v", tel)
+	require.Equal(t, 150.0, tel.MeanPowerW, "telemetry summary: %+v", tel)
+	require.Greater(t, tel.EnergyWh, 0.0, "telemetry summary: %+v", tel)
 	rows, err := csv.NewReader(strings.NewReader(p.read("runs/" + run.ID + "/gpu.csv"))).ReadAll()
-	if err != nil || len(rows) < 5 {
-		t.Fatalf("gpu.csv: %v %d rows", err, len(rows))
-	}
+	require.NoError(t, err, "gpu.csv: %v %d rows", err, len(rows))
+	require.GreaterOrEqual(t, len(rows), 5, "gpu.csv: %v %d rows", err, len(rows))
 	for _, row := range rows[1:] {
-		if uuid := strings.TrimSpace(row[2]); uuid != run.GPU.Devices[0].UUID && uuid != run.GPU.Devices[1].UUID {
-			t.Fatalf("gpu.csv has a row of another GPU: %v", row)
-		}
+		uuid := strings.TrimSpace(row[2])
+		require.Contains(t, []string{run.GPU.Devices[0].UUID, run.GPU.Devices[1].UUID}, uuid, "gpu.csv has a row of another GPU: %v", row)
 	}
 	mustContain(t, p.read("runs/ledger.jsonl"), `"gpu":"2x NVIDIA H200"`)
 	b, err := os.ReadFile(filepath.Join(bin, "sampler.pid"))
-	if err != nil {
-		t.Fatalf("the sampler never started: %v", err)
-	}
+	require.NoError(t, err, "the sampler never started: %v", err)
 	pid := strings.TrimSpace(string(b))
 	if out, _ := exec.Command("ps", "-o", "pid=", "-p", pid).Output(); len(bytes.TrimSpace(out)) > 0 {
 		time.Sleep(time.Second)
-		if out, _ := exec.Command("ps", "-o", "stat=", "-p", pid).Output(); len(bytes.TrimSpace(out)) > 0 && !bytes.Contains(out, []byte("Z")) {
-			t.Fatalf("the telemetry sampler (pid %s) outlived magelab", pid)
+		if out, _ := exec.Command("ps", "-o", "stat=", "-p", pid).Output(); len(bytes.TrimSpace(out)) > 0 {
+			require.Contains(t, string(out), "Z", "the telemetry sampler (pid %s) outlived magelab", pid)
 		}
 	}
 }

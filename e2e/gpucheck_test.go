@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/magelab/magelab/internal/venv"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestGPUCheckWithTensorFlow runs gpu:check with experiments/gpu-check-tf.yaml
@@ -18,18 +20,15 @@ func TestGPUCheckWithTensorFlow(t *testing.T) {
 	p := newProject(t)
 	reqs := []string{"python/requirements.txt", "python/requirements-tf.txt"}
 	v := venv.Venv{Dir: filepath.Join(repoRoot, ".cache", "test-venv-tf"), Root: repoRoot, Requirements: reqs}
-	if _, err := v.Ensure(context.Background(), os.Stderr); err != nil {
-		t.Fatal(err)
-	}
+	_, err := v.Ensure(context.Background(), os.Stderr)
+	require.NoError(t, err)
 	p.venv = v.Dir
 	// The ready-made experiment, with smaller checks so that CPU takes seconds.
 	r := p.mustMage("gpu:check", "-exp=gpu-check-tf", "-set=train.steps=30 train.matmul_repeats=3 train.cpu_matmul_size=512 train.batch_size=128 train.hidden=256")
 	mustContain(t, r.out, "no GPU: the checks ran on CPU")
 	for _, fw := range []string{"torch", "tensorflow"} {
 		for _, check := range []string{"matmul_fp32", "train_loop"} {
-			if !regexp.MustCompile(`(?mi)^\s*` + fw + `\s+` + check + `\s+(ok|pass)`).MatchString(r.out) {
-				t.Errorf("%s %s did not pass:\n%s", fw, check, r.out)
-			}
+			assert.Regexp(t, regexp.MustCompile(`(?mi)^\s*`+fw+`\s+`+check+`\s+(ok|pass)`), r.out, "%s %s did not pass:\n%s", fw, check, r.out)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/magelab/magelab/internal/venv"
+	"github.com/stretchr/testify/require"
 )
 
 var (
@@ -111,9 +112,7 @@ func newProject(t *testing.T) *project {
 	}
 	dir := t.TempDir()
 	out, err := exec.Command("git", "-C", repoRoot, "ls-files", "-co", "--exclude-standard", "-z").Output()
-	if err != nil {
-		t.Fatalf("git ls-files: %v", err)
-	}
+	require.NoError(t, err, "git ls-files: %v", err)
 	for _, rel := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
 		src := filepath.Join(repoRoot, rel)
 		st, err := os.Lstat(src)
@@ -128,13 +127,9 @@ func newProject(t *testing.T) *project {
 func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
 	t.Helper()
 	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	os.MkdirAll(filepath.Dir(dst), 0o755)
-	if err := os.WriteFile(dst, b, mode.Perm()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(dst, b, mode.Perm()))
 }
 
 // result is one finished magelab command.
@@ -150,8 +145,23 @@ func (p *project) mage(args ...string) result {
 	return p.run(magelabBin, args...)
 }
 
+// tryMage is mage for a goroutine other than the test's: it returns the
+// error that mage would fail the test with, for the test goroutine to check
+// (FailNow must not be called from another goroutine).
+func (p *project) tryMage(args ...string) (result, error) {
+	return p.tryRun(magelabBin, args...)
+}
+
 func (p *project) run(bin string, args ...string) result {
 	p.t.Helper()
+	res, err := p.tryRun(bin, args...)
+	require.NoError(p.t, err)
+	return res
+}
+
+// tryRun runs bin in the project; a non-zero exit is res.code, and err is
+// only for a command that could not be run at all.
+func (p *project) tryRun(bin string, args ...string) (result, error) {
 	cmd := p.command(bin, args...)
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
@@ -161,9 +171,9 @@ func (p *project) run(bin string, args ...string) result {
 	if ee, ok := err.(*exec.ExitError); ok {
 		res.code = ee.ExitCode()
 	} else if err != nil {
-		p.t.Fatalf("%s %v: %v", bin, args, err)
+		return res, fmt.Errorf("%s %v: %v", bin, args, err)
 	}
-	return res
+	return res, nil
 }
 
 func (p *project) command(bin string, args ...string) *exec.Cmd {
@@ -179,9 +189,7 @@ func (p *project) command(bin string, args ...string) *exec.Cmd {
 func (p *project) mustMage(args ...string) result {
 	p.t.Helper()
 	r := p.mage(args...)
-	if r.code != 0 {
-		p.t.Fatalf("magelab %v: exit %d\n%s", args, r.code, r.out)
-	}
+	require.Equal(p.t, 0, r.code, "magelab %v: exit %d\n%s", args, r.code, r.out)
 	return r
 }
 
@@ -189,26 +197,20 @@ func (p *project) write(rel, content string) {
 	p.t.Helper()
 	path := filepath.Join(p.dir, rel)
 	os.MkdirAll(filepath.Dir(path), 0o755)
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		p.t.Fatal(err)
-	}
+	require.NoError(p.t, os.WriteFile(path, []byte(content), 0o644))
 }
 
 func (p *project) read(rel string) string {
 	p.t.Helper()
 	b, err := os.ReadFile(filepath.Join(p.dir, rel))
-	if err != nil {
-		p.t.Fatal(err)
-	}
+	require.NoError(p.t, err)
 	return string(b)
 }
 
 func (p *project) appendTo(rel, content string) {
 	p.t.Helper()
 	f, err := os.OpenFile(filepath.Join(p.dir, rel), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		p.t.Fatal(err)
-	}
+	require.NoError(p.t, err)
 	defer f.Close()
 	io.WriteString(f, content)
 }
@@ -216,8 +218,6 @@ func (p *project) appendTo(rel, content string) {
 func mustContain(t *testing.T, out string, wants ...string) {
 	t.Helper()
 	for _, w := range wants {
-		if !strings.Contains(out, w) {
-			t.Fatalf("output lacks %q:\n%s", w, out)
-		}
+		require.Contains(t, out, w, "output lacks %q:\n%s", w, out)
 	}
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/magelab/magelab/internal/record"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestInterrupt sends SIGINT to magelab during a stage, as Ctrl-C does: the
@@ -30,20 +33,16 @@ time.sleep(300)
 	cmd := p.command(magelabBin, "train", "-exp=slow")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cmd.Start())
 	pids := waitForFile(t, p, "pids", 60*time.Second)
 	// Ctrl-C reaches the whole foreground process group: magelab's own.
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
 	err := cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != 130 {
-		t.Fatalf("exit %d (%v), want 130:\n%s", code, err, out.String())
-	}
+	code := cmd.ProcessState.ExitCode()
+	require.Equal(t, 130, code, "exit %d (%v), want 130:\n%s", code, err, out.String())
 	run := p.newestRun()
-	if run.Status != record.StatusInterrupted || run.ExitCode != 130 {
-		t.Fatalf("run %s exit %d", run.Status, run.ExitCode)
-	}
+	require.Equal(t, record.StatusInterrupted, run.Status, "run %s exit %d", run.Status, run.ExitCode)
+	require.Equal(t, 130, run.ExitCode, "run %s exit %d", run.Status, run.ExitCode)
 	mustContain(t, p.read("runs/ledger.jsonl"), `"status":"interrupted","exit_code":130`)
 	for _, f := range strings.Fields(pids) {
 		pid, _ := strconv.Atoi(f)
@@ -68,23 +67,22 @@ open(os.path.join(a.out, "data.txt"), "w").write("prepared")
 	p.env = []string{"PREP_RUNS=" + counter}
 	var wg sync.WaitGroup
 	results := make([]result, 2)
+	errs := make([]error, 2)
 	for i := range results {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = p.mage("setupData", "-exp=shared")
+			results[i], errs[i] = p.tryMage("setupData", "-exp=shared")
 		}()
 	}
 	wg.Wait()
-	for _, r := range results {
-		if r.code != 0 {
-			t.Fatalf("exit %d:\n%s", r.code, r.out)
-		}
+	for i, r := range results {
+		require.NoError(t, errs[i])
+		require.Equal(t, 0, r.code, "exit %d:\n%s", r.code, r.out)
 	}
 	runs, _ := os.ReadFile(counter)
-	if n := strings.Count(string(runs), "x"); n != 1 {
-		t.Fatalf("stage ran %d times, want once\n%s\n%s", n, results[0].out, results[1].out)
-	}
+	n := strings.Count(string(runs), "x")
+	require.Equal(t, 1, n, "stage ran %d times, want once\n%s\n%s", n, results[0].out, results[1].out)
 	both := results[0].out + results[1].out
 	mustContain(t, both, "waiting for it")
 }
@@ -101,7 +99,7 @@ func waitForFile(t *testing.T, p *project, name string, limit time.Duration) str
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("no runs/*/%s after %s", name, limit)
+	require.FailNow(t, fmt.Sprintf("no runs/*/%s after %s", name, limit))
 	return ""
 }
 
@@ -115,7 +113,7 @@ func waitGone(t *testing.T, pid int) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Errorf("process %d is still running: orphaned", pid)
+	assert.Fail(t, fmt.Sprintf("process %d is still running: orphaned", pid))
 	syscall.Kill(pid, syscall.SIGKILL)
 }
 

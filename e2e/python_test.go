@@ -4,6 +4,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // TestPythonScripts runs the Python smoke tests (python/tests) with the
@@ -15,8 +17,6 @@ func TestPythonScripts(t *testing.T) {
 	cmd := exec.Command(filepath.Join(sharedVenv, "bin", "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "python/tests")
 	cmd.Dir = repoRoot
 	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("pytest: %v\n%s", err, out)
-	}
+	require.NoError(t, err, "pytest: %v\n%s", err, out)
 	t.Logf("pytest:\n%s", out)
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/magelab/magelab/internal/record"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // toyTrain is a train stage that needs no data stage: a seeded score, plus
@@ -53,31 +55,25 @@ func TestReproduceDefault(t *testing.T) {
 	orig = p.readRun(orig.ID)
 
 	r := p.mage("reproduce", orig.ID[len(orig.ID)-8:])
-	if r.code != 0 {
-		t.Fatalf("reproduce: exit %d\n%s", r.code, r.out)
-	}
+	require.Equal(t, 0, r.code, "reproduce: exit %d\n%s", r.code, r.out)
 	t.Logf("reproduce took %s", r.dur.Round(time.Millisecond))
 	run := p.onlyNewRun()
 	mustContain(t, r.out, "[setup-data] ", "[preprocess] ", "[train] ", "[eval] ",
 		"run "+run.ID+" reproduces run "+orig.ID, "metric", "original", "reproduced", "difference",
 		"verdict: reproduced: all 5 metrics identical")
 	for _, m := range []string{"val_accuracy", "val_loss", "train_loss", "test_accuracy", "test_loss"} {
-		if _, ok := orig.Metrics[m]; !ok || run.Metrics[m] != orig.Metrics[m] {
-			t.Errorf("%s: %v, the original had %v", m, run.Metrics[m], orig.Metrics[m])
-		}
+		assert.Contains(t, orig.Metrics, m, "%s: %v, the original had %v", m, run.Metrics[m], orig.Metrics[m])
+		assert.Equal(t, orig.Metrics[m], run.Metrics[m], "%s: %v, the original had %v", m, run.Metrics[m], orig.Metrics[m])
 		full := strconv.FormatFloat(orig.Metrics[m], 'g', -1, 64)
 		mustContain(t, r.out, m+"  ", full)
 	}
-	if run.Reproduces != orig.ID || run.Verdict != "reproduced" || run.Key != orig.Key {
-		t.Errorf("reproduces %q verdict %q key %s (original key %s)", run.Reproduces, run.Verdict, run.Key, orig.Key)
-	}
-	if got := stageNames(run); got != "setup-data preprocess train eval" {
-		t.Errorf("stages %q", got)
-	}
+	assert.Equal(t, orig.ID, run.Reproduces, "reproduces %q verdict %q key %s (original key %s)", run.Reproduces, run.Verdict, run.Key, orig.Key)
+	assert.Equal(t, "reproduced", run.Verdict, "reproduces %q verdict %q key %s (original key %s)", run.Reproduces, run.Verdict, run.Key, orig.Key)
+	assert.Equal(t, orig.Key, run.Key, "reproduces %q verdict %q key %s (original key %s)", run.Reproduces, run.Verdict, run.Key, orig.Key)
+	got := stageNames(run)
+	assert.Equal(t, "setup-data preprocess train eval", got, "stages %q", got)
 	for _, s := range run.Stages {
-		if s.Cached {
-			t.Errorf("stage %s was taken from a cache", s.Name)
-		}
+		assert.False(t, s.Cached, "stage %s was taken from a cache", s.Name)
 	}
 	mustContain(t, p.mustMage("runs:show", run.ID).out, "reproduces  "+orig.ID, "verdict     reproduced")
 	p.noCheckoutLeft()
@@ -96,9 +92,9 @@ func TestReproduceDirtyTree(t *testing.T) {
 	p.write("python/toy/train.py", strings.Replace(toyTrain, "json.dump(", "import helper\nscore += helper.BONUS\njson.dump(", 1))
 	p.mustMage("train", "-exp=toy", "-set=train.scale=20")
 	orig := p.onlyNewRun()
-	if orig.Metrics["score"] < 1000 || orig.Git.Patch == "" || len(orig.Git.Untracked) != 1 {
-		t.Fatalf("fixture: metrics %v git %+v", orig.Metrics, orig.Git)
-	}
+	require.GreaterOrEqual(t, orig.Metrics["score"], 1000.0, "fixture: metrics %v git %+v", orig.Metrics, orig.Git)
+	require.NotEmpty(t, orig.Git.Patch, "fixture: metrics %v git %+v", orig.Metrics, orig.Git)
+	require.Len(t, orig.Git.Untracked, 1, "fixture: metrics %v git %+v", orig.Metrics, orig.Git)
 
 	p.git("add", "-A")
 	p.git("commit", "-q", "-m", "a bonus")
@@ -109,20 +105,14 @@ func TestReproduceDirtyTree(t *testing.T) {
 	before := p.snapshot()
 
 	r := p.mage("reproduce", orig.ID)
-	if r.code != 0 {
-		t.Fatalf("reproduce: exit %d\n%s", r.code, r.out)
-	}
+	require.Equal(t, 0, r.code, "reproduce: exit %d\n%s", r.code, r.out)
 	run := p.onlyNewRun()
 	mustContain(t, r.out, "+ git.patch + 1 untracked file", "verdict: reproduced: all 1 metrics identical")
-	if run.Metrics["score"] != orig.Metrics["score"] || run.Key != orig.Key {
-		t.Errorf("score %v key %s, the original's %v %s", run.Metrics["score"], run.Key, orig.Metrics["score"], orig.Key)
-	}
-	if p.read("runs/"+run.ID+"/git.patch") != p.read("runs/"+orig.ID+"/git.patch") {
-		t.Error("the reproduction did not run from the run's diff")
-	}
-	if after := p.snapshot(); after != before {
-		t.Errorf("the checkout changed:\n--- before\n%s\n--- after\n%s", before, after)
-	}
+	assert.Equal(t, orig.Metrics["score"], run.Metrics["score"], "score %v key %s, the original's %v %s", run.Metrics["score"], run.Key, orig.Metrics["score"], orig.Key)
+	assert.Equal(t, orig.Key, run.Key, "score %v key %s, the original's %v %s", run.Metrics["score"], run.Key, orig.Metrics["score"], orig.Key)
+	assert.Equal(t, p.read("runs/"+orig.ID+"/git.patch"), p.read("runs/"+run.ID+"/git.patch"), "the reproduction did not run from the run's diff")
+	after := p.snapshot()
+	assert.Equal(t, before, after, "the checkout changed:\n--- before\n%s\n--- after\n%s", before, after)
 	p.noCheckoutLeft()
 }
 
@@ -137,21 +127,17 @@ func TestReproduceDrift(t *testing.T) {
 	orig := p.onlyNewRun()
 
 	r := p.mage("reproduce", orig.ID)
-	if r.code != 3 {
-		t.Fatalf("reproduce: exit %d, want 3\n%s", r.code, r.out)
-	}
+	require.Equal(t, 3, r.code, "reproduce: exit %d, want 3\n%s", r.code, r.out)
 	mustContain(t, r.out, "DRIFT", "verdict: drifted: 1 of 1 metrics differ (score; exact)", "does not reproduce run "+orig.ID)
 	run := p.onlyNewRun()
-	if run.Verdict != "drifted" || run.Reproduces != orig.ID || run.Status != record.StatusFinished {
-		t.Errorf("verdict %q reproduces %q status %s", run.Verdict, run.Reproduces, run.Status)
-	}
+	assert.Equal(t, "drifted", run.Verdict, "verdict %q reproduces %q status %s", run.Verdict, run.Reproduces, run.Status)
+	assert.Equal(t, orig.ID, run.Reproduces, "verdict %q reproduces %q status %s", run.Verdict, run.Reproduces, run.Status)
+	assert.Equal(t, record.StatusFinished, run.Status, "verdict %q reproduces %q status %s", run.Verdict, run.Reproduces, run.Status)
 	mustContain(t, p.read("runs/ledger.jsonl"), `"verdict":"drifted"`)
 
 	// The score is about 1.5 plus noise in [0, 1), so any two are within 200%.
 	r = p.mage("reproduce", orig.ID, "-tol=2")
-	if r.code != 0 {
-		t.Fatalf("reproduce -tol=2: exit %d\n%s", r.code, r.out)
-	}
+	require.Equal(t, 0, r.code, "reproduce -tol=2: exit %d\n%s", r.code, r.out)
 	mustContain(t, r.out, "yes (within)", "verdict: reproduced: all 1 metrics within relative tolerance 2")
 	p.onlyNewRun()
 	p.noCheckoutLeft()
@@ -180,9 +166,7 @@ func TestReproduceRefuses(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := p.mage("reproduce", c.id)
-			if r.code != 1 {
-				t.Fatalf("exit %d, want 1\n%s", r.code, r.out)
-			}
+			require.Equal(t, 1, r.code, "exit %d, want 1\n%s", r.code, r.out)
 			mustContain(t, r.out, append(c.want, c.id)...)
 			p.noNewRun()
 			p.noCheckoutLeft()
@@ -205,22 +189,18 @@ func TestReproduceInterrupt(t *testing.T) {
 	cmd := p.command(magelabBin, "reproduce", orig.ID)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cmd.Start())
 	pids := waitForFile(t, p, "pids", 60*time.Second)
-	if m, _ := filepath.Glob(filepath.Join(p.dir, ".magelab", "reproduce", "*", "tree")); len(m) != 1 {
-		t.Fatalf("no worktree while reproducing: %v", m)
-	}
+	m, _ := filepath.Glob(filepath.Join(p.dir, ".magelab", "reproduce", "*", "tree"))
+	require.Len(t, m, 1, "no worktree while reproducing: %v", m)
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
 	err := cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != 130 {
-		t.Fatalf("exit %d (%v), want 130:\n%s", code, err, out.String())
-	}
+	code := cmd.ProcessState.ExitCode()
+	require.Equal(t, 130, code, "exit %d (%v), want 130:\n%s", code, err, out.String())
 	run := p.onlyNewRun()
-	if run.Status != record.StatusInterrupted || run.Reproduces != orig.ID || run.Verdict != "" {
-		t.Errorf("status %s reproduces %q verdict %q", run.Status, run.Reproduces, run.Verdict)
-	}
+	assert.Equal(t, record.StatusInterrupted, run.Status, "status %s reproduces %q verdict %q", run.Status, run.Reproduces, run.Verdict)
+	assert.Equal(t, orig.ID, run.Reproduces, "status %s reproduces %q verdict %q", run.Status, run.Reproduces, run.Verdict)
+	assert.Empty(t, run.Verdict, "status %s reproduces %q verdict %q", run.Status, run.Reproduces, run.Verdict)
 	for _, f := range strings.Fields(pids) {
 		pid, _ := strconv.Atoi(f)
 		waitGone(t, pid)
@@ -245,9 +225,7 @@ func (p *project) git(args ...string) string {
 	cmd.Dir = p.dir
 	cmd.Env = append(os.Environ(), "GIT_OPTIONAL_LOCKS=0")
 	out, err := cmd.CombinedOutput()
-	if err != nil {
-		p.t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
+	require.NoError(p.t, err, "git %v: %v\n%s", args, err, out)
 	return string(out)
 }
 
@@ -257,9 +235,7 @@ func (p *project) git(args ...string) string {
 func (p *project) snapshot() string {
 	p.t.Helper()
 	index, err := os.ReadFile(filepath.Join(p.dir, ".git", "index"))
-	if err != nil {
-		p.t.Fatal(err)
-	}
+	require.NoError(p.t, err)
 	sum := sha256.Sum256(index)
 	var b strings.Builder
 	b.WriteString("index " + hex.EncodeToString(sum[:]) + "\n")
@@ -278,14 +254,13 @@ func (p *project) snapshot() string {
 func (p *project) noCheckoutLeft() {
 	p.t.Helper()
 	if _, err := os.Stat(filepath.Join(p.dir, ".git")); err == nil {
-		if n := strings.Count(p.git("worktree", "list", "--porcelain"), "worktree "); n != 1 {
-			p.t.Errorf("%d worktrees:\n%s", n, p.git("worktree", "list"))
-		}
-		if out := p.git("worktree", "prune", "--dry-run", "--verbose"); out != "" {
-			p.t.Errorf("git has stale worktree records:\n%s", out)
-		}
+		worktrees := p.git("worktree", "list", "--porcelain")
+		n := strings.Count(worktrees, "worktree ")
+		assert.Equal(p.t, 1, n, "%d worktrees:\n%s", n, worktrees)
+		out := p.git("worktree", "prune", "--dry-run", "--verbose")
+		assert.Empty(p.t, out, "git has stale worktree records:\n%s", out)
 	}
-	if entries, err := os.ReadDir(filepath.Join(p.dir, ".magelab", "reproduce")); err == nil && len(entries) > 0 {
-		p.t.Errorf(".magelab/reproduce holds %d entries", len(entries))
+	if entries, err := os.ReadDir(filepath.Join(p.dir, ".magelab", "reproduce")); err == nil {
+		assert.Empty(p.t, entries, ".magelab/reproduce holds %d entries", len(entries))
 	}
 }

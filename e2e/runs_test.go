@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestRunsTargets lists, filters, shows and compares recorded runs, and
@@ -22,9 +25,7 @@ train: {lr: 0.1, note: same}
 		p.mustMage("train", "-exp=quick", "-set=train.lr="+lr)
 	}
 	ids := p.runIDs()
-	if len(ids) != 3 {
-		t.Fatalf("%d runs", len(ids))
-	}
+	require.Len(t, ids, 3, "%d runs", len(ids))
 
 	t.Run("Table", func(t *testing.T) {
 		out := p.mustMage("runs").out
@@ -33,29 +34,21 @@ train: {lr: 0.1, note: same}
 		}
 		// Only the param that differs gets a column.
 		mustContain(t, out, "train.lr", "accuracy")
-		if strings.Contains(out, "train.note") {
-			t.Errorf("a param equal across runs is shown:\n%s", out)
-		}
+		assert.NotContains(t, out, "train.note", "a param equal across runs is shown:\n%s", out)
 	})
 	t.Run("WhereSortJSON", func(t *testing.T) {
 		out := p.mustMage("runs", "-where=accuracy>0.65 status=finished", "-sort=-accuracy", "-format=json").out
 		var rows []map[string]any
-		if err := json.Unmarshal([]byte(out[strings.Index(out, "["):]), &rows); err != nil {
-			t.Fatalf("json: %v\n%s", err, out)
-		}
-		if len(rows) != 2 {
-			t.Fatalf("want the runs with lr 0.2 and 0.3, got %d:\n%s", len(rows), out)
-		}
+		err := json.Unmarshal([]byte(out[strings.Index(out, "["):]), &rows)
+		require.NoError(t, err, "json: %v\n%s", err, out)
+		require.Len(t, rows, 2, "want the runs with lr 0.2 and 0.3, got %d:\n%s", len(rows), out)
 		mustContain(t, out, ids[2], ids[1])
-		if strings.Index(out, ids[2]) > strings.Index(out, ids[1]) {
-			t.Errorf("not sorted by accuracy, descending:\n%s", out)
-		}
+		assert.LessOrEqual(t, strings.Index(out, ids[2]), strings.Index(out, ids[1]), "not sorted by accuracy, descending:\n%s", out)
 	})
 	t.Run("BadWhere", func(t *testing.T) {
 		r := p.mage("runs", "-where=accuracy=>1")
-		if r.code == 0 || !strings.Contains(r.out, "accuracy=>1") {
-			t.Fatalf("exit %d:\n%s", r.code, r.out)
-		}
+		require.NotEqual(t, 0, r.code, "exit %d:\n%s", r.code, r.out)
+		require.Contains(t, r.out, "accuracy=>1", "exit %d:\n%s", r.code, r.out)
 	})
 	t.Run("ShowAndCompare", func(t *testing.T) {
 		mustContain(t, p.mustMage("runs:show", ids[0][len(ids[0])-8:]).out, ids[0], "train.lr", "accuracy")
@@ -70,9 +63,8 @@ train: {lr: 0.1, note: same}
 		src := filepath.Join(other.dir, "runs")
 		mustContain(t, p.mustMage("runs:import", src).out, "added 1 run(s)")
 		mustContain(t, p.mustMage("runs:import", src).out, "added 0 run(s), skipped 1")
-		if got := p.runIDs(); len(got) != 4 {
-			t.Fatalf("%d runs after import", len(got))
-		}
+		got := p.runIDs()
+		require.Len(t, got, 4, "%d runs after import", len(got))
 		mustContain(t, p.mustMage("runs", "-where=train.lr=0.4").out, "quick", "0.9")
 	})
 }

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"sort"
 	"strconv"
 	"sync"
@@ -21,6 +20,8 @@ import (
 
 	"github.com/magelab/magelab/internal/proc"
 	"github.com/magelab/magelab/internal/venv"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // serveVenv builds (or reuses) the venv of python/requirements-serve.txt
@@ -28,9 +29,8 @@ import (
 func serveVenv(t *testing.T) string {
 	t.Helper()
 	v := venv.Venv{Dir: filepath.Join(repoRoot, ".cache", "test-venv-serve"), Root: repoRoot, Requirements: []string{"python/requirements-serve.txt"}}
-	if _, err := v.Ensure(context.Background(), os.Stderr); err != nil {
-		t.Fatal(err)
-	}
+	_, err := v.Ensure(context.Background(), os.Stderr)
+	require.NoError(t, err)
 	return v.Dir
 }
 
@@ -46,17 +46,18 @@ func TestServeSklearn(t *testing.T) {
 	r := p.mustMage("train", "-exp=digits-sklearn")
 	mustContain(t, r.out, "[train] fitted svc")
 	run := p.onlyNewRun()
-	if run.Metrics["val_accuracy"] < 0.95 || run.Git == nil || run.Git.SHA == "" {
-		t.Fatalf("run %s: metrics %v, git %+v", run.ID, run.Metrics, run.Git)
-	}
+	require.GreaterOrEqual(t, run.Metrics["val_accuracy"], 0.95, "run %s: metrics %v, git %+v", run.ID, run.Metrics, run.Git)
+	require.NotNil(t, run.Git, "run %s: metrics %v, git %+v", run.ID, run.Metrics, run.Git)
+	require.NotEmpty(t, run.Git.SHA, "run %s: metrics %v, git %+v", run.ID, run.Metrics, run.Git)
 	sample := p.read("runs/" + run.ID + "/out/sample_request.json")
 	var req struct {
 		Inputs [][]float64 `json:"inputs"`
 		Labels []int       `json:"labels"`
 	}
-	if err := json.Unmarshal([]byte(sample), &req); err != nil || len(req.Inputs) != 8 || len(req.Inputs[0]) != 64 {
-		t.Fatalf("sample_request.json: %v\n%s", err, sample)
-	}
+	err := json.Unmarshal([]byte(sample), &req)
+	require.NoError(t, err, "sample_request.json: %v\n%s", err, sample)
+	require.Len(t, req.Inputs, 8, "sample_request.json: %v\n%s", err, sample)
+	require.Len(t, req.Inputs[0], 64, "sample_request.json: %v\n%s", err, sample)
 	own := modelPredictions(t, p, run.ID)
 
 	port := freePort(t)
@@ -65,9 +66,7 @@ func TestServeSklearn(t *testing.T) {
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cmd.Start())
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
@@ -81,37 +80,31 @@ func TestServeSklearn(t *testing.T) {
 			RunID       string `json:"run_id"`
 			GitSHA      string `json:"git_sha"`
 		}
-		if err := json.Unmarshal(body, &resp); code != 200 || err != nil {
-			t.Fatalf("POST /predict: %d %s (%v)", code, body, err)
-		}
-		if !reflect.DeepEqual(resp.Predictions, own) {
-			t.Errorf("served predictions %v, the model's own %v", resp.Predictions, own)
-		}
-		if resp.RunID != run.ID || resp.GitSHA != run.Git.SHA {
-			t.Errorf("served run %s at %s, want %s at %s", resp.RunID, resp.GitSHA, run.ID, run.Git.SHA)
-		}
+		err := json.Unmarshal(body, &resp)
+		require.Equal(t, 200, code, "POST /predict: %d %s (%v)", code, body, err)
+		require.NoError(t, err, "POST /predict: %d %s (%v)", code, body, err)
+		assert.Equal(t, own, resp.Predictions, "served predictions %v, the model's own %v", resp.Predictions, own)
+		assert.Equal(t, run.ID, resp.RunID, "served run %s at %s, want %s at %s", resp.RunID, resp.GitSHA, run.ID, run.Git.SHA)
+		assert.Equal(t, run.Git.SHA, resp.GitSHA, "served run %s at %s, want %s at %s", resp.RunID, resp.GitSHA, run.ID, run.Git.SHA)
 		correct := 0
 		for i, c := range resp.Predictions {
 			if c == req.Labels[i] {
 				correct++
 			}
 		}
-		if correct < 6 {
-			t.Errorf("%d of 8 test rows right: %v vs labels %v", correct, resp.Predictions, req.Labels)
-		}
+		assert.GreaterOrEqual(t, correct, 6, "%d of 8 test rows right: %v vs labels %v", correct, resp.Predictions, req.Labels)
 	})
 	t.Run("InfoNamesTheRun", func(t *testing.T) {
 		code, body := post(t, base+"/info", "{}")
 		var info map[string]any
-		if err := json.Unmarshal(body, &info); code != 200 || err != nil {
-			t.Fatalf("POST /info: %d %s", code, body)
-		}
-		if info["run_id"] != run.ID || info["git_sha"] != run.Git.SHA || info["experiment"] != "digits-sklearn" {
-			t.Errorf("/info: %s", body)
-		}
-		if code, body := get(t, base+"/healthz"); code != 200 {
-			t.Errorf("GET /healthz: %d %s", code, body)
-		}
+		err := json.Unmarshal(body, &info)
+		require.Equal(t, 200, code, "POST /info: %d %s", code, body)
+		require.NoError(t, err, "POST /info: %d %s", code, body)
+		assert.Equal(t, run.ID, info["run_id"], "/info: %s", body)
+		assert.Equal(t, run.Git.SHA, info["git_sha"], "/info: %s", body)
+		assert.Equal(t, "digits-sklearn", info["experiment"], "/info: %s", body)
+		code, body = get(t, base+"/healthz")
+		assert.Equal(t, 200, code, "GET /healthz: %d %s", code, body)
 	})
 	t.Run("MalformedIs4xx", func(t *testing.T) {
 		for _, tc := range []struct{ body, want string }{
@@ -122,9 +115,9 @@ func TestServeSklearn(t *testing.T) {
 			{`not json`, "JSON"},
 		} {
 			code, body := post(t, base+"/predict", tc.body)
-			if code < 400 || code > 499 || !bytes.Contains(body, []byte(tc.want)) {
-				t.Errorf("POST /predict %s: %d %s; want a 4xx that says %q", tc.body, code, body, tc.want)
-			}
+			assert.GreaterOrEqual(t, code, 400, "POST /predict %s: %d %s; want a 4xx that says %q", tc.body, code, body, tc.want)
+			assert.LessOrEqual(t, code, 499, "POST /predict %s: %d %s; want a 4xx that says %q", tc.body, code, body, tc.want)
+			assert.Contains(t, string(body), tc.want, "POST /predict %s: %d %s; want a 4xx that says %q", tc.body, code, body, tc.want)
 		}
 	})
 	t.Run("Latency", func(t *testing.T) {
@@ -132,9 +125,8 @@ func TestServeSklearn(t *testing.T) {
 		var times []time.Duration
 		for i := 0; i < 50; i++ {
 			s := time.Now()
-			if code, body := post(t, base+"/predict", one); code != 200 {
-				t.Fatalf("POST /predict: %d %s", code, body)
-			}
+			code, body := post(t, base+"/predict", one)
+			require.Equal(t, 200, code, "POST /predict: %d %s", code, body)
 			times = append(times, time.Since(s))
 		}
 		sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
@@ -142,36 +134,29 @@ func TestServeSklearn(t *testing.T) {
 	})
 
 	procs := proc.Descendants(cmd.Process.Pid)
-	if len(procs) < 2 {
-		t.Errorf("serve runs %d processes under magelab, want BentoML's server and worker: %v", len(procs), procs)
-	}
+	assert.GreaterOrEqual(t, len(procs), 2, "serve runs %d processes under magelab, want BentoML's server and worker: %v", len(procs), procs)
 	stopAt := time.Now()
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) // Ctrl-C reaches magelab's foreground group
 	select {
 	case <-exited:
 	case <-time.After(15 * time.Second):
-		t.Fatalf("serve still running 15s after SIGINT:\n%s", out.String())
+		require.FailNow(t, fmt.Sprintf("serve still running 15s after SIGINT:\n%s", out.String()))
 	}
 	t.Logf("serve: stopped %s after SIGINT", time.Since(stopAt).Round(100*time.Millisecond))
-	if code := cmd.ProcessState.ExitCode(); code != 0 {
-		t.Errorf("serve exited %d after Ctrl-C, want 0:\n%s", code, out.String())
-	}
+	code := cmd.ProcessState.ExitCode()
+	assert.Equal(t, 0, code, "serve exited %d after Ctrl-C, want 0:\n%s", code, out.String())
 	mustContain(t, out.String(), "serve: run "+run.ID+" of digits-sklearn (git "+run.Git.SHA, "serve: ready at "+base, "serve: stopped")
 	for _, proc := range procs {
 		waitGone(t, proc.PID)
 	}
-	if l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port)); err != nil {
-		t.Errorf("port %d still taken after serve stopped: %v", port, err)
-	} else {
+	if l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port)); assert.NoError(t, err, "port %d still taken after serve stopped: %v", port, err) {
 		l.Close()
 	}
 
 	t.Run("NoModelIsAnError", func(t *testing.T) {
 		os.Remove(filepath.Join(p.dir, "runs", run.ID, "out", "model.joblib"))
 		r := p.mage("serve", "-run="+run.ID[len(run.ID)-8:], "-port="+strconv.Itoa(port))
-		if r.code != 1 {
-			t.Fatalf("exit %d, want 1:\n%s", r.code, r.out)
-		}
+		require.Equal(t, 1, r.code, "exit %d, want 1:\n%s", r.code, r.out)
 		mustContain(t, r.out, "run "+run.ID+" (experiment digits-sklearn) has no servable model", "model.joblib is missing")
 	})
 }
@@ -185,13 +170,10 @@ req = json.load(open(sys.argv[2]))
 print(json.dumps([int(c) for c in joblib.load(sys.argv[1]).predict(req["inputs"])]))`
 	out := filepath.Join(p.dir, "runs", id, "out")
 	b, err := exec.Command(filepath.Join(p.venv, "bin", "python"), "-c", code, filepath.Join(out, "model.joblib"), filepath.Join(out, "sample_request.json")).Output()
-	if err != nil {
-		t.Fatalf("predict with the model: %v", err)
-	}
+	require.NoError(t, err, "predict with the model: %v", err)
 	var preds []int
-	if err := json.Unmarshal(b, &preds); err != nil {
-		t.Fatalf("predictions %q: %v", b, err)
-	}
+	err = json.Unmarshal(b, &preds)
+	require.NoError(t, err, "predictions %q: %v", b, err)
 	return preds
 }
 
@@ -200,18 +182,15 @@ func gitCommit(t *testing.T, dir string) {
 	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"commit", "-q", "-m", "initial"}} {
 		cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
 		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "git %v: %v\n%s", args, err, out)
 	}
 }
 
 func freePort(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
@@ -224,7 +203,7 @@ func waitReady(t *testing.T, url string, exited <-chan error, out *syncBuffer) {
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-exited:
-			t.Fatalf("serve exited before it was ready (%v):\n%s", err, out.String())
+			require.FailNow(t, fmt.Sprintf("serve exited before it was ready (%v):\n%s", err, out.String()))
 		default:
 		}
 		if resp, err := http.Get(url); err == nil {
@@ -235,15 +214,13 @@ func waitReady(t *testing.T, url string, exited <-chan error, out *syncBuffer) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatalf("%s not ready after 120s:\n%s", url, out.String())
+	require.FailNow(t, fmt.Sprintf("%s not ready after 120s:\n%s", url, out.String()))
 }
 
 func post(t *testing.T, url, body string) (int, []byte) {
 	t.Helper()
 	resp, err := http.Post(url, "application/json", bytes.NewBufferString(body))
-	if err != nil {
-		t.Fatalf("POST %s: %v", url, err)
-	}
+	require.NoError(t, err, "POST %s: %v", url, err)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b
@@ -252,9 +229,7 @@ func post(t *testing.T, url, body string) (int, []byte) {
 func get(t *testing.T, url string) (int, []byte) {
 	t.Helper()
 	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
+	require.NoError(t, err, "GET %s: %v", url, err)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b
@@ -263,9 +238,7 @@ func get(t *testing.T, url string) (int, []byte) {
 func mustJSON(t *testing.T, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return string(b)
 }
 

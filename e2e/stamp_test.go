@@ -4,8 +4,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestRunIsStamped trains in a real git repository whose remote URL holds a
@@ -18,9 +20,8 @@ func TestRunIsStamped(t *testing.T) {
 		t.Helper()
 		cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
 		cmd.Dir = p.dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "git %v: %v\n%s", args, err, out)
 	}
 	git("init", "-q", "-b", "main")
 	git("add", "-A")
@@ -36,46 +37,43 @@ stages:
 	p.mustMage("train", "-exp=stamped")
 	run := p.onlyNewRun()
 
-	if run.Git == nil || len(run.Git.SHA) != 40 || run.Git.Branch != "main" || !run.Git.Dirty {
-		t.Fatalf("git stamp: %+v", run.Git)
-	}
-	if run.Git.Remote != "https://example.com/lab/project.git" {
-		t.Errorf("remote %q", run.Git.Remote)
-	}
+	require.NotNil(t, run.Git, "git stamp: %+v", run.Git)
+	require.Len(t, run.Git.SHA, 40, "git stamp: %+v", run.Git)
+	require.Equal(t, "main", run.Git.Branch, "git stamp: %+v", run.Git)
+	require.True(t, run.Git.Dirty, "git stamp: %+v", run.Git)
+	assert.Equal(t, "https://example.com/lab/project.git", run.Git.Remote, "remote %q", run.Git.Remote)
 	untracked := map[string]bool{}
 	for _, u := range run.Git.Untracked {
 		untracked[u.Path] = u.Saved
 	}
-	if !untracked["python/plain/train.py"] {
-		t.Errorf("untracked script not saved: %+v", run.Git.Untracked)
-	}
-	if got := p.read("runs/" + run.ID + "/untracked/python/plain/train.py"); !strings.Contains(got, "accuracy=0.5") {
-		t.Errorf("saved untracked file: %q", got)
-	}
+	assert.True(t, untracked["python/plain/train.py"], "untracked script not saved: %+v", run.Git.Untracked)
+	got := p.read("runs/" + run.ID + "/untracked/python/plain/train.py")
+	assert.Contains(t, got, "accuracy=0.5", "saved untracked file: %q", got)
 	env := run.Env
-	if env.PythonVersion == "" || env.OS == "" || env.Kernel == "" || env.Cores < 1 || env.RAMBytes == 0 || env.Hostname == "" || env.Magelab == "" {
-		t.Errorf("env stamp incomplete: %+v", env)
-	}
-	if env.Vars["CUDA_VISIBLE_DEVICES"] != "3" || env.Vars["OMP_NUM_THREADS"] != "2" {
-		t.Errorf("allow-listed vars: %v", env.Vars)
-	}
-	if freeze := p.read("runs/" + run.ID + "/" + env.PipFreeze); !strings.Contains(freeze, "torch==") {
-		t.Errorf("pip freeze lacks torch:\n%.300s", freeze)
-	}
-	if run.Process.PID == 0 || run.Process.PIDStart == 0 || run.Process.Host == "" {
-		t.Errorf("process stamp: %+v", run.Process)
-	}
-	if st, _ := run.Stage("train"); st.MaxRSS == 0 || st.UserSec+st.SysSec == 0 {
-		t.Errorf("train stage resources: %+v", st)
-	}
+	assert.NotEmpty(t, env.PythonVersion, "env stamp incomplete: %+v", env)
+	assert.NotEmpty(t, env.OS, "env stamp incomplete: %+v", env)
+	assert.NotEmpty(t, env.Kernel, "env stamp incomplete: %+v", env)
+	assert.GreaterOrEqual(t, env.Cores, 1, "env stamp incomplete: %+v", env)
+	assert.NotZero(t, env.RAMBytes, "env stamp incomplete: %+v", env)
+	assert.NotEmpty(t, env.Hostname, "env stamp incomplete: %+v", env)
+	assert.NotEmpty(t, env.Magelab, "env stamp incomplete: %+v", env)
+	assert.Equal(t, "3", env.Vars["CUDA_VISIBLE_DEVICES"], "allow-listed vars: %v", env.Vars)
+	assert.Equal(t, "2", env.Vars["OMP_NUM_THREADS"], "allow-listed vars: %v", env.Vars)
+	freeze := p.read("runs/" + run.ID + "/" + env.PipFreeze)
+	assert.Contains(t, freeze, "torch==", "pip freeze lacks torch:\n%.300s", freeze)
+	assert.NotZero(t, run.Process.PID, "process stamp: %+v", run.Process)
+	assert.NotZero(t, run.Process.PIDStart, "process stamp: %+v", run.Process)
+	assert.NotEmpty(t, run.Process.Host, "process stamp: %+v", run.Process)
+	st, _ := run.Stage("train")
+	assert.NotZero(t, st.MaxRSS, "train stage resources: %+v", st)
+	assert.NotZero(t, st.UserSec+st.SysSec, "train stage resources: %+v", st)
 	mustContain(t, p.read("runs/ledger.jsonl"), `"params":{`, `"git":{"sha":"`+run.Git.SHA)
 
 	// The token is nowhere under runs/, in any file.
 	filepath.Walk(filepath.Join(p.dir, "runs"), func(path string, info os.FileInfo, err error) error {
 		if err == nil && info.Mode().IsRegular() {
-			if b, _ := os.ReadFile(path); strings.Contains(string(b), token) {
-				t.Errorf("%s contains the token", path)
-			}
+			b, _ := os.ReadFile(path)
+			assert.NotContains(t, string(b), token, "%s contains the token", path)
 		}
 		return nil
 	})

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +16,8 @@ import (
 	"github.com/magelab/magelab/internal/ledger"
 	"github.com/magelab/magelab/internal/query"
 	"github.com/magelab/magelab/internal/record"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // sweepTrain is a train command that logs what its process saw (trial x,
@@ -78,9 +81,7 @@ func noGPU(t *testing.T) string {
 func fourGPUs(t *testing.T) string {
 	dir := t.TempDir()
 	script := strings.NewReplacer("%DATA%", filepath.Join(repoRoot, "internal/gpu/testdata"), "%DIR%", dir).Replace(fakeSMIScript)
-	if err := os.WriteFile(filepath.Join(dir, "nvidia-smi"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "nvidia-smi"), []byte(script), 0o755))
 	return "PATH=" + dir + ":" + os.Getenv("PATH")
 }
 
@@ -106,9 +107,7 @@ func readTrialLog(t *testing.T, path string) trialLog {
 	if os.IsNotExist(err) {
 		return l
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -119,9 +118,7 @@ func readTrialLog(t *testing.T, path string) trialLog {
 			l.data++
 		case fields[0] == "start":
 			m := startLine.FindStringSubmatch(line)
-			if m == nil {
-				t.Fatalf("log line %q", line)
-			}
+			require.NotNil(t, m, "log line %q", line)
 			x, _ := strconv.Atoi(m[1])
 			ns, _ := strconv.ParseInt(m[2], 10, 64)
 			pid, _ := strconv.Atoi(m[5])
@@ -172,9 +169,8 @@ func (l trialLog) peak(keep func(trialSeen) bool) int {
 func sweepRuns(t *testing.T, p *project, id string) []record.Summary {
 	t.Helper()
 	runs, warnings, err := query.List(ledger.Open(filepath.Join(p.dir, "runs")), query.Query{SweepID: id})
-	if err != nil || len(warnings) != 0 {
-		t.Fatalf("list sweep %s: %v %q", id, err, warnings)
-	}
+	require.NoError(t, err, "list sweep %s: %v %q", id, err, warnings)
+	require.Empty(t, warnings, "list sweep %s: %v %q", id, err, warnings)
 	return runs
 }
 
@@ -183,9 +179,7 @@ var sweepIDLine = regexp.MustCompile(`sweep ([0-9a-f]{12}): `)
 func sweepID(t *testing.T, out string) string {
 	t.Helper()
 	m := sweepIDLine.FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("no sweep id in:\n%s", out)
-	}
+	require.NotNil(t, m, "no sweep id in:\n%s", out)
 	return m[1]
 }
 
@@ -201,45 +195,37 @@ func TestSweepOnGPUs(t *testing.T) {
 	id := sweepID(t, r.out)
 	mustContain(t, r.out, "8 trials of sw on 4 slots (gpu 0; gpu 1; gpu 2; gpu 3)", "best: trial 8, run ")
 	log := readTrialLog(t, logPath)
-	if log.data != 1 {
-		t.Errorf("the shared data stage ran %d times, want once", log.data)
-	}
+	assert.Equal(t, 1, log.data, "the shared data stage ran %d times, want once", log.data)
 	for x := 1; x <= 8; x++ {
 		seen := log.starts[x]
-		if len(seen) != 1 || !regexp.MustCompile(`^[0-3]$`).MatchString(seen[0].gpu) {
-			t.Fatalf("trial x=%d ran %d times, saw CUDA_VISIBLE_DEVICES=%+v", x, len(seen), seen)
-		}
+		require.Len(t, seen, 1, "trial x=%d ran %d times, saw CUDA_VISIBLE_DEVICES=%+v", x, len(seen), seen)
+		require.Regexp(t, regexp.MustCompile(`^[0-3]$`), seen[0].gpu, "trial x=%d ran %d times, saw CUDA_VISIBLE_DEVICES=%+v", x, len(seen), seen)
 	}
 	for g := range 4 {
 		dev := strconv.Itoa(g)
-		if n := log.peak(func(s trialSeen) bool { return s.gpu == dev }); n > 1 {
-			t.Errorf("GPU %s ran %d trials at once", dev, n)
-		}
+		n := log.peak(func(s trialSeen) bool { return s.gpu == dev })
+		assert.LessOrEqual(t, n, 1, "GPU %s ran %d trials at once", dev, n)
 	}
-	if n := log.peak(func(trialSeen) bool { return true }); n < 2 || n > 4 {
-		t.Errorf("%d trials at once on 4 slots", n)
-	}
+	n := log.peak(func(trialSeen) bool { return true })
+	assert.GreaterOrEqual(t, n, 2, "%d trials at once on 4 slots", n)
+	assert.LessOrEqual(t, n, 4, "%d trials at once on 4 slots", n)
 	runs := sweepRuns(t, p, id)
-	if len(runs) != 8 {
-		t.Fatalf("%d runs in sweep %s, want 8", len(runs), id)
-	}
+	require.Len(t, runs, 8, "%d runs in sweep %s, want 8", len(runs), id)
 	for _, s := range runs {
 		run := p.readRun(s.ID)
 		x := int(run.Params["train"].(map[string]any)["x"].(float64))
-		if run.SweepID != id || run.Status != record.StatusFinished || run.GPU == nil || len(run.GPU.Devices) != 1 ||
-			strconv.Itoa(run.GPU.Devices[0].Index) != log.starts[x][0].gpu {
-			t.Fatalf("run %s (x=%d, saw GPU %s): sweep %q, %s, gpu %+v", s.ID, x, log.starts[x][0].gpu, run.SweepID, run.Status, run.GPU)
-		}
+		require.Equal(t, id, run.SweepID, "run %s (x=%d, saw GPU %s): sweep %q, %s, gpu %+v", s.ID, x, log.starts[x][0].gpu, run.SweepID, run.Status, run.GPU)
+		require.Equal(t, record.StatusFinished, run.Status, "run %s (x=%d, saw GPU %s): sweep %q, %s, gpu %+v", s.ID, x, log.starts[x][0].gpu, run.SweepID, run.Status, run.GPU)
+		require.NotNil(t, run.GPU, "run %s (x=%d, saw GPU %s): sweep %q, %s, gpu %+v", s.ID, x, log.starts[x][0].gpu, run.SweepID, run.Status, run.GPU)
+		require.Len(t, run.GPU.Devices, 1, "run %s (x=%d, saw GPU %s): sweep %q, %s, gpu %+v", s.ID, x, log.starts[x][0].gpu, run.SweepID, run.Status, run.GPU)
+		require.Equal(t, log.starts[x][0].gpu, strconv.Itoa(run.GPU.Devices[0].Index), "run %s (x=%d, saw GPU %s): sweep %q, %s, gpu %+v", s.ID, x, log.starts[x][0].gpu, run.SweepID, run.Status, run.GPU)
 	}
 	md, err := os.ReadFile(summaryFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	mustContain(t, string(md), "### Sweep `"+id+"`", "| 8 | finished | 0.8000 | train.x=8 |")
 	listed := p.mustMage("runs", "-sweep="+id, "-limit=0")
-	if n := strings.Count(listed.out, " sw "); n != 8 {
-		t.Errorf("runs -sweep lists %d runs:\n%s", n, listed.out)
-	}
+	n = strings.Count(listed.out, " sw ")
+	assert.Equal(t, 8, n, "runs -sweep lists %d runs:\n%s", n, listed.out)
 	var finished record.Event
 	events, _, _ := ledger.Open(filepath.Join(p.dir, "runs")).Events()
 	for _, ev := range events {
@@ -247,9 +233,9 @@ func TestSweepOnGPUs(t *testing.T) {
 			finished = ev
 		}
 	}
-	if len(finished.Trials) != 8 || finished.Best != finished.Trials[7] || finished.Status != record.StatusFinished {
-		t.Fatalf("sweep.finished: %+v", finished)
-	}
+	require.Len(t, finished.Trials, 8, "sweep.finished: %+v", finished)
+	require.Equal(t, finished.Trials[7], finished.Best, "sweep.finished: %+v", finished)
+	require.Equal(t, record.StatusFinished, finished.Status, "sweep.finished: %+v", finished)
 
 	t.Run("TwoTrialsPerGPU", func(t *testing.T) {
 		p, logPath := sweepProject(t, 8, 1.5, "  trials_per_gpu: 2\n")
@@ -258,14 +244,11 @@ func TestSweepOnGPUs(t *testing.T) {
 		mustContain(t, r.out, "on 4 slots (gpu 1; gpu 3; gpu 1; gpu 3)")
 		log := readTrialLog(t, logPath)
 		for x, seen := range log.starts {
-			if seen[0].gpu != "1" && seen[0].gpu != "3" {
-				t.Errorf("trial %d saw GPU %q, not one of those visible", x, seen[0].gpu)
-			}
+			assert.Contains(t, []string{"1", "3"}, seen[0].gpu, "trial %d saw GPU %q, not one of those visible", x, seen[0].gpu)
 		}
 		for _, dev := range []string{"1", "3"} {
-			if n := log.peak(func(s trialSeen) bool { return s.gpu == dev }); n > 2 {
-				t.Errorf("GPU %s ran %d trials at once, trials_per_gpu is 2", dev, n)
-			}
+			n := log.peak(func(s trialSeen) bool { return s.gpu == dev })
+			assert.LessOrEqual(t, n, 2, "GPU %s ran %d trials at once, trials_per_gpu is 2", dev, n)
 		}
 	})
 }
@@ -279,13 +262,13 @@ func TestSweepOnCPU(t *testing.T) {
 	mustContain(t, r.out, "6 trials of sw on 3 slots (CPU, 1 thread each)")
 	log := readTrialLog(t, logPath)
 	for x, seen := range log.starts {
-		if len(seen) != 1 || seen[0].omp != "1" || seen[0].gpu != "" {
-			t.Errorf("trial %d: %+v, want OMP_NUM_THREADS=1 and no GPU", x, seen)
+		if assert.Len(t, seen, 1, "trial %d: %+v, want OMP_NUM_THREADS=1 and no GPU", x, seen) {
+			assert.Equal(t, "1", seen[0].omp, "trial %d: %+v, want OMP_NUM_THREADS=1 and no GPU", x, seen)
+			assert.Empty(t, seen[0].gpu, "trial %d: %+v, want OMP_NUM_THREADS=1 and no GPU", x, seen)
 		}
 	}
-	if n := log.peak(func(trialSeen) bool { return true }); n > 3 {
-		t.Errorf("%d trials at once with -parallel=3", n)
-	}
+	n := log.peak(func(trialSeen) bool { return true })
+	assert.LessOrEqual(t, n, 3, "%d trials at once with -parallel=3", n)
 }
 
 // TestSweepFailures: a failing trial is recorded and the sweep goes on, with
@@ -295,9 +278,7 @@ func TestSweepFailures(t *testing.T) {
 	p, logPath := sweepProject(t, 5, 0, "")
 	p.env = append(p.env, noGPU(t), "FAIL_ON=3")
 	r := p.mage("sweep", "-exp=sw", "-parallel=2")
-	if r.code != 1 {
-		t.Fatalf("exit %d, want 1:\n%s", r.code, r.out)
-	}
+	require.Equal(t, 1, r.code, "exit %d, want 1:\n%s", r.code, r.out)
 	id := sweepID(t, r.out)
 	mustContain(t, r.out, "trial 3/5 [cpu ", "train.x=3: failed:", "exit", "1 of 5 trials failed", "-retryFailed")
 	runs := sweepRuns(t, p, id)
@@ -305,14 +286,11 @@ func TestSweepFailures(t *testing.T) {
 	for _, s := range runs {
 		if s.Status == record.StatusFailed {
 			failed++
-			if s.Params["train.x"] != 3.0 {
-				t.Errorf("failed run has x=%v", s.Params["train.x"])
-			}
+			assert.Equal(t, 3.0, s.Params["train.x"], "failed run has x=%v", s.Params["train.x"])
 		}
 	}
-	if len(runs) != 5 || failed != 1 {
-		t.Fatalf("%d runs, %d failed", len(runs), failed)
-	}
+	require.Len(t, runs, 5, "%d runs, %d failed", len(runs), failed)
+	require.Equal(t, 1, failed, "%d runs, %d failed", len(runs), failed)
 
 	p.env = p.env[:len(p.env)-1] // fixed
 	before := readTrialLog(t, logPath)
@@ -323,9 +301,7 @@ func TestSweepFailures(t *testing.T) {
 		if x == 3 {
 			want++
 		}
-		if len(after.starts[x]) != want {
-			t.Errorf("trial x=%d started %d times in all, want %d", x, len(after.starts[x]), want)
-		}
+		assert.Len(t, after.starts[x], want, "trial x=%d started %d times in all, want %d", x, len(after.starts[x]), want)
 	}
 	mustContain(t, r.out, "1 trial of sw", "best: trial 5")
 
@@ -333,13 +309,10 @@ func TestSweepFailures(t *testing.T) {
 		p, logPath := sweepProject(t, 8, 0, "")
 		p.env = append(p.env, noGPU(t), "FAIL_ON=all")
 		r := p.mage("sweep", "-exp=sw", "-parallel=1")
-		if r.code != 1 {
-			t.Fatalf("exit %d:\n%s", r.code, r.out)
-		}
+		require.Equal(t, 1, r.code, "exit %d:\n%s", r.code, r.out)
 		mustContain(t, r.out, "stopping: 3 trials have failed and none has finished", "not run")
-		if n := len(readTrialLog(t, logPath).fails); n != 3 {
-			t.Fatalf("%d trials ran, want 3", n)
-		}
+		fails := readTrialLog(t, logPath).fails
+		require.Len(t, fails, 3, "%d trials ran, want 3", len(fails))
 	})
 }
 
@@ -354,9 +327,7 @@ func TestSweepResumesAfterKill(t *testing.T) {
 	p.env = p.env[:len(p.env)-2]
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cmd.Start())
 	// Kill once two trials are recorded as finished and a slow one runs.
 	ledger := ledger.Open(filepath.Join(p.dir, "runs"))
 	done := map[float64]bool{}
@@ -373,7 +344,7 @@ func TestSweepResumesAfterKill(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no trial finished in time:\n%s", out.String())
+			require.FailNow(t, fmt.Sprintf("no trial finished in time:\n%s", out.String()))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -390,11 +361,11 @@ func TestSweepResumesAfterKill(t *testing.T) {
 	final := readTrialLog(t, logPath)
 	for x := 1; x <= 6; x++ {
 		after := final.starts[x]
-		if done[float64(x)] && len(after) != 1 {
-			t.Errorf("trial x=%d was recorded finished before the kill but ran again", x)
+		if done[float64(x)] {
+			assert.Len(t, after, 1, "trial x=%d was recorded finished before the kill but ran again", x)
 		}
-		if len(after) == 0 || after[len(after)-1].end == 0 {
-			t.Errorf("trial x=%d did not finish after the resume", x)
+		if assert.NotEmpty(t, after, "trial x=%d did not finish after the resume", x) {
+			assert.NotZero(t, after[len(after)-1].end, "trial x=%d did not finish after the resume", x)
 		}
 	}
 	finished := map[float64]int{}
@@ -403,13 +374,9 @@ func TestSweepResumesAfterKill(t *testing.T) {
 			finished[s.Params["train.x"].(float64)]++
 		}
 	}
-	if len(finished) != 6 {
-		t.Fatalf("finished runs per x: %v", finished)
-	}
+	require.Len(t, finished, 6, "finished runs per x: %v", finished)
 	for x, n := range finished {
-		if n != 1 {
-			t.Errorf("x=%v has %d finished runs", x, n)
-		}
+		assert.Equal(t, 1, n, "x=%v has %d finished runs", x, n)
 	}
 }
 
@@ -422,38 +389,29 @@ func TestSweepInterrupt(t *testing.T) {
 	cmd := p.command(magelabBin, "sweep", "-exp=sw", "-parallel=4")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cmd.Start())
 	deadline := time.Now().Add(90 * time.Second)
 	for len(readTrialLog(t, logPath).starts) < 4 {
 		if time.Now().After(deadline) {
-			t.Fatalf("four trials did not start:\n%s", out.String())
+			require.FailNow(t, fmt.Sprintf("four trials did not start:\n%s", out.String()))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
 	cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != 130 {
-		t.Fatalf("exit %d, want 130:\n%s", code, out.String())
-	}
+	code := cmd.ProcessState.ExitCode()
+	require.Equal(t, 130, code, "exit %d, want 130:\n%s", code, out.String())
 	mustContain(t, out.String(), "interrupted: run the same command again to resume it")
 	l := readTrialLog(t, logPath)
-	if len(l.starts) != 4 {
-		t.Errorf("%d trials started, want 4 (no new trial after Ctrl-C)", len(l.starts))
-	}
+	assert.Len(t, l.starts, 4, "%d trials started, want 4 (no new trial after Ctrl-C)", len(l.starts))
 	for _, seen := range l.starts {
 		waitGone(t, seen[0].pid)
 	}
 	runs := sweepRuns(t, p, sweepID(t, out.String()))
 	for _, s := range runs {
-		if s.Status != record.StatusInterrupted {
-			t.Errorf("run %s is %s, want interrupted", s.ID, s.Status)
-		}
+		assert.Equal(t, record.StatusInterrupted, s.Status, "run %s is %s, want interrupted", s.ID, s.Status)
 	}
-	if len(runs) != 4 {
-		t.Errorf("%d runs, want 4", len(runs))
-	}
+	assert.Len(t, runs, 4, "%d runs, want 4", len(runs))
 }
 
 // TestSweepDefaultExperiment sweeps the real digits pipeline (two short
@@ -466,19 +424,16 @@ func TestSweepDefaultExperiment(t *testing.T) {
 	p.env = []string{noGPU(t)}
 	r := p.mustMage("sweep", "-exp=mini", "-set=train.epochs=3", "-dry")
 	mustContain(t, r.out, "2 trials on", "1  train.lr=0.1", "2  train.lr=0.01", "dry run")
-	if _, err := os.Stat(filepath.Join(p.dir, "runs")); err == nil {
-		t.Fatal("-dry wrote runs/")
-	}
+	_, err := os.Stat(filepath.Join(p.dir, "runs"))
+	require.Error(t, err, "-dry wrote runs/")
 	r = p.mustMage("sweep", "-exp=mini", "-set=train.epochs=3")
 	mustContain(t, r.out, "2 trials of digits-mlp", "best: trial ")
 	for _, s := range sweepRuns(t, p, sweepID(t, r.out)) {
 		run := p.readRun(s.ID)
-		if run.Status != record.StatusFinished || run.Metrics["val_accuracy"] < 0.5 || run.Params["train"].(map[string]any)["epochs"] != 3.0 {
-			t.Errorf("run %s: %s, metrics %v", s.ID, run.Status, run.Metrics)
-		}
+		assert.Equal(t, record.StatusFinished, run.Status, "run %s: %s, metrics %v", s.ID, run.Status, run.Metrics)
+		assert.GreaterOrEqual(t, run.Metrics["val_accuracy"], 0.5, "run %s: %s, metrics %v", s.ID, run.Status, run.Metrics)
+		assert.Equal(t, 3.0, run.Params["train"].(map[string]any)["epochs"], "run %s: %s, metrics %v", s.ID, run.Status, run.Metrics)
 	}
 	again := p.mustMage("sweep", "-exp=mini", "-set=train.epochs=3")
-	if strings.Count(again.out, "reused run") != 2 {
-		t.Errorf("the same sweep again should reuse both trials:\n%s", again.out)
-	}
+	assert.Equal(t, 2, strings.Count(again.out, "reused run"), "the same sweep again should reuse both trials:\n%s", again.out)
 }

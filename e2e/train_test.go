@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/magelab/magelab/internal/record"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestDefaultExperiment walks the path a new user walks, in order: list the
@@ -21,58 +24,41 @@ func TestDefaultExperiment(t *testing.T) {
 
 	t.Run("ListTargets", func(t *testing.T) {
 		r := p.run("go", "tool", "mage", "-l")
-		if r.code != 0 {
-			t.Fatalf("mage -l: %d\n%s", r.code, r.out)
-		}
+		require.Equal(t, 0, r.code, "mage -l: %d\n%s", r.code, r.out)
 		for _, target := range []string{"setup", "setupData", "preprocess", "train", "eval", "clean"} {
-			if !regexp.MustCompile(`(?m)^\s+` + target + `\s+\S`).MatchString(r.out) {
-				t.Errorf("mage -l lacks %s with its help:\n%s", target, r.out)
-			}
+			assert.Regexp(t, regexp.MustCompile(`(?m)^\s+`+target+`\s+\S`), r.out, "mage -l lacks %s with its help:\n%s", target, r.out)
 		}
 	})
 
 	var first *record.Run
 	t.Run("FreshTrain", func(t *testing.T) {
 		r := p.run("go", "tool", "mage", "train")
-		if r.code != 0 {
-			t.Fatalf("train: %d\n%s", r.code, r.out)
-		}
+		require.Equal(t, 0, r.code, "train: %d\n%s", r.code, r.out)
 		mustContain(t, r.out, "setup: building", "[setup-data] ", "[preprocess] ", "[train] ", "metrics: ")
-		if _, err := os.Stat(filepath.Join(p.dir, ".venv", "bin", "python")); err != nil {
-			t.Fatalf(".venv not created: %v", err)
-		}
+		_, err := os.Stat(filepath.Join(p.dir, ".venv", "bin", "python"))
+		require.NoError(t, err, ".venv not created: %v", err)
 		first = p.onlyNewRun()
-		if first.Status != record.StatusFinished || first.ExitCode != 0 {
-			t.Fatalf("run %s: %s exit %d", first.ID, first.Status, first.ExitCode)
-		}
-		if first.Metrics["val_accuracy"] < 0.95 {
-			t.Errorf("val_accuracy %.4f < 0.95", first.Metrics["val_accuracy"])
-		}
+		require.Equal(t, record.StatusFinished, first.Status, "run %s: %s exit %d", first.ID, first.Status, first.ExitCode)
+		require.Equal(t, 0, first.ExitCode, "run %s: %s exit %d", first.ID, first.Status, first.ExitCode)
+		assert.GreaterOrEqual(t, first.Metrics["val_accuracy"], 0.95, "val_accuracy %.4f < 0.95", first.Metrics["val_accuracy"])
 		mustContain(t, r.out, first.ID, "val_accuracy=")
 		for _, f := range []string{"params.yaml", "run.json", "logs/setup-data.log", "logs/preprocess.log", "logs/train.log",
 			"out/model.pt", "out/metrics.json", "out/metrics.jsonl"} {
-			if _, err := os.Stat(filepath.Join(p.dir, "runs", first.ID, f)); err != nil {
-				t.Errorf("run dir lacks %s", f)
-			}
+			_, err := os.Stat(filepath.Join(p.dir, "runs", first.ID, f))
+			assert.NoError(t, err, "run dir lacks %s", f)
 		}
-		if n := strings.Count(p.read("runs/"+first.ID+"/out/metrics.jsonl"), "\n"); n != 30 {
-			t.Errorf("metrics.jsonl has %d lines, want one per epoch (30)", n)
-		}
+		n := strings.Count(p.read("runs/"+first.ID+"/out/metrics.jsonl"), "\n")
+		assert.Equal(t, 30, n, "metrics.jsonl has %d lines, want one per epoch (30)", n)
 		mustContain(t, p.read("runs/"+first.ID+"/params.yaml"), "epochs: 30", "seed: 42")
-		if got := stageNames(first); got != "setup-data preprocess train" {
-			t.Errorf("stages %q", got)
-		}
+		got := stageNames(first)
+		assert.Equal(t, "setup-data preprocess train", got, "stages %q", got)
 	})
-	if first == nil {
-		t.FailNow()
-	}
+	require.NotNil(t, first, "FreshTrain recorded no run")
 
 	t.Run("UpToDate", func(t *testing.T) {
 		r := p.mustMage("train")
 		mustContain(t, r.out, "up to date", first.ID, "val_accuracy=")
-		if strings.Contains(r.out, "[train]") {
-			t.Fatalf("an up-to-date train ran the stage:\n%s", r.out)
-		}
+		require.NotContains(t, r.out, "[train]", "an up-to-date train ran the stage:\n%s", r.out)
 		p.noNewRun()
 	})
 
@@ -80,15 +66,13 @@ func TestDefaultExperiment(t *testing.T) {
 		r := p.mustMage("train", `-set=train.epochs=3`)
 		mustContain(t, r.out, "setup-data: up to date", "preprocess: up to date", "[train] ")
 		run := p.onlyNewRun()
-		if run.Params["train"].(map[string]any)["epochs"] != 3.0 || run.Key == first.Key {
-			t.Fatalf("params %v key %s", run.Params["train"], run.Key)
-		}
-		if n := strings.Count(p.read("runs/"+run.ID+"/out/metrics.jsonl"), "\n"); n != 3 {
-			t.Errorf("metrics.jsonl has %d lines, want 3", n)
-		}
-		if !run.Stages[0].Cached || !run.Stages[1].Cached || run.Stages[2].Cached {
-			t.Errorf("cached flags: %+v", run.Stages)
-		}
+		require.Equal(t, 3.0, run.Params["train"].(map[string]any)["epochs"], "params %v key %s", run.Params["train"], run.Key)
+		require.NotEqual(t, first.Key, run.Key, "params %v key %s", run.Params["train"], run.Key)
+		n := strings.Count(p.read("runs/"+run.ID+"/out/metrics.jsonl"), "\n")
+		assert.Equal(t, 3, n, "metrics.jsonl has %d lines, want 3", n)
+		assert.True(t, run.Stages[0].Cached, "cached flags: %+v", run.Stages)
+		assert.True(t, run.Stages[1].Cached, "cached flags: %+v", run.Stages)
+		assert.False(t, run.Stages[2].Cached, "cached flags: %+v", run.Stages)
 		// The same override again is up to date too.
 		mustContain(t, p.mustMage("train", `-set=train.epochs=3`).out, "up to date", run.ID)
 	})
@@ -96,13 +80,9 @@ func TestDefaultExperiment(t *testing.T) {
 	t.Run("ForceRetrains", func(t *testing.T) {
 		p.mustMage("train", "-force")
 		run := p.onlyNewRun()
-		if run.Key != first.Key {
-			t.Fatalf("forced run has key %s, want %s", run.Key, first.Key)
-		}
+		require.Equal(t, first.Key, run.Key, "forced run has key %s, want %s", run.Key, first.Key)
 		// Training on CPU is deterministic: same seed, same metrics.
-		if run.Metrics["val_accuracy"] != first.Metrics["val_accuracy"] {
-			t.Errorf("val_accuracy %v != %v", run.Metrics["val_accuracy"], first.Metrics["val_accuracy"])
-		}
+		assert.Equal(t, first.Metrics["val_accuracy"], run.Metrics["val_accuracy"], "val_accuracy %v != %v", run.Metrics["val_accuracy"], first.Metrics["val_accuracy"])
 	})
 
 	t.Run("ScriptChangeRetrainsOnlyTrain", func(t *testing.T) {
@@ -124,16 +104,12 @@ func TestDefaultExperiment(t *testing.T) {
 		r := p.mustMage("eval")
 		mustContain(t, r.out, "[eval] ", newest.ID, "test_accuracy=")
 		run := p.readRun(newest.ID)
-		if run.Metrics["test_accuracy"] < 0.9 || run.Metrics["val_accuracy"] == 0 {
-			t.Fatalf("metrics after eval: %v", run.Metrics)
-		}
-		if _, i := run.Stage("eval"); i < 0 {
-			t.Fatal("no eval stage recorded")
-		}
+		require.GreaterOrEqual(t, run.Metrics["test_accuracy"], 0.9, "metrics after eval: %v", run.Metrics)
+		require.NotZero(t, run.Metrics["val_accuracy"], "metrics after eval: %v", run.Metrics)
+		_, i := run.Stage("eval")
+		require.GreaterOrEqual(t, i, 0, "no eval stage recorded")
 		cm := p.read("runs/" + newest.ID + "/eval/confusion_matrix.json")
-		if !strings.Contains(cm, "[") {
-			t.Fatalf("confusion matrix: %s", cm)
-		}
+		require.Contains(t, cm, "[", "confusion matrix: %s", cm)
 		mustContain(t, p.read("runs/ledger.jsonl"), `"type":"run.evaluated","time"`)
 		mustContain(t, p.mustMage("eval").out, "eval: up to date")
 	})
@@ -142,13 +118,10 @@ func TestDefaultExperiment(t *testing.T) {
 		short := first.ID[len(first.ID)-8:]
 		r := p.mustMage("eval", "-run="+short)
 		mustContain(t, r.out, first.ID)
-		if p.readRun(first.ID).Metrics["test_accuracy"] == 0 {
-			t.Fatal("eval -run did not add metrics to that run")
-		}
+		require.NotZero(t, p.readRun(first.ID).Metrics["test_accuracy"], "eval -run did not add metrics to that run")
 		bad := p.mage("eval", "-run=zzzzzz")
-		if bad.code == 0 || !strings.Contains(bad.out, `no run matches "zzzzzz"`) {
-			t.Fatalf("unknown run: %d\n%s", bad.code, bad.out)
-		}
+		require.NotEqual(t, 0, bad.code, "unknown run: %d\n%s", bad.code, bad.out)
+		require.Contains(t, bad.out, `no run matches "zzzzzz"`, "unknown run: %d\n%s", bad.code, bad.out)
 	})
 
 	t.Run("RequirementsChangeRetrainsAll", func(t *testing.T) {
@@ -161,16 +134,13 @@ func TestDefaultExperiment(t *testing.T) {
 	t.Run("Clean", func(t *testing.T) {
 		runs := p.runIDs()
 		mustContain(t, p.mustMage("clean").out, "removed .magelab")
-		if _, err := os.Stat(filepath.Join(p.dir, ".magelab")); !os.IsNotExist(err) {
-			t.Fatal(".magelab survived clean")
-		}
-		if got := p.runIDs(); len(got) != len(runs) {
-			t.Fatalf("clean removed runs: %d → %d", len(runs), len(got))
-		}
+		_, err := os.Stat(filepath.Join(p.dir, ".magelab"))
+		require.ErrorIs(t, err, fs.ErrNotExist, ".magelab survived clean")
+		got := p.runIDs()
+		require.Len(t, got, len(runs), "clean removed runs: %d → %d", len(runs), len(got))
 		p.mustMage("clean", "-all")
-		if _, err := os.Stat(filepath.Join(p.dir, "runs")); !os.IsNotExist(err) {
-			t.Fatal("clean -all kept runs/")
-		}
+		_, err = os.Stat(filepath.Join(p.dir, "runs"))
+		require.ErrorIs(t, err, fs.ErrNotExist, "clean -all kept runs/")
 	})
 }
 
@@ -198,18 +168,14 @@ func (p *project) runIDs() []string {
 func (p *project) readRun(id string) *record.Run {
 	p.t.Helper()
 	var r record.Run
-	if err := json.Unmarshal([]byte(p.read("runs/"+id+"/run.json")), &r); err != nil {
-		p.t.Fatal(err)
-	}
+	require.NoError(p.t, json.Unmarshal([]byte(p.read("runs/"+id+"/run.json")), &r))
 	return &r
 }
 
 func (p *project) newestRun() *record.Run {
 	p.t.Helper()
 	ids := p.runIDs()
-	if len(ids) == 0 {
-		p.t.Fatal("no runs")
-	}
+	require.NotEmpty(p.t, ids, "no runs")
 	return p.readRun(ids[len(ids)-1])
 }
 
@@ -225,9 +191,7 @@ func (p *project) onlyNewRun() *record.Run {
 		}
 	}
 	p.markSeen(ids)
-	if len(fresh) != 1 {
-		p.t.Fatalf("%d new runs, want 1: %v", len(fresh), fresh)
-	}
+	require.Len(p.t, fresh, 1, "%d new runs, want 1: %v", len(fresh), fresh)
 	return p.readRun(fresh[0])
 }
 
@@ -235,9 +199,7 @@ func (p *project) noNewRun() {
 	p.t.Helper()
 	seen := p.seenRuns()
 	for _, id := range p.runIDs() {
-		if !seen[id] {
-			p.t.Fatalf("a new run %s appeared", id)
-		}
+		require.True(p.t, seen[id], "a new run %s appeared", id)
 	}
 }
 
@@ -263,12 +225,10 @@ func TestDefaultExperimentWithPip(t *testing.T) {
 	p.env = []string{"MAGELAB_INSTALLER=pip"}
 	r := p.mustMage("train")
 	mustContain(t, r.out, "with pip", "[train] ")
-	if _, err := os.Stat(filepath.Join(p.dir, ".venv", "bin", "pip")); err != nil {
-		t.Fatalf("not a pip-built venv: %v", err)
-	}
+	_, err := os.Stat(filepath.Join(p.dir, ".venv", "bin", "pip"))
+	require.NoError(t, err, "not a pip-built venv: %v", err)
 	run := p.onlyNewRun()
-	if run.Status != record.StatusFinished || run.Metrics["val_accuracy"] < 0.95 {
-		t.Fatalf("run %s val_accuracy %v", run.Status, run.Metrics["val_accuracy"])
-	}
+	require.Equal(t, record.StatusFinished, run.Status, "run %s val_accuracy %v", run.Status, run.Metrics["val_accuracy"])
+	require.GreaterOrEqual(t, run.Metrics["val_accuracy"], 0.95, "run %s val_accuracy %v", run.Status, run.Metrics["val_accuracy"])
 	mustContain(t, p.mustMage("train").out, "up to date", run.ID)
 }

@@ -1,7 +1,6 @@
 package peers
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -12,20 +11,20 @@ import (
 	"github.com/magelab/magelab/internal/ledger"
 	"github.com/magelab/magelab/internal/query"
 	"github.com/magelab/magelab/internal/record"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 )
 
 func TestSynthRunsAreReproducible(t *testing.T) {
 	a, b := synthRuns(50, 9), synthRuns(50, 9)
 	for i := range a {
-		if a[i].ID != b[i].ID || a[i].Metrics["val_accuracy"] != b[i].Metrics["val_accuracy"] {
-			t.Fatalf("run %d differs between two calls with the same seed", i)
-		}
-		if len(a[i].Params) != 20 || len(a[i].Metrics) != 10 {
-			t.Fatalf("run %d: %d params, %d metrics; want 20 and 10", i, len(a[i].Params), len(a[i].Metrics))
-		}
-		if i > 0 && a[i].ID <= a[i-1].ID {
-			t.Fatalf("ids not time-ordered: %s after %s", a[i].ID, a[i-1].ID)
+		require.Equal(t, a[i].ID, b[i].ID, "run %d differs between two calls with the same seed", i)
+		require.Equal(t, a[i].Metrics["val_accuracy"], b[i].Metrics["val_accuracy"], "run %d differs between two calls with the same seed", i)
+		require.Len(t, a[i].Params, 20, "run %d: %d params, %d metrics; want 20 and 10", i, len(a[i].Params), len(a[i].Metrics))
+		require.Len(t, a[i].Metrics, 10, "run %d: %d params, %d metrics; want 20 and 10", i, len(a[i].Params), len(a[i].Metrics))
+		if i > 0 {
+			require.Greater(t, a[i].ID, a[i-1].ID, "ids not time-ordered: %s after %s", a[i].ID, a[i-1].ID)
 		}
 	}
 }
@@ -33,9 +32,7 @@ func TestSynthRunsAreReproducible(t *testing.T) {
 func TestNested(t *testing.T) {
 	got := mustJSON(nested(map[string]any{"seed": 1, "train.lr": 0.1, "train.hidden": 64, "data.n": 2}))
 	want := `{"data":{"n":2},"seed":1,"train":{"hidden":64,"lr":0.1}}`
-	if got != want {
-		t.Fatalf("nested = %s, want %s", got, want)
-	}
+	require.Equal(t, want, got, "nested = %s, want %s", got, want)
 }
 
 // TestLedgerQueryMatchesSynth writes synthetic runs through the ledger and
@@ -43,9 +40,7 @@ func TestNested(t *testing.T) {
 func TestLedgerQueryMatchesSynth(t *testing.T) {
 	runs := synthRuns(300, 9)
 	dir := filepath.Join(t.TempDir(), "runs")
-	if err := writeLedger(dir, runs); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, writeLedger(dir, runs))
 	want := 0
 	for _, r := range runs {
 		if r.Status == record.StatusFinished && r.Params["train.lr"] == 0.01 && r.Metrics["val_accuracy"] > 0.9 {
@@ -53,16 +48,11 @@ func TestLedgerQueryMatchesSynth(t *testing.T) {
 		}
 	}
 	conds, err := query.ParseWhere(where)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	got, _, err := query.List(ledger.Open(dir), query.Query{Where: conds})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != want || want == 0 {
-		t.Fatalf("query found %d runs, the synthetic runs have %d", len(got), want)
-	}
+	require.NoError(t, err)
+	require.Len(t, got, want, "query found %d runs, the synthetic runs have %d", len(got), want)
+	require.NotZero(t, want, "query found %d runs, the synthetic runs have %d", len(got), want)
 }
 
 // TestDVCExpsAreRefsOnTheBaseline writes experiments into a real git
@@ -73,52 +63,33 @@ func TestDVCExpsAreRefsOnTheBaseline(t *testing.T) {
 	}
 	dir := t.TempDir()
 	lock := "schema: '2.0'\nstages:\n  setup-data:\n    cmd: a\n  preprocess:\n    cmd: b\n  train:\n    cmd: c\n"
-	if err := os.WriteFile(filepath.Join(dir, "dvc.lock"), []byte(lock), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "dvc.lock"), []byte(lock), 0o644))
 	env := append(baseEnv(), "HOME="+dir)
 	ctx := context.Background()
 	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"commit", "-qm", "base"}} {
-		if err := (command{dir: dir, env: env, name: "git", args: args}).run(ctx); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, (command{dir: dir, env: env, name: "git", args: args}).run(ctx))
 	}
 	runs := synthRuns(3, 9)
-	if err := writeDVCExps(ctx, dir, env, runs); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, writeDVCExps(ctx, dir, env, runs))
 	out, err := command{dir: dir, env: env, name: "git", args: []string{"for-each-ref", "--format=%(refname)", "refs/exps/"}}.output(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	refs := strings.Fields(string(out))
-	if len(refs) != len(runs) {
-		t.Fatalf("refs = %q, want %d", refs, len(runs))
-	}
+	require.Len(t, refs, len(runs), "refs = %q, want %d", refs, len(runs))
 	for _, r := range runs {
-		if !strings.Contains(string(out), "/"+dvcExpName(r.ID)+"\n") {
-			t.Errorf("no ref for run %s (%s) in %q", r.ID, dvcExpName(r.ID), refs)
-		}
+		assert.Contains(t, string(out), "/"+dvcExpName(r.ID)+"\n", "no ref for run %s (%s) in %q", r.ID, dvcExpName(r.ID), refs)
 	}
 	show, err := command{dir: dir, env: env, name: "git", args: []string{"show", refs[0] + ":dvc.lock", refs[0] + "~1:dvc.lock"}}.output(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(show, []byte(lock)) {
-		t.Fatalf("the experiment's parent is not the baseline:\n%s", show)
-	}
+	require.NoError(t, err)
+	require.Contains(t, string(show), lock, "the experiment's parent is not the baseline:\n%s", show)
 	var got map[string]any
 	lockOut, err := command{dir: dir, env: env, name: "git", args: []string{"show", refs[0] + ":dvc.lock"}}.output(ctx)
 	if err == nil {
 		err = yaml.Unmarshal(lockOut, &got)
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	train := got["stages"].(map[string]any)["train"].(map[string]any)
-	if _, ok := train["params"].(map[string]any)["params.json"].(map[string]any)["train"]; !ok {
-		t.Fatalf("dvc.lock's train stage has no train params: %v", train)
-	}
+	_, ok := train["params"].(map[string]any)["params.json"].(map[string]any)["train"]
+	require.True(t, ok, "dvc.lock's train stage has no train params: %v", train)
 }
 
 func TestGoalsSayWhichAreMet(t *testing.T) {
@@ -132,8 +103,6 @@ func TestGoalsSayWhichAreMet(t *testing.T) {
 	}}
 	got := goals(rep)
 	for _, want := range []string{"| +10 ms | guild run -y: +50 ms | 5.0× | **no** |", "| 10.0 ms | | | yes |", "| 100× | yes |"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("goals table lacks %q:\n%s", want, got)
-		}
+		assert.Contains(t, got, want, "goals table lacks %q:\n%s", want, got)
 	}
 }

@@ -3,11 +3,12 @@ package reproduce
 import (
 	"bytes"
 	"math"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/magelab/magelab/internal/proc"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestCompareMetrics(t *testing.T) {
@@ -48,19 +49,15 @@ func TestCompareMetrics(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cmp := CompareMetrics(c.orig, c.repro, c.tol)
-			if got := cmp.Drifted(); !slices.Equal(got, c.drifted) {
-				t.Errorf("drifted %v, want %v", got, c.drifted)
-			}
-			if got := cmp.Verdict(); got != c.verdict {
-				t.Errorf("verdict %q, want %q", got, c.verdict)
-			}
+			drifted := cmp.Drifted()
+			assert.Equal(t, c.drifted, drifted, "drifted %v, want %v", drifted, c.drifted)
+			verdict := cmp.Verdict()
+			assert.Equal(t, c.verdict, verdict, "verdict %q, want %q", verdict, c.verdict)
 			var names []string
 			for _, d := range cmp.Metrics {
 				names = append(names, d.Name)
 			}
-			if !slices.Equal(names, c.names) {
-				t.Errorf("rows %v, want %v", names, c.names)
-			}
+			assert.Equal(t, c.names, names, "rows %v, want %v", names, c.names)
 		})
 	}
 }
@@ -70,9 +67,7 @@ func TestWriteComparison(t *testing.T) {
 		cmp := CompareMetrics(map[string]float64{"acc": 0.9722222222222222, "loss": 0.25, "test_acc": 0.5},
 			map[string]float64{"acc": 0.9722222222222222, "loss": 0.2500001, "extra": 3}, 0)
 		var b bytes.Buffer
-		if err := WriteComparison(&b, cmp); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, WriteComparison(&b, cmp))
 		want := `metric    original            reproduced          difference          ok
 acc       0.9722222222222222  0.9722222222222222  0                   yes
 extra     -                   3                   -                   new
@@ -80,35 +75,29 @@ loss      0.25                0.2500001           +1e-07 (rel 4e-07)  DRIFT
 test_acc  0.5                 -                   -                   MISSING
 verdict: drifted: 2 of 3 metrics differ (loss, test_acc; exact)
 `
-		if b.String() != want {
-			t.Errorf("got\n%s\nwant\n%s", b.String(), want)
-		}
+		assert.Equal(t, want, b.String(), "got\n%s\nwant\n%s", b.String(), want)
 	})
 	t.Run("WithinTolerance", func(t *testing.T) {
 		cmp := CompareMetrics(map[string]float64{"loss": 0.25}, map[string]float64{"loss": 0.2499999}, 1e-6)
 		var b bytes.Buffer
 		WriteComparison(&b, cmp)
 		for _, want := range []string{"-1e-07 (rel 4e-07)", "yes (within)", "verdict: reproduced: all 1 metrics within relative tolerance 1e-06"} {
-			if !strings.Contains(b.String(), want) {
-				t.Errorf("lacks %q:\n%s", want, b.String())
-			}
+			assert.Contains(t, b.String(), want, "lacks %q:\n%s", want, b.String())
 		}
 	})
 	t.Run("Identical", func(t *testing.T) {
 		var b bytes.Buffer
 		WriteComparison(&b, CompareMetrics(map[string]float64{"a": 1, "b": 2}, map[string]float64{"a": 1, "b": 2}, 0))
-		if !strings.HasSuffix(b.String(), "verdict: reproduced: all 2 metrics identical\n") {
-			t.Errorf("got\n%s", b.String())
-		}
+		assert.True(t, strings.HasSuffix(b.String(), "verdict: reproduced: all 2 metrics identical\n"), "got\n%s", b.String())
 	})
 }
 
 func TestDriftError(t *testing.T) {
 	err := &DriftError{Run: "new", Original: "old", Drifted: []string{"loss", "acc"}, Tolerance: 0.01}
-	if err.ExitStatus() != ExitDrifted || ExitDrifted == 1 || ExitDrifted == 2 || ExitDrifted == proc.ExitInterrupted {
-		t.Fatalf("exit status %d", err.ExitStatus())
-	}
-	if msg := err.Error(); !strings.Contains(msg, "run new does not reproduce run old: loss, acc did not match within relative tolerance 0.01") {
-		t.Errorf("message %q", msg)
-	}
+	require.Equal(t, ExitDrifted, err.ExitStatus(), "exit status %d", err.ExitStatus())
+	require.NotEqual(t, 1, ExitDrifted, "exit status %d", err.ExitStatus())
+	require.NotEqual(t, 2, ExitDrifted, "exit status %d", err.ExitStatus())
+	require.NotEqual(t, proc.ExitInterrupted, ExitDrifted, "exit status %d", err.ExitStatus())
+	msg := err.Error()
+	assert.Contains(t, msg, "run new does not reproduce run old: loss, acc did not match within relative tolerance 0.01", "message %q", msg)
 }

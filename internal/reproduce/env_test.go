@@ -7,6 +7,8 @@ import (
 
 	"github.com/magelab/magelab/internal/proc"
 	"github.com/magelab/magelab/internal/stamp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestReproduceEnv(t *testing.T) {
@@ -46,32 +48,22 @@ func TestReproduceEnv(t *testing.T) {
 					got = append(got, kv)
 				}
 			}
-			if !slices.Equal(got, c.want) {
-				t.Errorf("reproduced vars %v, want %v", got, c.want)
-			}
+			assert.Equal(t, c.want, got, "reproduced vars %v, want %v", got, c.want)
 			for _, kv := range c.passes {
-				if !slices.Contains(env, kv) {
-					t.Errorf("%s not passed through: %v", kv, env)
-				}
+				assert.Contains(t, env, kv, "%s not passed through: %v", kv, env)
 			}
 			for _, kv := range c.forbidden {
-				if slices.Contains(env, kv) {
-					t.Errorf("%s in env: %v", kv, env)
-				}
+				assert.NotContains(t, env, kv, "%s in env: %v", kv, env)
 			}
-			if len(notes) != len(c.notes) {
-				t.Fatalf("notes %q, want %q", notes, c.notes)
-			}
+			require.Len(t, notes, len(c.notes), "notes %q, want %q", notes, c.notes)
 			for i := range notes {
-				if !strings.Contains(notes[i], c.notes[i]) {
-					t.Errorf("note %q lacks %q", notes[i], c.notes[i])
-				}
+				assert.Contains(t, notes[i], c.notes[i], "note %q lacks %q", notes[i], c.notes[i])
 			}
 			for _, kv := range c.want {
 				k, v, _ := strings.Cut(kv, "=")
-				if got, ok := proc.LookupEnv(env, k); !ok || got != v {
-					t.Errorf("lookup %s = %q %v", k, got, ok)
-				}
+				val, ok := proc.LookupEnv(env, k)
+				assert.True(t, ok, "lookup %s = %q %v", k, val, ok)
+				assert.Equal(t, v, val, "lookup %s = %q %v", k, val, ok)
 			}
 		})
 	}
@@ -81,9 +73,7 @@ func TestReproduceEnv(t *testing.T) {
 // would always be unset in a reproduction.
 func TestReproducedVarsAreRecorded(t *testing.T) {
 	for _, k := range reproducedVars {
-		if !slices.Contains(stamp.EnvVars, k) {
-			t.Errorf("%s is reproduced but not in stamp.EnvVars, so never recorded", k)
-		}
+		assert.Contains(t, stamp.EnvVars, k, "%s is reproduced but not in stamp.EnvVars, so never recorded", k)
 	}
 }
 
@@ -91,10 +81,8 @@ func TestFreezeDiff(t *testing.T) {
 	a := "numpy==1.26.4\nTorch==2.5.1\ntqdm==4.66.4\nsix==1.16.0\n"
 	b := "numpy==2.0.0\ntorch==2.5.1\nrich==13.7.1\nsix==1.16.0\n"
 	want := []string{"numpy 1.26.4 → 2.0.0", "+ rich 13.7.1", "- tqdm 4.66.4"}
-	if got := freezeDiff(a, b); !slices.Equal(got, want) {
-		t.Errorf("got %q, want %q", got, want)
-	}
-	if got := freezeDiff(a, a); got != nil {
-		t.Errorf("same lists differ: %q", got)
-	}
+	got := freezeDiff(a, b)
+	assert.Equal(t, want, got, "got %q, want %q", got, want)
+	same := freezeDiff(a, a)
+	assert.Nil(t, same, "same lists differ: %q", same)
 }

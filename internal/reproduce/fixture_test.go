@@ -16,6 +16,8 @@ import (
 	"github.com/magelab/magelab/internal/record"
 	"github.com/magelab/magelab/internal/runner"
 	"github.com/magelab/magelab/internal/venv"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The reproduce tests run a small standard-library pipeline (setup-data →
@@ -106,9 +108,8 @@ func newReproFixture(t *testing.T) *reproFixture {
 	f.git("remote", "add", "origin", "https://example.com/lab/toy.git")
 	f.commit("toy project")
 	v := venv.Venv{Dir: f.venv, Root: f.root, Requirements: []string{"requirements.txt"}}
-	if _, err := v.Ensure(context.Background(), &f.out); err != nil {
-		t.Fatalf("build venv: %v\n%s", err, f.out.String())
-	}
+	_, err := v.Ensure(context.Background(), &f.out)
+	require.NoError(t, err, "build venv: %v\n%s", err, f.out.String())
 	return f
 }
 
@@ -143,13 +144,9 @@ func (f *reproFixture) setEnv(kv string) {
 func (f *reproFixture) experiment(set string) *config.Experiment {
 	f.t.Helper()
 	exp, err := config.Load(f.root, "toy")
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	require.NoError(f.t, err)
 	if set != "" {
-		if err := exp.Set(set); err != nil {
-			f.t.Fatal(err)
-		}
+		require.NoError(f.t, exp.Set(set))
 	}
 	return exp
 }
@@ -158,17 +155,14 @@ func (f *reproFixture) experiment(set string) *config.Experiment {
 func (f *reproFixture) train(set string) *record.Run {
 	f.t.Helper()
 	res, err := f.project().Train(context.Background(), f.experiment(set), runner.TrainOptions{Force: true})
-	if err != nil {
-		f.t.Fatalf("train: %v\n%s", err, f.out.String())
-	}
+	require.NoError(f.t, err, "train: %v\n%s", err, f.out.String())
 	return res.Run
 }
 
 func (f *reproFixture) eval(id, set string) {
 	f.t.Helper()
-	if _, err := f.project().Eval(context.Background(), f.experiment(set), runner.EvalOptions{RunID: id, Force: true}); err != nil {
-		f.t.Fatalf("eval: %v\n%s", err, f.out.String())
-	}
+	_, err := f.project().Eval(context.Background(), f.experiment(set), runner.EvalOptions{RunID: id, Force: true})
+	require.NoError(f.t, err, "eval: %v\n%s", err, f.out.String())
 }
 
 func (f *reproFixture) reproduce(id string, opts Options) (*Result, error) {
@@ -180,36 +174,26 @@ func (f *reproFixture) reproduce(id string, opts Options) (*Result, error) {
 func (f *reproFixture) record(id string) *record.Run {
 	f.t.Helper()
 	r, err := f.project().Ledger.ReadRecord(id)
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	require.NoError(f.t, err)
 	return r
 }
 
 func (f *reproFixture) writeRecord(r *record.Run) {
 	f.t.Helper()
-	if err := f.project().Ledger.WriteRecord(r); err != nil {
-		f.t.Fatal(err)
-	}
+	require.NoError(f.t, f.project().Ledger.WriteRecord(r))
 }
 
 func (f *reproFixture) write(rel, content string) {
 	f.t.Helper()
 	path := filepath.Join(f.root, rel)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		f.t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		f.t.Fatal(err)
-	}
+	require.NoError(f.t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(f.t, os.WriteFile(path, []byte(content), 0o644))
 }
 
 func (f *reproFixture) read(rel string) string {
 	f.t.Helper()
 	b, err := os.ReadFile(filepath.Join(f.root, rel))
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	require.NoError(f.t, err)
 	return string(b)
 }
 
@@ -231,9 +215,7 @@ func gitIn(t *testing.T, dir string, args ...string) string {
 	cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com", "-C", dir}, args...)...)
 	cmd.Env = append(os.Environ(), "GIT_OPTIONAL_LOCKS=0")
 	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
+	require.NoError(t, err, "git %v: %v\n%s", args, err, out)
 	return string(out)
 }
 
@@ -245,9 +227,7 @@ func (f *reproFixture) snapshot() string {
 	f.t.Helper()
 	var b strings.Builder
 	index, err := os.ReadFile(filepath.Join(f.root, ".git", "index"))
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	require.NoError(f.t, err)
 	sum := sha256.Sum256(index)
 	b.WriteString("index " + hex.EncodeToString(sum[:]) + "\n")
 	for _, args := range [][]string{{"rev-parse", "HEAD"}, {"symbolic-ref", "HEAD"}, {"status", "--porcelain=v1", "--untracked-files=all"},
@@ -266,13 +246,12 @@ func (f *reproFixture) snapshot() string {
 // of one, or anything under .magelab/reproduce.
 func (f *reproFixture) noCheckoutLeft() {
 	f.t.Helper()
-	if n := strings.Count(f.git("worktree", "list", "--porcelain"), "worktree "); n != 1 {
-		f.t.Errorf("%d worktrees:\n%s", n, f.git("worktree", "list"))
-	}
-	if out := f.git("worktree", "prune", "--dry-run", "--verbose"); out != "" {
-		f.t.Errorf("git has stale worktree records:\n%s", out)
-	}
-	if entries, err := os.ReadDir(filepath.Join(f.root, ".magelab", "reproduce")); err == nil && len(entries) > 0 {
-		f.t.Errorf(".magelab/reproduce holds %d entries", len(entries))
+	worktrees := f.git("worktree", "list", "--porcelain")
+	n := strings.Count(worktrees, "worktree ")
+	assert.Equal(f.t, 1, n, "%d worktrees:\n%s", n, worktrees)
+	out := f.git("worktree", "prune", "--dry-run", "--verbose")
+	assert.Empty(f.t, out, "git has stale worktree records:\n%s", out)
+	if entries, err := os.ReadDir(filepath.Join(f.root, ".magelab", "reproduce")); err == nil {
+		assert.Empty(f.t, entries, ".magelab/reproduce holds %d entries", len(entries))
 	}
 }

@@ -2,10 +2,9 @@ package reproduce
 
 import (
 	"context"
-	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,8 @@ import (
 	"github.com/magelab/magelab/internal/proc"
 	"github.com/magelab/magelab/internal/record"
 	"github.com/magelab/magelab/internal/runner"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestReproduceCleanRun reproduces an evaluated run of a clean tree: same
@@ -29,52 +30,37 @@ func TestReproduceCleanRun(t *testing.T) {
 
 	f.setEnv("OMP_NUM_THREADS=5")
 	res, err := f.reproduce(orig.ID[len(orig.ID)-8:], Options{})
-	if err != nil {
-		t.Fatalf("reproduce: %v\n%s", err, f.out.String())
-	}
+	require.NoError(t, err, "reproduce: %v\n%s", err, f.out.String())
 	run := f.record(res.Run.ID)
-	if run.Reproduces != orig.ID || run.Verdict != VerdictReproduced || run.Status != record.StatusFinished {
-		t.Fatalf("reproduces %q verdict %q status %s", run.Reproduces, run.Verdict, run.Status)
-	}
+	require.Equal(t, orig.ID, run.Reproduces, "reproduces %q verdict %q status %s", run.Reproduces, run.Verdict, run.Status)
+	require.Equal(t, VerdictReproduced, run.Verdict, "reproduces %q verdict %q status %s", run.Reproduces, run.Verdict, run.Status)
+	require.Equal(t, record.StatusFinished, run.Status, "reproduces %q verdict %q status %s", run.Reproduces, run.Verdict, run.Status)
 	for name, v := range orig.Metrics {
-		if run.Metrics[name] != v {
-			t.Errorf("%s: %v, the original had %v", name, run.Metrics[name], v)
-		}
+		assert.Equal(t, v, run.Metrics[name], "%s: %v, the original had %v", name, run.Metrics[name], v)
 	}
-	if orig.Metrics["threads"] != 3 || orig.Metrics["test_score"] != 3*orig.Metrics["score"] {
-		t.Fatalf("fixture: original metrics %v", orig.Metrics)
-	}
-	if got, want := stageKeys(run), stageKeys(orig); got != want {
-		t.Errorf("stage keys %s, the original's %s", got, want)
-	}
-	if run.ParamsHash != orig.ParamsHash || run.ExperimentHash != orig.ExperimentHash {
-		t.Errorf("params or experiment differ: %s/%s vs %s/%s", run.ParamsHash, run.ExperimentHash, orig.ParamsHash, orig.ExperimentHash)
-	}
-	if run.Env.Vars["OMP_NUM_THREADS"] != "3" {
-		t.Errorf("recorded OMP_NUM_THREADS %q, want the run's 3", run.Env.Vars["OMP_NUM_THREADS"])
-	}
-	if run.Git == nil || run.Git.SHA != orig.Git.SHA || run.Git.Dirty || !run.Git.Worktree {
-		t.Errorf("git stamp of the reproduction: %+v", run.Git)
+	require.Equal(t, 3.0, orig.Metrics["threads"], "fixture: original metrics %v", orig.Metrics)
+	require.Equal(t, 3*orig.Metrics["score"], orig.Metrics["test_score"], "fixture: original metrics %v", orig.Metrics)
+	got, want := stageKeys(run), stageKeys(orig)
+	assert.Equal(t, want, got, "stage keys %s, the original's %s", got, want)
+	assert.Equal(t, orig.ParamsHash, run.ParamsHash, "params or experiment differ: %s/%s vs %s/%s", run.ParamsHash, run.ExperimentHash, orig.ParamsHash, orig.ExperimentHash)
+	assert.Equal(t, orig.ExperimentHash, run.ExperimentHash, "params or experiment differ: %s/%s vs %s/%s", run.ParamsHash, run.ExperimentHash, orig.ParamsHash, orig.ExperimentHash)
+	assert.Equal(t, "3", run.Env.Vars["OMP_NUM_THREADS"], "recorded OMP_NUM_THREADS %q, want the run's 3", run.Env.Vars["OMP_NUM_THREADS"])
+	if assert.NotNil(t, run.Git, "git stamp of the reproduction: %+v", run.Git) {
+		assert.Equal(t, orig.Git.SHA, run.Git.SHA, "git stamp of the reproduction: %+v", run.Git)
+		assert.False(t, run.Git.Dirty, "git stamp of the reproduction: %+v", run.Git)
+		assert.True(t, run.Git.Worktree, "git stamp of the reproduction: %+v", run.Git)
 	}
 	for _, w := range []string{"OMP_NUM_THREADS=3 as the run had it (5 here)", "holds the run's requirements"} {
-		if !strings.Contains(f.out.String(), w) {
-			t.Errorf("output lacks %q:\n%s", w, f.out.String())
-		}
+		assert.Contains(t, f.out.String(), w, "output lacks %q:\n%s", w, f.out.String())
 	}
-	if !slices.Equal(run.Warnings, orig.Warnings) {
-		t.Errorf("warnings %q, the original had %q", run.Warnings, orig.Warnings)
-	}
-	if res.Comparison.Verdict() != VerdictReproduced || len(res.Comparison.Metrics) != 3 {
-		t.Errorf("comparison %+v", res.Comparison)
-	}
-	if got := listTree(t, filepath.Join(f.root, ".magelab", "cache")); got != cache {
-		t.Errorf("the project's stage cache changed:\n%s\nwas\n%s", got, cache)
-	}
+	assert.Equal(t, orig.Warnings, run.Warnings, "warnings %q, the original had %q", run.Warnings, orig.Warnings)
+	assert.Equal(t, VerdictReproduced, res.Comparison.Verdict(), "comparison %+v", res.Comparison)
+	assert.Len(t, res.Comparison.Metrics, 3, "comparison %+v", res.Comparison)
+	tree := listTree(t, filepath.Join(f.root, ".magelab", "cache"))
+	assert.Equal(t, cache, tree, "the project's stage cache changed:\n%s\nwas\n%s", tree, cache)
 	ledger := f.read("runs/ledger.jsonl")
 	for _, w := range []string{`"reproduces":"` + orig.ID + `"`, `"verdict":"reproduced"`} {
-		if !strings.Contains(ledger, w) {
-			t.Errorf("ledger lacks %s", w)
-		}
+		assert.Contains(t, ledger, w, "ledger lacks %s", w)
 	}
 	f.noCheckoutLeft()
 }
@@ -90,9 +76,9 @@ func TestReproduceDirtyTree(t *testing.T) {
 	f.git("add", "python/model.py") // staged and unstaged changes both count
 	f.write("python/train.py", toyTrain+"# a comment\n")
 	orig := f.train("train.scale=3")
-	if orig.Git.Patch == "" || len(orig.Git.Untracked) != 1 || orig.Metrics["score"] < 100 {
-		t.Fatalf("fixture: git %+v metrics %v", orig.Git, orig.Metrics)
-	}
+	require.NotEmpty(t, orig.Git.Patch, "fixture: git %+v metrics %v", orig.Git, orig.Metrics)
+	require.Len(t, orig.Git.Untracked, 1, "fixture: git %+v metrics %v", orig.Git, orig.Metrics)
+	require.GreaterOrEqual(t, orig.Metrics["score"], 100.0, "fixture: git %+v metrics %v", orig.Git, orig.Metrics)
 
 	f.commit("model with a bonus")
 	f.write("python/helper.py", "BONUS = 1000\n")
@@ -104,31 +90,25 @@ func TestReproduceDirtyTree(t *testing.T) {
 	before := f.snapshot()
 
 	res, err := f.reproduce(orig.ID, Options{})
-	if err != nil {
-		t.Fatalf("reproduce: %v\n%s", err, f.out.String())
-	}
+	require.NoError(t, err, "reproduce: %v\n%s", err, f.out.String())
 	run := f.record(res.Run.ID)
-	if run.Verdict != VerdictReproduced || run.Metrics["score"] != orig.Metrics["score"] {
-		t.Fatalf("verdict %q score %v, want %v\n%s", run.Verdict, run.Metrics["score"], orig.Metrics["score"], f.out.String())
-	}
-	if got, want := stageKeys(run), stageKeys(orig); got != want {
-		t.Errorf("stage keys %s, the original's %s", got, want)
-	}
+	require.Equal(t, VerdictReproduced, run.Verdict, "verdict %q score %v, want %v\n%s", run.Verdict, run.Metrics["score"], orig.Metrics["score"], f.out.String())
+	require.Equal(t, orig.Metrics["score"], run.Metrics["score"], "verdict %q score %v, want %v\n%s", run.Verdict, run.Metrics["score"], orig.Metrics["score"], f.out.String())
+	got, want := stageKeys(run), stageKeys(orig)
+	assert.Equal(t, want, got, "stage keys %s, the original's %s", got, want)
 	// The reproduction ran from the same code: its own stamp shows the same
 	// commit, the same patch and the same untracked file.
 	origPatch := f.read("runs/" + orig.ID + "/git.patch")
-	if run.Git.SHA != orig.Git.SHA || run.Git.Patch == "" || f.read("runs/"+run.ID+"/git.patch") != origPatch {
-		t.Errorf("reproduction's git stamp %+v; patch differs from the original's", run.Git)
+	assert.Equal(t, orig.Git.SHA, run.Git.SHA, "reproduction's git stamp %+v; patch differs from the original's", run.Git)
+	if assert.NotEmpty(t, run.Git.Patch, "reproduction's git stamp %+v; patch differs from the original's", run.Git) {
+		assert.Equal(t, origPatch, f.read("runs/"+run.ID+"/git.patch"), "reproduction's git stamp %+v; patch differs from the original's", run.Git)
 	}
-	if len(run.Git.Untracked) != 1 || run.Git.Untracked[0].Path != "python/helper.py" {
-		t.Errorf("reproduction's untracked files: %+v", run.Git.Untracked)
+	if assert.Len(t, run.Git.Untracked, 1, "reproduction's untracked files: %+v", run.Git.Untracked) {
+		assert.Equal(t, "python/helper.py", run.Git.Untracked[0].Path, "reproduction's untracked files: %+v", run.Git.Untracked)
 	}
-	if !strings.Contains(f.out.String(), "+ git.patch + 1 untracked file") {
-		t.Errorf("output:\n%s", f.out.String())
-	}
-	if after := f.snapshot(); after != before {
-		t.Errorf("the checkout changed:\n--- before\n%s\n--- after\n%s", before, after)
-	}
+	assert.Contains(t, f.out.String(), "+ git.patch + 1 untracked file", "output:\n%s", f.out.String())
+	after := f.snapshot()
+	assert.Equal(t, before, after, "the checkout changed:\n--- before\n%s\n--- after\n%s", before, after)
 	f.noCheckoutLeft()
 }
 
@@ -140,41 +120,33 @@ func TestReproduceDrift(t *testing.T) {
 	orig := f.train("train.noise=true")
 	res, err := f.reproduce(orig.ID, Options{})
 	var drift *DriftError
-	if !errors.As(err, &drift) || drift.ExitStatus() != ExitDrifted || drift.Original != orig.ID {
-		t.Fatalf("err %v, want a drift\n%s", err, f.out.String())
-	}
-	if len(drift.Drifted) != 1 || drift.Drifted[0] != "score" {
-		t.Errorf("drifted %v", drift.Drifted)
-	}
+	require.ErrorAs(t, err, &drift, "err %v, want a drift\n%s", err, f.out.String())
+	require.Equal(t, ExitDrifted, drift.ExitStatus(), "err %v, want a drift\n%s", err, f.out.String())
+	require.Equal(t, orig.ID, drift.Original, "err %v, want a drift\n%s", err, f.out.String())
+	assert.Equal(t, []string{"score"}, drift.Drifted, "drifted %v", drift.Drifted)
 	run := f.record(res.Run.ID)
-	if run.Verdict != VerdictDrifted || run.Status != record.StatusFinished || run.ExitCode != 0 {
-		t.Errorf("verdict %q status %s exit %d", run.Verdict, run.Status, run.ExitCode)
-	}
-	if !strings.Contains(f.read("runs/ledger.jsonl"), `"verdict":"drifted"`) {
-		t.Error("ledger lacks the verdict")
-	}
+	assert.Equal(t, VerdictDrifted, run.Verdict, "verdict %q status %s exit %d", run.Verdict, run.Status, run.ExitCode)
+	assert.Equal(t, record.StatusFinished, run.Status, "verdict %q status %s exit %d", run.Verdict, run.Status, run.ExitCode)
+	assert.Equal(t, 0, run.ExitCode, "verdict %q status %s exit %d", run.Verdict, run.Status, run.ExitCode)
+	assert.Contains(t, f.read("runs/ledger.jsonl"), `"verdict":"drifted"`, "ledger lacks the verdict")
 
 	// score is about 30 plus noise in [0, 1): 10% covers any two draws.
 	tol := 0.1
-	if _, err := f.reproduce(orig.ID, Options{Tolerance: &tol}); err != nil {
-		t.Errorf("with -tol=0.1: %v", err)
-	}
+	_, err = f.reproduce(orig.ID, Options{Tolerance: &tol})
+	assert.NoError(t, err, "with -tol=0.1: %v", err)
 	bad := -1.0
-	if _, err := f.reproduce(orig.ID, Options{Tolerance: &bad}); err == nil || !strings.Contains(err.Error(), "-tol") {
-		t.Errorf("negative tolerance: %v", err)
-	}
+	_, err = f.reproduce(orig.ID, Options{Tolerance: &bad})
+	assert.ErrorContains(t, err, "-tol", "negative tolerance: %v", err)
 	// The experiment's reproduce.tolerance applies when -tol is not given:
 	// it is read from the run's commit, so commit it and train anew.
 	f.write("experiments/toy.yaml", toyExperiment+"reproduce: {tolerance: 0.1}\n")
 	f.commit("a tolerance")
 	tolerant := f.train("train.noise=true")
-	if _, err := f.reproduce(tolerant.ID, Options{}); err != nil {
-		t.Errorf("with reproduce.tolerance: %v", err)
-	}
+	_, err = f.reproduce(tolerant.ID, Options{})
+	assert.NoError(t, err, "with reproduce.tolerance: %v", err)
 	zero := 0.0
-	if _, err := f.reproduce(tolerant.ID, Options{Tolerance: &zero}); !errors.As(err, &drift) {
-		t.Errorf("-tol=0 over reproduce.tolerance: %v", err)
-	}
+	_, err = f.reproduce(tolerant.ID, Options{Tolerance: &zero})
+	assert.ErrorAs(t, err, &drift, "-tol=0 over reproduce.tolerance: %v", err)
 	f.noCheckoutLeft()
 }
 
@@ -184,20 +156,14 @@ func TestReproduceFreshEnv(t *testing.T) {
 	f := newReproFixture(t)
 	orig := f.train("")
 	res, err := f.reproduce(orig.ID, Options{FreshEnv: true})
-	if err != nil {
-		t.Fatalf("reproduce: %v\n%s", err, f.out.String())
-	}
+	require.NoError(t, err, "reproduce: %v\n%s", err, f.out.String())
 	run := f.record(res.Run.ID)
 	reproDir := filepath.Join(f.root, ".magelab", "reproduce")
-	if !strings.HasPrefix(run.Env.Python, reproDir) || run.Verdict != VerdictReproduced {
-		t.Errorf("python %s verdict %q", run.Env.Python, run.Verdict)
-	}
-	if _, err := os.Stat(run.Env.Python); !os.IsNotExist(err) {
-		t.Errorf("temporary venv %s not removed: %v", run.Env.Python, err)
-	}
-	if !strings.Contains(f.out.String(), "temporary venv") {
-		t.Errorf("output:\n%s", f.out.String())
-	}
+	assert.True(t, strings.HasPrefix(run.Env.Python, reproDir), "python %s verdict %q", run.Env.Python, run.Verdict)
+	assert.Equal(t, VerdictReproduced, run.Verdict, "python %s verdict %q", run.Env.Python, run.Verdict)
+	_, err = os.Stat(run.Env.Python)
+	assert.ErrorIs(t, err, fs.ErrNotExist, "temporary venv %s not removed: %v", run.Env.Python, err)
+	assert.Contains(t, f.out.String(), "temporary venv", "output:\n%s", f.out.String())
 	f.noCheckoutLeft()
 }
 
@@ -209,15 +175,11 @@ func TestReproduceOtherVenv(t *testing.T) {
 	orig.Env.RequirementsHash = "0123456789abcdef"
 	f.writeRecord(orig)
 	res, err := f.reproduce(orig.ID, Options{})
-	if err != nil {
-		t.Fatalf("reproduce: %v\n%s", err, f.out.String())
-	}
-	if !strings.Contains(f.out.String(), "holds other requirements (hash") || !strings.Contains(f.out.String(), "-freshenv") {
-		t.Errorf("no warning:\n%s", f.out.String())
-	}
-	if run := f.record(res.Run.ID); run.Verdict != VerdictReproduced {
-		t.Errorf("verdict %q", run.Verdict)
-	}
+	require.NoError(t, err, "reproduce: %v\n%s", err, f.out.String())
+	assert.Contains(t, f.out.String(), "holds other requirements (hash", "no warning:\n%s", f.out.String())
+	assert.Contains(t, f.out.String(), "-freshenv", "no warning:\n%s", f.out.String())
+	run := f.record(res.Run.ID)
+	assert.Equal(t, VerdictReproduced, run.Verdict, "verdict %q", run.Verdict)
 }
 
 // TestReproduceInterrupted cancels a reproduction during its train stage,
@@ -230,9 +192,7 @@ func TestReproduceInterrupted(t *testing.T) {
 	slow := f.experiment("train.sleep=true").Params
 	orig.Params, orig.ParamsHash = slow, slow.Hash()
 	f.writeRecord(orig)
-	if err := os.WriteFile(filepath.Join(f.root, "runs", orig.ID, "params.json"), slow.JSON(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(f.root, "runs", orig.ID, "params.json"), slow.JSON(), 0o644))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -246,13 +206,12 @@ func TestReproduceInterrupted(t *testing.T) {
 	}()
 	res, err := Run(ctx, f.project().Project, orig.ID, Options{})
 	var se *runner.StageError
-	if !errors.As(err, &se) || se.ExitStatus() != proc.ExitInterrupted {
-		t.Fatalf("err %v, want an interrupted stage\n%s", err, f.out.String())
-	}
+	require.ErrorAs(t, err, &se, "err %v, want an interrupted stage\n%s", err, f.out.String())
+	require.Equal(t, proc.ExitInterrupted, se.ExitStatus(), "err %v, want an interrupted stage\n%s", err, f.out.String())
 	run := f.record(res.Run.ID)
-	if run.Status != record.StatusInterrupted || run.Reproduces != orig.ID || run.Verdict != "" {
-		t.Errorf("status %s reproduces %q verdict %q", run.Status, run.Reproduces, run.Verdict)
-	}
+	assert.Equal(t, record.StatusInterrupted, run.Status, "status %s reproduces %q verdict %q", run.Status, run.Reproduces, run.Verdict)
+	assert.Equal(t, orig.ID, run.Reproduces, "status %s reproduces %q verdict %q", run.Status, run.Reproduces, run.Verdict)
+	assert.Empty(t, run.Verdict, "status %s reproduces %q verdict %q", run.Status, run.Reproduces, run.Verdict)
 	f.noCheckoutLeft()
 }
 
@@ -286,9 +245,8 @@ func TestReproduceCancelledEarly(t *testing.T) {
 	cancel()
 	_, err := Run(ctx, f.project().Project, orig.ID, Options{})
 	var ie *proc.InterruptedError
-	if !errors.As(err, &ie) || ie.ExitStatus() != proc.ExitInterrupted {
-		t.Fatalf("err %v, want an interruption", err)
-	}
+	require.ErrorAs(t, err, &ie, "err %v, want an interruption", err)
+	require.Equal(t, proc.ExitInterrupted, ie.ExitStatus(), "err %v, want an interruption", err)
 	f.noCheckoutLeft()
 }
 
@@ -298,18 +256,13 @@ func TestReproduceCancelledEarly(t *testing.T) {
 func TestReproduceSweepTrial(t *testing.T) {
 	f := newReproFixture(t)
 	res, err := f.project().Train(context.Background(), f.experiment(""), runner.TrainOptions{Force: true, RunOptions: runner.RunOptions{SweepID: "5e1f0c3a9b2d", Env: []string{"OMP_NUM_THREADS=2"}}})
-	if err != nil {
-		t.Fatalf("train: %v\n%s", err, f.out.String())
-	}
+	require.NoError(t, err, "train: %v\n%s", err, f.out.String())
 	trial := res.Run
-	if trial.Env.Vars["OMP_NUM_THREADS"] != "2" || trial.Metrics["threads"] != 2 {
-		t.Fatalf("trial recorded OMP_NUM_THREADS=%q, ran with %v", trial.Env.Vars["OMP_NUM_THREADS"], trial.Metrics["threads"])
-	}
+	require.Equal(t, "2", trial.Env.Vars["OMP_NUM_THREADS"], "trial recorded OMP_NUM_THREADS=%q, ran with %v", trial.Env.Vars["OMP_NUM_THREADS"], trial.Metrics["threads"])
+	require.Equal(t, 2.0, trial.Metrics["threads"], "trial recorded OMP_NUM_THREADS=%q, ran with %v", trial.Env.Vars["OMP_NUM_THREADS"], trial.Metrics["threads"])
 	rep, err := f.reproduce(trial.ID, Options{})
-	if err != nil {
-		t.Fatalf("reproduce: %v\n%s", err, f.out.String())
-	}
-	if run := f.record(rep.Run.ID); run.Metrics["threads"] != 2 || run.Verdict != VerdictReproduced {
-		t.Errorf("threads %v verdict %q", run.Metrics["threads"], run.Verdict)
-	}
+	require.NoError(t, err, "reproduce: %v\n%s", err, f.out.String())
+	run := f.record(rep.Run.ID)
+	assert.Equal(t, 2.0, run.Metrics["threads"], "threads %v verdict %q", run.Metrics["threads"], run.Verdict)
+	assert.Equal(t, VerdictReproduced, run.Verdict, "threads %v verdict %q", run.Metrics["threads"], run.Verdict)
 }

@@ -3,6 +3,7 @@ package reproduce
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,22 +64,15 @@ func TestReproduceRefuses(t *testing.T) {
 			id := f.copyRun(c.from, c.damage)
 			before := f.snapshot()
 			_, err := f.reproduce(id, Options{})
-			if err == nil {
-				t.Fatalf("no error\n%s", f.out.String())
-			}
+			require.Error(t, err, "no error\n%s", f.out.String())
 			t.Log(err)
 			for _, w := range append(c.want, id) {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error lacks %q: %v", w, err)
-				}
+				assert.ErrorContains(t, err, w, "error lacks %q: %v", w, err)
 			}
 			var drift *DriftError
-			if errors.As(err, &drift) {
-				t.Errorf("a refusal is not a drift: %v", err)
-			}
-			if after := f.snapshot(); after != before {
-				t.Errorf("the checkout changed:\n%s\n%s", before, after)
-			}
+			assert.NotErrorAs(t, err, &drift, "a refusal is not a drift: %v", err)
+			after := f.snapshot()
+			assert.Equal(t, before, after, "the checkout changed:\n%s\n%s", before, after)
 			f.noCheckoutLeft()
 		})
 	}
@@ -93,17 +87,14 @@ func TestReproduceRefuses(t *testing.T) {
 		run := other.train("")
 		copyDir(t, filepath.Join(other.root, "runs"), filepath.Join(f.root, "runs-other"))
 		p := f.project()
-		if _, err := p.Ledger.Import(filepath.Join(f.root, "runs-other")); err != nil {
-			t.Fatal(err)
-		}
+		_, err := p.Ledger.Import(filepath.Join(f.root, "runs-other"))
+		require.NoError(t, err)
 		os.RemoveAll(filepath.Join(f.root, "runs-other"))
-		_, err := f.reproduce(run.ID, Options{})
+		_, err = f.reproduce(run.ID, Options{})
 		t.Log(err)
 		for _, w := range []string{run.Git.SHA, "is not in this repository", "recorded in a clone of https://example.com/lab/other.git",
 			"this repository's origin is https://example.com/lab/toy.git", "git fetch https://example.com/lab/other.git " + run.Git.SHA} {
-			if err == nil || !strings.Contains(err.Error(), w) {
-				t.Errorf("error lacks %q: %v", w, err)
-			}
+			assert.ErrorContains(t, err, w, "error lacks %q: %v", w, err)
 		}
 		f.noCheckoutLeft()
 	})
@@ -112,16 +103,12 @@ func TestReproduceRefuses(t *testing.T) {
 		os.Rename(filepath.Join(f.root, ".git"), filepath.Join(f.root, ".git-away"))
 		defer os.Rename(filepath.Join(f.root, ".git-away"), filepath.Join(f.root, ".git"))
 		_, err := f.reproduce(clean.ID, Options{})
-		if err == nil || !strings.Contains(err.Error(), "is not in a git repository") {
-			t.Errorf("err %v", err)
-		}
+		assert.ErrorContains(t, err, "is not in a git repository", "err %v", err)
 	})
 
 	t.Run("UnknownRun", func(t *testing.T) {
 		_, err := f.reproduce("zzzzzz", Options{})
-		if err == nil || !strings.Contains(err.Error(), `no run matches "zzzzzz"`) {
-			t.Errorf("err %v", err)
-		}
+		assert.ErrorContains(t, err, `no run matches "zzzzzz"`, "err %v", err)
 	})
 }
 
@@ -133,34 +120,21 @@ func TestReproduceRemovesStaleCheckout(t *testing.T) {
 	run := f.train("")
 	p := f.project()
 	src, err := p.sourceOf(context.Background(), run)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	inUse, err := p.checkout(context.Background(), run, src)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	killed, err := p.checkout(context.Background(), run, src)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	killed.lock.Close() // the process died: its lock is released, its files stay
-	if _, err := os.Stat(filepath.Join(killed.Tree, "python", "train.py")); err != nil {
-		t.Fatal(err)
-	}
+	_, err = os.Stat(filepath.Join(killed.Tree, "python", "train.py"))
+	require.NoError(t, err)
 	p.removeStale(context.Background(), src.top)
-	if _, err := os.Stat(killed.Dir); !os.IsNotExist(err) {
-		t.Errorf("stale checkout %s not removed: %v", killed.Dir, err)
-	}
-	if _, err := os.Stat(inUse.Tree); err != nil {
-		t.Errorf("checkout in use removed: %v", err)
-	}
-	if !strings.Contains(f.out.String(), "left by a reproduction that was killed") {
-		t.Errorf("output:\n%s", f.out.String())
-	}
-	if err := inUse.Close(); err != nil {
-		t.Fatal(err)
-	}
+	_, err = os.Stat(killed.Dir)
+	assert.ErrorIs(t, err, fs.ErrNotExist, "stale checkout %s not removed: %v", killed.Dir, err)
+	_, err = os.Stat(inUse.Tree)
+	assert.NoError(t, err, "checkout in use removed: %v", err)
+	assert.Contains(t, f.out.String(), "left by a reproduction that was killed", "output:\n%s", f.out.String())
+	require.NoError(t, inUse.Close())
 	f.noCheckoutLeft()
 }
 
@@ -169,9 +143,7 @@ func (f *reproFixture) copyRun(r *record.Run, damage func(r *record.Run, dir str
 	f.t.Helper()
 	p := f.project()
 	id, err := record.NewID()
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	require.NoError(f.t, err)
 	copyDir(f.t, p.Ledger.RunDir(r.ID), p.Ledger.RunDir(id))
 	cp := f.record(r.ID)
 	cp.ID = id
@@ -186,18 +158,15 @@ func (f *reproFixture) copyRun(r *record.Run, damage func(r *record.Run, dir str
 		{Run: id, Type: record.EventRunStarted, Time: cp.Started, Experiment: cp.Experiment, Key: cp.Key},
 		{Run: id, Type: record.EventRunFinished, Time: cp.Started, Status: cp.Status, ExitCode: &code, Metrics: cp.Metrics},
 	} {
-		if err := p.Ledger.Append(ev); err != nil {
-			f.t.Fatal(err)
-		}
+		require.NoError(f.t, p.Ledger.Append(ev))
 	}
 	return id
 }
 
 func copyDir(t *testing.T, src, dst string) {
 	t.Helper()
-	if out, err := exec.Command("cp", "-a", src, dst).CombinedOutput(); err != nil {
-		t.Fatalf("cp: %v\n%s", err, out)
-	}
+	out, err := exec.Command("cp", "-a", src, dst).CombinedOutput()
+	require.NoError(t, err, "cp: %v\n%s", err, out)
 }
 
 // TestIncompleteDiffReadsTheStampNotItsWording: the stamp's warnings are

@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +15,8 @@ import (
 	"github.com/magelab/magelab/internal/config"
 	"github.com/magelab/magelab/internal/record"
 	"github.com/magelab/magelab/internal/runner"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestServeCmd(t *testing.T) {
@@ -24,41 +25,22 @@ func TestServeCmd(t *testing.T) {
 		Serve:    config.Serve{Service: "python/serve/service.py", Class: "DigitsClassifier", Model: "model.joblib"},
 		ModelDir: "/p/runs/01a2-run/out", BaseEnv: []string{"PATH=/usr/bin", "HOME=/root", "BENTOML_DO_NOT_TRACK=false"}}
 	path, args, env := serveCmd(s)
-	if path != s.Python {
-		t.Errorf("path = %s", path)
-	}
+	assert.Equal(t, s.Python, path, "path = %s", path)
 	want := []string{"-m", "bentoml", "serve", "service:DigitsClassifier", "--working-dir", "/p/python/serve",
 		"--host", "127.0.0.1", "--port", "3001", "--arg", "model_dir=/p/runs/01a2-run/out", "--arg", "run_id=01a2-run",
 		"--arg", "experiment=digits-sklearn", "--arg", "git_sha=abc123", "--arg", "git_dirty=true"}
-	if !reflect.DeepEqual(args, want) {
-		t.Errorf("args:\n got %q\nwant %q", args, want)
-	}
+	assert.Equal(t, want, args, "args:\n got %q\nwant %q", args, want)
 	for _, kv := range []string{"PATH=/p/.venv-serve/bin:/usr/bin", "VIRTUAL_ENV=/p/.venv-serve", "BENTOML_HOME=/p/.magelab/bentoml",
 		"BENTOML_DO_NOT_TRACK=false", "MAGELAB_RUN_ID=01a2-run", "MAGELAB_RUN_DIR=/p/runs/01a2-run", "HOME=/root"} {
-		if !contains(env, kv) {
-			t.Errorf("env lacks %s: %q", kv, env)
-		}
+		assert.Contains(t, env, kv, "env lacks %s: %q", kv, env)
 	}
-	if contains(env, "BENTOML_DO_NOT_TRACK=True") {
-		t.Error("the user's BENTOML_DO_NOT_TRACK was overridden")
-	}
+	assert.NotContains(t, env, "BENTOML_DO_NOT_TRACK=True", "the user's BENTOML_DO_NOT_TRACK was overridden")
 
 	t.Run("NoGit", func(t *testing.T) {
 		s.Run = &record.Run{ID: "x", Experiment: "e"}
 		_, args, _ := serveCmd(s)
-		if strings.Contains(strings.Join(args, " "), "git_sha") {
-			t.Errorf("git args without a git record: %q", args)
-		}
+		assert.NotContains(t, strings.Join(args, " "), "git_sha", "git args without a git record: %q", args)
 	})
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // serveProject is a project with an experiment digits-sklearn (sweep metric
@@ -74,14 +56,10 @@ func serveProject(t *testing.T, runs ...map[string]float64) (*server, *config.Ex
 		"experiments/other.yaml": "name: other\nstages: {train: python/train.py}\n",
 	} {
 		os.MkdirAll(filepath.Dir(filepath.Join(root, rel)), 0o755)
-		if err := os.WriteFile(filepath.Join(root, rel), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(filepath.Join(root, rel), []byte(content), 0o644))
 	}
 	exp, err := config.Load(root, "digits-sklearn")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var out bytes.Buffer
 	p := &server{runner.NewProject(root, runner.Settings{}, &out)}
 	var ids []string
@@ -96,25 +74,15 @@ func serveProject(t *testing.T, runs ...map[string]float64) (*server, *config.Ex
 func addRun(t *testing.T, p *server, experiment string, status record.Status, metrics map[string]float64, withModel bool) string {
 	t.Helper()
 	id, err := record.NewID()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	now := time.Now().UTC()
 	r := &record.Run{ID: id, Experiment: experiment, ExperimentFile: "experiments/" + experiment + ".yaml", Status: record.StatusRunning, Started: now, Metrics: metrics}
-	if err := p.Ledger.WriteRecord(r); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Ledger.Append(record.Event{Type: record.EventRunStarted, Time: now, Run: id, Experiment: experiment}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, p.Ledger.WriteRecord(r))
+	require.NoError(t, p.Ledger.Append(record.Event{Type: record.EventRunStarted, Time: now, Run: id, Experiment: experiment}))
 	code := 0
 	r.Finish(status, code, now)
-	if err := p.Ledger.WriteRecord(r); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Ledger.Append(record.Event{Type: record.EventRunFinished, Time: now, Run: id, Status: status, ExitCode: &code, Metrics: metrics}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, p.Ledger.WriteRecord(r))
+	require.NoError(t, p.Ledger.Append(record.Event{Type: record.EventRunFinished, Time: now, Run: id, Status: status, ExitCode: &code, Metrics: metrics}))
 	if withModel {
 		dir := filepath.Join(p.Ledger.RunDir(id), "out")
 		os.MkdirAll(dir, 0o755)
@@ -129,31 +97,29 @@ func TestServeRun(t *testing.T) {
 
 	t.Run("BestByMetric", func(t *testing.T) {
 		run, _, err := p.serveRun(exp, "")
-		if err != nil || run.ID != ids[1] {
-			t.Fatalf("serveRun = %v, %v; want the best run %s", run, err, ids[1])
-		}
+		require.NoError(t, err, "serveRun = %v, %v; want the best run %s", run, err, ids[1])
+		require.Equal(t, ids[1], run.ID, "serveRun = %v, %v; want the best run %s", run, err, ids[1])
 	})
 	t.Run("NewestWithoutMetric", func(t *testing.T) {
 		noSweep := *exp
 		noSweep.Sweep = nil
 		run, _, err := p.serveRun(&noSweep, "")
-		if err != nil || run.ID != ids[2] {
-			t.Fatalf("serveRun = %v, %v; want the newest run %s", run, err, ids[2])
-		}
+		require.NoError(t, err, "serveRun = %v, %v; want the newest run %s", run, err, ids[2])
+		require.Equal(t, ids[2], run.ID, "serveRun = %v, %v; want the newest run %s", run, err, ids[2])
 	})
 	t.Run("MinimizeGoal", func(t *testing.T) {
 		min := *exp
 		min.Sweep = &config.Sweep{Metric: "val_accuracy", Goal: "minimize"}
 		run, _, err := p.serveRun(&min, "")
-		if err != nil || run.ID != ids[0] {
-			t.Fatalf("serveRun = %v, %v; want the lowest run %s", run, err, ids[0])
-		}
+		require.NoError(t, err, "serveRun = %v, %v; want the lowest run %s", run, err, ids[0])
+		require.Equal(t, ids[0], run.ID, "serveRun = %v, %v; want the lowest run %s", run, err, ids[0])
 	})
 	t.Run("ByShortIDTakesItsExperiment", func(t *testing.T) {
 		run, e, err := p.serveRun(nil, ids[0][len(ids[0])-8:])
-		if err != nil || run.ID != ids[0] || e == nil || e.Name != "digits-sklearn" {
-			t.Fatalf("serveRun = %v, %v, %v", run, e, err)
-		}
+		require.NoError(t, err, "serveRun = %v, %v, %v", run, e, err)
+		require.Equal(t, ids[0], run.ID, "serveRun = %v, %v, %v", run, e, err)
+		require.NotNil(t, e, "serveRun = %v, %v, %v", run, e, err)
+		require.Equal(t, "digits-sklearn", e.Name, "serveRun = %v, %v, %v", run, e, err)
 	})
 	t.Run("OtherExperimentIsAnError", func(t *testing.T) {
 		other := addRun(t, p, "other", record.StatusFinished, nil, true)
@@ -181,9 +147,7 @@ func TestServeRefusesBadInput(t *testing.T) {
 	wantErr(t, err, "run "+ids[1]+" (experiment digits-sklearn) has no servable model", "model.joblib is missing", "go tool mage train -exp=digits-sklearn")
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer l.Close()
 	port := l.Addr().(*net.TCPAddr).Port
 	err = Run(ctx, p.Project, exp, Options{RunID: ids[0], Port: port})
@@ -191,20 +155,15 @@ func TestServeRefusesBadInput(t *testing.T) {
 
 	err = Run(ctx, p.Project, exp, Options{RunID: ids[0], Port: 70000})
 	wantErr(t, err, "-port=70000: a port is a number from 1 to 65535")
-	if _, err := os.Stat(filepath.Join(p.Root, ".venv")); err == nil {
-		t.Error("a venv was built for a request that was refused")
-	}
+	_, err = os.Stat(filepath.Join(p.Root, ".venv"))
+	assert.Error(t, err, "a venv was built for a request that was refused")
 }
 
 func wantErr(t *testing.T, err error, parts ...string) {
 	t.Helper()
-	if err == nil {
-		t.Fatalf("no error, want one with %q", parts)
-	}
+	require.Error(t, err, "no error, want one with %q", parts)
 	for _, s := range parts {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("error %q lacks %q", err, s)
-		}
+		assert.ErrorContains(t, err, s, "error %q lacks %q", err, s)
 	}
 }
 
@@ -212,9 +171,7 @@ func wantErr(t *testing.T, err error, parts ...string) {
 func fakeServer(t *testing.T, script string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "python")
-	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+script+"\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, []byte("#!/bin/sh\n"+script+"\n"), 0o755))
 	return path
 }
 
@@ -230,9 +187,7 @@ func TestServeProcess(t *testing.T) {
 		p := &server{runner.NewProject(t.TempDir(), runner.Settings{}, &out)}
 		err := p.serve(context.Background(), mkSpec(fakeServer(t, `echo "ImportError: no module named bentoml"; exit 3`)))
 		wantErr(t, err, "the BentoML server exited with status 3 before it was stopped", "ImportError: no module named bentoml")
-		if !strings.Contains(out.String(), "[serve] ImportError") {
-			t.Errorf("the server's output is not shown with a prefix:\n%s", out.String())
-		}
+		assert.Contains(t, out.String(), "[serve] ImportError", "the server's output is not shown with a prefix:\n%s", out.String())
 	})
 	t.Run("StoppedByContextIsNoError", func(t *testing.T) {
 		var out syncBuf
@@ -240,12 +195,10 @@ func TestServeProcess(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(500*time.Millisecond, cancel)
 		start := time.Now()
-		if err := p.serve(ctx, mkSpec(fakeServer(t, `echo "$@"; exec sleep 30`))); err != nil {
-			t.Fatalf("serve: %v", err)
-		}
-		if d := time.Since(start); d > 5*time.Second {
-			t.Errorf("stopping took %s", d)
-		}
+		err := p.serve(ctx, mkSpec(fakeServer(t, `echo "$@"; exec sleep 30`)))
+		require.NoError(t, err, "serve: %v", err)
+		d := time.Since(start)
+		assert.LessOrEqual(t, d, 5*time.Second, "stopping took %s", d)
 		mustHave(t, out.String(), "serve: run r1 of digits-sklearn (git unknown)", "[serve] -m bentoml serve service:DigitsClassifier", "serve: stopped")
 	})
 }
@@ -253,9 +206,7 @@ func TestServeProcess(t *testing.T) {
 func mustHave(t *testing.T, out string, parts ...string) {
 	t.Helper()
 	for _, s := range parts {
-		if !strings.Contains(out, s) {
-			t.Errorf("output lacks %q:\n%s", s, out)
-		}
+		assert.Contains(t, out, s, "output lacks %q:\n%s", s, out)
 	}
 }
 
