@@ -89,8 +89,8 @@ type grid struct {
 // listing lays runs out for the table and markdown, numbers with digits
 // significant digits.
 func listing(runs []record.Summary, opt FormatOptions, digits int) grid {
-	params := differingParams(runs)
-	metrics := metricNames(runs)
+	params := DifferingParams(runs)
+	metrics := MetricNames(runs)
 	g := grid{head: []string{"id", "experiment", "status", "started", "sha"}}
 	g.head = append(g.head, params...)
 	g.head = append(g.head, metrics...)
@@ -203,7 +203,7 @@ func writeChart(w io.Writer, runs []record.Summary, metric string) error {
 // at full precision.
 func writeCSV(w io.Writer, runs []record.Summary) error {
 	params := paramNames(runs)
-	metrics := metricNames(runs)
+	metrics := MetricNames(runs)
 	cw := csv.NewWriter(w)
 	head := []string{"id", "experiment", "sweep", "status", "exit_code", "started", "duration_s", "sha", "branch", "dirty", "host", "gpu"}
 	for _, p := range params {
@@ -242,8 +242,8 @@ func writeCSV(w io.Writer, runs []record.Summary) error {
 	return cw.Error()
 }
 
-// runJSON is a run in a json listing.
-type runJSON struct {
+// JSONRun is a run in a json listing (and in the web UI's API).
+type JSONRun struct {
 	ID         string             `json:"id"`
 	Experiment string             `json:"experiment"`
 	SweepID    string             `json:"sweep,omitempty"`
@@ -256,27 +256,35 @@ type runJSON struct {
 	GPU        string             `json:"gpu,omitempty"`
 	Host       string             `json:"host,omitempty"`
 	PID        int                `json:"pid,omitempty"`
+	Reproduces string             `json:"reproduces,omitempty"`
+	Verdict    string             `json:"verdict,omitempty"`
 	Params     map[string]any     `json:"params"`
 	Metrics    map[string]float64 `json:"metrics"`
 }
 
+// NewJSONRun is r as a json listing writes it: times in UTC, empty maps
+// rather than null.
+func NewJSONRun(r record.Summary) JSONRun {
+	j := JSONRun{ID: r.ID, Experiment: r.Experiment, SweepID: r.SweepID, Key: r.Key, Status: r.Status,
+		ExitCode: r.ExitCode, Duration: r.Duration, Git: r.Git, GPU: r.GPU, Host: r.Host, PID: r.PID,
+		Reproduces: r.Reproduces, Verdict: r.Verdict, Params: r.Params, Metrics: r.Metrics}
+	if !r.Started.IsZero() {
+		t := r.Started.UTC()
+		j.Started = &t
+	}
+	if j.Params == nil {
+		j.Params = map[string]any{}
+	}
+	if j.Metrics == nil {
+		j.Metrics = map[string]float64{}
+	}
+	return j
+}
+
 func writeJSON(w io.Writer, runs []record.Summary) error {
-	out := make([]runJSON, len(runs))
+	out := make([]JSONRun, len(runs))
 	for i, r := range runs {
-		j := runJSON{ID: r.ID, Experiment: r.Experiment, SweepID: r.SweepID, Key: r.Key, Status: r.Status,
-			ExitCode: r.ExitCode, Duration: r.Duration, Git: r.Git, GPU: r.GPU, Host: r.Host, PID: r.PID,
-			Params: r.Params, Metrics: r.Metrics}
-		if !r.Started.IsZero() {
-			t := r.Started.UTC()
-			j.Started = &t
-		}
-		if j.Params == nil {
-			j.Params = map[string]any{}
-		}
-		if j.Metrics == nil {
-			j.Metrics = map[string]float64{}
-		}
-		out[i] = j
+		out[i] = NewJSONRun(r)
 	}
 	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
@@ -370,9 +378,9 @@ func formatValue(v any) string {
 	return string(b)
 }
 
-// differingParams are the param names whose values are not the same in
+// DifferingParams are the param names whose values are not the same in
 // every run (a name some runs lack differs), sorted.
-func differingParams(runs []record.Summary) []string {
+func DifferingParams(runs []record.Summary) []string {
 	var out []string
 	for _, p := range paramNames(runs) {
 		first, ok0 := runs[0].Params[p]
@@ -397,7 +405,8 @@ func paramNames(runs []record.Summary) []string {
 	return slices.Sorted(maps.Keys(set))
 }
 
-func metricNames(runs []record.Summary) []string {
+// MetricNames are the names of every metric any of runs has, sorted.
+func MetricNames(runs []record.Summary) []string {
 	set := map[string]bool{}
 	for _, r := range runs {
 		for k := range r.Metrics {
