@@ -22,7 +22,8 @@ export async function comparePage(ctx) {
 
   const rows = compareRows(details);
   const renderTable = () => {
-    const shown = diffOnly.checked ? rows.filter((r) => r.differs || r.always) : rows;
+    let shown = diffOnly.checked ? rows.filter((r) => r.differs || r.always) : rows;
+    shown = shown.filter((r, i) => !r.title || (shown[i + 1] && !shown[i + 1].title));
     clear(tableBox, h("table", { class: "grid compare", id: "compare-table" },
       h("thead", {}, h("tr", {}, h("th", {}, ""), details.map((d, i) => h("th", {}, h("span", { class: "swatch", style: "background:" + color(i) }), h("a", { href: "#/run/" + encodeURIComponent(d.run.id), class: "mono" }, d.short))))),
       h("tbody", {}, shown.map((r) => r.title
