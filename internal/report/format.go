@@ -24,6 +24,9 @@ const (
 	FormatMarkdown Format = "md"    // a GitHub-flavoured markdown table
 	FormatCSV      Format = "csv"   // every param and metric, full precision
 	FormatJSON     Format = "json"  // an array of objects
+	// FormatHTML is one self-contained page with the web UI's charts; the
+	// ui package writes it (it owns the page), not WriteRuns.
+	FormatHTML Format = "html"
 )
 
 // ParseFormat checks a -format value; "" is a table.
@@ -31,12 +34,12 @@ func ParseFormat(s string) (Format, error) {
 	switch f := Format(strings.ToLower(strings.TrimSpace(s))); f {
 	case "":
 		return FormatTable, nil
-	case FormatTable, FormatMarkdown, FormatCSV, FormatJSON:
+	case FormatTable, FormatMarkdown, FormatCSV, FormatJSON, FormatHTML:
 		return f, nil
 	case "markdown":
 		return FormatMarkdown, nil
 	}
-	return "", fmt.Errorf("unknown format %q (want table, md, csv or json)", s)
+	return "", fmt.Errorf("unknown format %q (want table, md, csv, json or html)", s)
 }
 
 // FormatOptions are the settings of every format.
@@ -45,6 +48,12 @@ type FormatOptions struct {
 	// Chart, in markdown, adds a bar chart of this metric per run after the
 	// table (the runs that have it, in the listing's order).
 	Chart string
+	// Width, for a table, is the terminal's: the table is laid out to fit
+	// it (see writeFitted). 0 (a pipe, a file) writes every column.
+	Width int
+	// Cols, for a table or markdown, are the columns to show, by header
+	// name (id, status, train.lr, val_accuracy, ...), in that order.
+	Cols []string
 }
 
 func (o FormatOptions) time(t time.Time) string {
@@ -69,21 +78,35 @@ func WriteRuns(w io.Writer, runs []record.Summary, f Format, opt FormatOptions) 
 	case FormatJSON:
 		return writeJSON(w, runs)
 	case FormatMarkdown:
-		if err := writeMarkdown(w, listing(runs, opt, 4)); err != nil || opt.Chart == "" {
+		g, err := listing(runs, opt, 4).choose(opt.Cols)
+		if err != nil {
+			return err
+		}
+		if err := writeMarkdown(w, g); err != nil || opt.Chart == "" {
 			return err
 		}
 		return writeChart(w, runs, opt.Chart)
 	case FormatTable, "":
-		return writeTable(w, listing(runs, opt, 4))
+		if opt.Width > 0 && len(opt.Cols) == 0 {
+			return writeFitted(w, runs, opt)
+		}
+		g, err := listing(runs, opt, 4).choose(opt.Cols)
+		if err != nil {
+			return err
+		}
+		return writeTable(w, g)
 	}
 	return fmt.Errorf("unknown format %q", f)
 }
 
-// grid is a listing as text cells, with which columns hold numbers.
+// grid is a listing as text cells, with which columns hold numbers and
+// which are params or metrics (their names keep their case in a table's
+// header).
 type grid struct {
-	head    []string
-	numeric []bool
-	rows    [][]string
+	head     []string
+	numeric  []bool
+	keepCase []bool
+	rows     [][]string
 }
 
 // listing lays runs out for the table and markdown, numbers with digits
@@ -103,6 +126,10 @@ func listing(runs []record.Summary, opt FormatOptions, digits int) grid {
 		g.numeric[5+len(params)+i] = true
 	}
 	g.numeric[len(g.head)-2] = true
+	g.keepCase = make([]bool, len(g.head))
+	for i := 5; i < len(g.head)-2; i++ {
+		g.keepCase[i] = true
+	}
 	ids := ShortIDs(runIDs(runs))
 	for i, r := range runs {
 		row := []string{ids[i], r.Experiment, string(r.Status), opt.time(r.Started), shortSHA(r.Git)}
@@ -117,7 +144,22 @@ func listing(runs []record.Summary, opt FormatOptions, digits int) grid {
 		row = append(row, formatDuration(r), r.GPU)
 		g.rows = append(g.rows, row)
 	}
+	if slices.ContainsFunc(runs, func(r record.Summary) bool { return r.Reproduces != "" }) {
+		g.head, g.numeric, g.keepCase = append(g.head, "reproduces"), append(g.numeric, false), append(g.keepCase, false)
+		for i, r := range runs {
+			g.rows[i] = append(g.rows[i], reproduction(r))
+		}
+	}
 	return g
+}
+
+// reproduction is what a listing says of a run that reproduces another:
+// that run's short id and the verdict.
+func reproduction(r record.Summary) string {
+	if r.Reproduces == "" {
+		return ""
+	}
+	return strings.TrimSpace(record.ShortID(r.Reproduces) + " " + r.Verdict)
 }
 
 func cell(ok bool, text func() string) string {
@@ -132,7 +174,7 @@ func writeTable(w io.Writer, g grid) error {
 	upper := make([]string, len(g.head))
 	for i, h := range g.head {
 		upper[i] = strings.ToUpper(h)
-		if i >= 5 && i < len(g.head)-2 { // params and metrics keep their case
+		if g.keepCase[i] { // params and metrics keep their case
 			upper[i] = h
 		}
 	}

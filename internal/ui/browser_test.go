@@ -16,6 +16,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/magelab/magelab/internal/query"
 )
 
 var sprintf = fmt.Sprintf
@@ -161,6 +163,32 @@ func TestBrowser(t *testing.T) {
 		b.nonBlank("#live-runs canvas")
 		require.NoError(t, <-done)
 	})
+	t.Run("Report", func(t *testing.T) {
+		b.t = t
+		runs, _, err := query.List(rp.ledger, query.Query{SweepID: rp.sweepID})
+		require.NoError(t, err)
+		file := filepath.Join(t.TempDir(), "report.html")
+		f, err := os.Create(file)
+		require.NoError(t, err)
+		require.NoError(t, WriteReport(f, rp.ledger, runs, rp.sweepID))
+		require.NoError(t, f.Close())
+		b.run(chromedp.Navigate("about:blank")) // closes the page's streams
+		srv.CloseClientConnections()
+		srv.Close() // the report needs no server
+		b.run(chromedp.Navigate("file://" + file))
+		b.wait("canvas.parcoords-canvas")
+		b.nonBlank("canvas.parcoords-canvas")
+		b.nonBlank("#scatter canvas")
+		assert.Equal(t, 6, b.count("#trials-table tbody tr"))
+		b.shot("report-sweep")
+		b.run(chromedp.Click(chromedp.CSS("#trials-table tbody tr:first-child a")))
+		b.wait("#metrics-table")
+		b.waitJS(`document.querySelectorAll("#curves canvas").length >= 2 && document.querySelector("#patch .diff")`)
+		b.nonBlank("#curves canvas")
+		b.run(chromedp.Evaluate[chromedp.Void](`location.hash = "#/runs?sort=-metrics.accuracy"`))
+		b.wait("#runs-table")
+		assert.Equal(t, 6, b.count("#runs-table tbody tr"))
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Empty(t, consoleErrors, "the pages logged errors")
@@ -189,7 +217,7 @@ func eval[T any](b *browser, expr string) T {
 
 func (b *browser) open(hash, sel string) {
 	b.t.Helper()
-	b.run(chromedp.Navigate(b.base+"/"+hash))
+	b.run(chromedp.Navigate(b.base + "/" + hash))
 	b.wait(sel)
 }
 

@@ -9,6 +9,9 @@ const report = inline ? JSON.parse(inline.textContent) : null;
 // updates, no filtering beyond what was written.
 export const isReport = report !== null;
 
+// reportStart is the page a report opens on.
+export const reportStart = report && report.start;
+
 async function get(path, params) {
   const qs = params ? "?" + new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== "")) : "";
   const res = await fetch("/api" + path + qs, { headers: { Accept: "application/json" } });

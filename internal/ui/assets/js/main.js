@@ -2,7 +2,7 @@
 // #/runs?where=&sort=&offset=, #/run/ID, #/compare/ID,ID, #/sweeps,
 // #/sweep/ID, #/live.
 import { clear, errorBox, parseHash, h } from "mlab/dom.js";
-import { isReport, events } from "mlab/api.js";
+import { isReport, reportStart, events } from "mlab/api.js";
 import { runsPage } from "mlab/pages/runs.js";
 import { runPage } from "mlab/pages/run.js";
 import { comparePage } from "mlab/pages/compare.js";
@@ -65,7 +65,10 @@ function connectLedger() {
   es.onerror = () => dot.classList.remove("on");
 }
 
-if (isReport) document.body.classList.add("report");
+if (isReport) {
+  document.body.classList.add("report");
+  if (!location.hash && reportStart) history.replaceState(null, "", reportStart);
+}
 window.addEventListener("hashchange", route);
 connectLedger();
 route();
