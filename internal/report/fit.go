@@ -76,21 +76,24 @@ func byExperiment(runs []record.Summary) [][]record.Summary {
 	return out
 }
 
-// droppedNote is the line that says which columns a fitted table left out,
-// cut to width with a count of the rest.
+// droppedNote is the line that says which columns a fitted table left out
+// and how to see them, as many names as fit in width.
 func droppedNote(dropped []string, width int) string {
-	tail := " (-cols=... picks columns, -format=csv|json has all)"
-	for n := len(dropped); n > 0; n-- {
+	tail := " (see them: -cols=..., or -format=csv|json)"
+	line := fmt.Sprintf("not shown: %d columns", len(dropped)) + tail
+	for n := 1; n <= len(dropped); n++ {
 		names := strings.Join(dropped[:n], ", ")
 		if n < len(dropped) {
 			names += fmt.Sprintf(" and %d more", len(dropped)-n)
 		}
-		line := "not shown: " + names + tail
-		if utf8.RuneCountInString(line) <= width || n == 1 {
-			return line
+		if l := "not shown: " + names + tail; utf8.RuneCountInString(l) <= width {
+			line = l
 		}
 	}
-	return ""
+	if r := []rune(line); len(r) > width {
+		line = string(r[:max(0, width-1)]) + "…"
+	}
+	return line
 }
 
 // fit drops columns until the table is at most width wide, and returns
