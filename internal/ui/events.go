@@ -165,7 +165,8 @@ type runTail struct {
 	sent   map[string]int   // points sent, by series
 	logs   map[string]int64 // bytes sent, by log
 	status record.Status
-	mod    time.Time // run.json's, when last read
+	mod    time.Time   // run.json's, when last read
+	ledger ledgerStamp // the ledger's, then
 }
 
 type pointsEvent struct {
@@ -187,6 +188,7 @@ func (t *runTail) first(width int) error {
 	if st, err := t.root.Stat("run.json"); err == nil {
 		t.mod = st.ModTime()
 	}
+	t.ledger, _ = t.s.stamp()
 	_, err := t.sendLogs(true)
 	return err
 }
@@ -212,11 +214,14 @@ func (t *runTail) poll() (sent, ended bool, err error) {
 	if err != nil {
 		return false, false, err
 	}
+	// The status is looked up again when run.json or the ledger changed:
+	// the run's end writes both, in either order.
 	st, err := t.root.Stat("run.json")
-	if err != nil || st.ModTime().Equal(t.mod) {
+	stamp, serr := t.s.stamp()
+	if err != nil || serr != nil || (st.ModTime().Equal(t.mod) && stamp == t.ledger) {
 		return sent || logged, false, nil
 	}
-	t.mod = st.ModTime()
+	t.mod, t.ledger = st.ModTime(), stamp
 	rec, err := t.s.record(t.id)
 	if err != nil || rec.Status == t.status {
 		return sent || logged, false, nil

@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"sync"
 
 	"github.com/magelab/magelab/internal/query"
 	"github.com/magelab/magelab/internal/record"
@@ -59,8 +60,24 @@ type sweepBrief struct {
 // else is never joined to a path.
 var runIDPattern = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z._-]*$`)
 
-// record resolves a short id to its record.
+// record resolves a short id to its record, from the cache while the
+// ledger is unchanged (a run page asks for the same run several times).
 func (s *Server) record(short string) (*record.Run, error) {
+	stamp, err := s.stamp()
+	if err != nil {
+		return nil, err
+	}
+	if r := s.records.get(short, stamp); r != nil {
+		return r, nil
+	}
+	r, err := s.resolve(short)
+	if err == nil {
+		s.records.put(short, stamp, r)
+	}
+	return r, err
+}
+
+func (s *Server) resolve(short string) (*record.Run, error) {
 	runs, _, _, err := query.Records(s.Ledger, short)
 	var ie *query.IDError
 	switch {
@@ -223,3 +240,30 @@ func (m *metricStat) summarize(c column) {
 }
 
 func ptr(v float64) *float64 { return &v }
+
+// recordCache keeps the records resolved in one ledger state. A record
+// whose run is still going can change without the ledger changing (its
+// run.json is rewritten at the end, with the ledger's run.finished), so it
+// follows the ledger's stamp.
+type recordCache struct {
+	mu    sync.Mutex
+	stamp ledgerStamp
+	by    map[string]*record.Run
+}
+
+func (c *recordCache) get(short string, st ledgerStamp) *record.Run {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st != c.stamp || c.by == nil {
+		c.stamp, c.by = st, map[string]*record.Run{}
+	}
+	return c.by[short]
+}
+
+func (c *recordCache) put(short string, st ledgerStamp, r *record.Run) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st == c.stamp && len(c.by) < 1024 {
+		c.by[short] = r
+	}
+}

@@ -71,8 +71,16 @@ func (s *Server) handleRuns(w http.ResponseWriter, r *http.Request) {
 	}
 	page := runsPage{Total: len(l.runs), Offset: offset, Limit: limit, Params: l.params, Metrics: l.metrics, Warnings: l.warnings, Runs: []apiRun{}}
 	end := min(offset+limit, len(l.runs))
-	for i := offset; i < end; i++ {
-		page.Runs = append(page.Runs, apiRun{JSONRun: report.NewJSONRun(l.runs[i]), Short: l.short[i]})
+	if offset < end {
+		// Short ids unique within the page: report.ShortIDs compares every
+		// id with every other, too slow for a whole ledger.
+		ids := make([]string, 0, end-offset)
+		for _, r := range l.runs[offset:end] {
+			ids = append(ids, r.ID)
+		}
+		for i, short := range report.ShortIDs(ids) {
+			page.Runs = append(page.Runs, apiRun{JSONRun: report.NewJSONRun(l.runs[offset+i]), Short: short})
+		}
 	}
 	writeJSON(w, page)
 }
@@ -92,7 +100,6 @@ func intParam(s string, def, lo, hi int, name string) (int, error) {
 // columns of the whole listing.
 type listing struct {
 	runs     []record.Summary
-	short    []string
 	params   []string
 	metrics  []string
 	warnings []string
@@ -102,13 +109,9 @@ type listing struct {
 // through a listing reads the ledger once.
 func (s *Server) list(q query.Query, where string) (*listing, error) {
 	key := strings.Join([]string{q.Experiment, q.SweepID, where, q.Sort}, "\x00")
-	st, err := os.Stat(s.Ledger.Path())
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	stamp, err := s.stamp()
+	if err != nil {
 		return nil, err
-	}
-	var stamp ledgerStamp
-	if st != nil {
-		stamp = ledgerStamp{st.Size(), st.ModTime()}
 	}
 	if l := s.lists.get(key, stamp); l != nil {
 		return l, nil
@@ -126,13 +129,20 @@ func (s *Server) list(q query.Query, where string) (*listing, error) {
 	if len(runs) > 0 {
 		l.params = report.DifferingParams(runs)
 	}
-	ids := make([]string, len(runs))
-	for i, r := range runs {
-		ids[i] = r.ID
-	}
-	l.short = report.ShortIDs(ids)
 	s.lists.put(key, stamp, l)
 	return l, nil
+}
+
+// stamp is the ledger's state now.
+func (s *Server) stamp() (ledgerStamp, error) {
+	st, err := os.Stat(s.Ledger.Path())
+	if errors.Is(err, os.ErrNotExist) {
+		return ledgerStamp{}, nil
+	}
+	if err != nil {
+		return ledgerStamp{}, err
+	}
+	return ledgerStamp{st.Size(), st.ModTime()}, nil
 }
 
 // ledgerStamp tells one state of the ledger file from another: it only

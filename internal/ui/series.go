@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // column is one metric's points: steps and values (NaN for a null, a
@@ -30,6 +31,8 @@ type seriesFile struct {
 	lines int
 	names []string // in the order first seen
 	cols  map[string]*column
+	// interned are the names seen, reused rather than allocated per line.
+	interned []string
 }
 
 // read brings f up to date with the file at path, which it reads through
@@ -90,7 +93,7 @@ func (f *seriesFile) parse(b []byte) {
 		line := b[:i]
 		b = b[i+1:]
 		var ok bool
-		if kv, ok = scanFlat(line, kv[:0]); !ok {
+		if kv, ok = f.scanFlat(line, kv[:0]); !ok {
 			if kv, ok = decodeFlat(line, kv[:0]); !ok {
 				continue // not a metrics line: skipped, like the ledger's torn lines
 			}
@@ -117,6 +120,21 @@ func (f *seriesFile) parse(b []byte) {
 	}
 }
 
+// intern returns name as a string, the same one each time: a metrics file
+// repeats a handful of names on every line.
+func (f *seriesFile) intern(name []byte) string {
+	for _, n := range f.interned {
+		if n == string(name) {
+			return n
+		}
+	}
+	n := string(name)
+	if len(f.interned) < 64 {
+		f.interned = append(f.interned, n)
+	}
+	return n
+}
+
 // pair is one number of a metrics line.
 type pair struct {
 	name string
@@ -127,7 +145,7 @@ type pair struct {
 // writes) without a general decoder; anything else (escapes in a name,
 // nested values) is left to decodeFlat. Strings and booleans are skipped:
 // they are not metrics.
-func scanFlat(b []byte, kv []pair) ([]pair, bool) {
+func (f *seriesFile) scanFlat(b []byte, kv []pair) ([]pair, bool) {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return kv, false
@@ -144,7 +162,7 @@ func scanFlat(b []byte, kv []pair) ([]pair, bool) {
 		if j < 0 || bytes.IndexByte(b[i+1:i+1+j], '\\') >= 0 {
 			return kv, false
 		}
-		name := b[i+1 : i+1+j]
+		name := f.intern(b[i+1 : i+1+j])
 		i = skipSpace(b, i+2+j)
 		if i >= len(b) || b[i] != ':' {
 			return kv, false
@@ -157,14 +175,16 @@ func scanFlat(b []byte, kv []pair) ([]pair, bool) {
 		val := b[i:k]
 		switch {
 		case string(val) == "null":
-			kv = append(kv, pair{string(name), math.NaN()})
+			kv = append(kv, pair{name, math.NaN()})
 		case string(val) == "true" || string(val) == "false":
 		case len(val) > 0 && (val[0] == '-' || (val[0] >= '0' && val[0] <= '9')):
-			v, err := strconv.ParseFloat(string(val), 64)
+			// The string shares val's bytes and does not outlive the call
+			// (ParseFloat keeps it only in an error, dropped here).
+			v, err := strconv.ParseFloat(unsafe.String(&val[0], len(val)), 64)
 			if err != nil {
 				return kv, false
 			}
-			kv = append(kv, pair{string(name), v})
+			kv = append(kv, pair{name, v})
 		default:
 			return kv, false
 		}

@@ -25,8 +25,9 @@ type Server struct {
 	// Poll is how often live routes look at a run's files (default 500 ms).
 	Poll time.Duration
 
-	series *seriesCache
-	lists  *listCache
+	series  *seriesCache
+	lists   *listCache
+	records recordCache
 }
 
 // cookieName is the cookie that carries the token.
