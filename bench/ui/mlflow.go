@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -92,15 +93,9 @@ func ratio(ourMedian string, theirs time.Duration) string {
 	return fmt.Sprintf("%.1f× magelab's uncached median", float64(theirs.Microseconds())/1000/m)
 }
 
-func minOf(s []time.Duration) time.Duration { return median(s[:1]) }
+func minOf(s []time.Duration) time.Duration { return slices.Min(s) }
 
-func maxOf(s []time.Duration) time.Duration {
-	m := s[0]
-	for _, d := range s {
-		m = max(m, d)
-	}
-	return m
-}
+func maxOf(s []time.Duration) time.Duration { return slices.Max(s) }
 
 func mlflowExperiments(base string) ([]string, error) {
 	body, _ := json.Marshal(map[string]any{"max_results": 100})
