@@ -10,12 +10,14 @@ import (
 	"strings"
 
 	"github.com/magefile/mage/mg"
+	"golang.org/x/term"
 
 	"github.com/magelab/magelab/internal/config"
 	"github.com/magelab/magelab/internal/ledger"
 	"github.com/magelab/magelab/internal/query"
 	"github.com/magelab/magelab/internal/report"
 	"github.com/magelab/magelab/internal/runner"
+	"github.com/magelab/magelab/internal/ui"
 )
 
 // Runs holds the targets that read the run ledger: runs:show, runs:compare.
@@ -24,8 +26,8 @@ type Runs mg.Namespace
 // The listing is `runs`, not `runs:list`: Mage lowercases target names, and
 // Go cannot name a function Runs beside the namespace type, so it is RUNS.
 
-// RUNS lists runs, newest first: -exp=NAME, -where="val_accuracy>0.9 train.lr=0.01 status=finished", -sort=-val_accuracy, -limit=20 (0: all), -format=table|md|csv|json, -sweep=ID.
-func RUNS(exp, where, sort *string, limit *int, format, sweep *string) error {
+// RUNS lists runs, newest first: -exp=NAME, -where="val_accuracy>0.9 train.lr=0.01 status=finished", -sort=-val_accuracy, -limit=20 (0: all), -format=table|md|csv|json|html, -sweep=ID, -cols=id,status,train.lr.
+func RUNS(exp, where, sort *string, limit *int, format, sweep, cols *string) error {
 	f, err := report.ParseFormat(deref(format))
 	if err != nil {
 		return fmt.Errorf("-format: %w", err)
@@ -39,6 +41,9 @@ func RUNS(exp, where, sort *string, limit *int, format, sweep *string) error {
 		return err
 	}
 	q := query.Query{Experiment: name, SweepID: deref(sweep), Where: conds, Sort: deref(sort), Limit: 20}
+	if f == report.FormatHTML {
+		q.Limit = 0 // a report is for every run, unless -limit says otherwise
+	}
 	if limit != nil {
 		q.Limit = *limit
 	}
@@ -59,11 +64,27 @@ func RUNS(exp, where, sort *string, limit *int, format, sweep *string) error {
 		}
 		return nil
 	}
-	opt := report.FormatOptions{}
+	if f == report.FormatHTML {
+		return ui.WriteReport(os.Stdout, l, runs, q.SweepID)
+	}
+	opt := report.FormatOptions{Cols: strings.FieldsFunc(deref(cols), func(r rune) bool { return r == ',' || r == ' ' })}
 	if f == report.FormatMarkdown {
 		opt.Chart = chartMetric(l, q)
 	}
+	if f == report.FormatTable {
+		opt.Width = terminalWidth(os.Stdout)
+	}
 	return report.WriteRuns(os.Stdout, runs, f, opt)
+}
+
+// terminalWidth is f's width when it is a terminal, else 0: a pipe or a
+// file gets every column.
+func terminalWidth(f *os.File) int {
+	w, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return w
 }
 
 // chartMetric is the metric a markdown listing charts: the sweep's own

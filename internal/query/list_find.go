@@ -123,7 +123,7 @@ func (w *want) resolve(runs int) (string, error) {
 			return id, nil
 		}
 	case len(w.hits) == 0:
-		return "", fmt.Errorf("no run matches %q (%d runs in the ledger; `go tool mage runs` lists them)", w.short, runs)
+		return "", &IDError{Short: w.short, Runs: runs}
 	}
 	ids := make([]string, 0, len(w.hits))
 	for id := range w.hits {
@@ -139,7 +139,28 @@ func (w *want) resolve(runs int) (string, error) {
 	if len(ids) > 5 {
 		shown = append(shown[:5:5], fmt.Sprintf("… %d more", len(ids)-5))
 	}
-	return "", fmt.Errorf("run id %q is ambiguous, it matches %s runs: %s (give more characters; the end of an id is more distinctive than its start)", w.short, n, strings.Join(shown, ", "))
+	return "", &IDError{Short: w.short, Runs: runs, Matches: ids, more: w.over,
+		msg: fmt.Sprintf("run id %q is ambiguous, it matches %s runs: %s (give more characters; the end of an id is more distinctive than its start)", w.short, n, strings.Join(shown, ", "))}
+}
+
+// IDError is a short run id that matches no run (Matches empty) or more
+// than one.
+type IDError struct {
+	Short   string
+	Runs    int      // runs in the ledger
+	Matches []string // the runs it matches, newest first; empty: none
+	more    bool     // more matched than were kept
+	msg     string
+}
+
+// Ambiguous reports whether the id matches several runs.
+func (e *IDError) Ambiguous() bool { return len(e.Matches) > 1 || e.more }
+
+func (e *IDError) Error() string {
+	if e.msg != "" {
+		return e.msg
+	}
+	return fmt.Sprintf("no run matches %q (%d runs in the ledger; `go tool mage runs` lists them)", e.Short, e.Runs)
 }
 
 // Records finds the runs whose ids are shorts (see ResolveID) and returns

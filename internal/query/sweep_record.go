@@ -36,3 +36,46 @@ func SweepStarted(l *ledger.Ledger, id string) (ev record.Event, ok bool, err er
 	})
 	return ev, ok, err
 }
+
+// Sweep is one sweep of the ledger: its newest sweep.started and, when it
+// came, the sweep.finished after it.
+type Sweep struct {
+	Started  record.Event
+	Finished *record.Event
+}
+
+// Sweeps lists the ledger's sweeps, newest first, reading it backwards and
+// decoding only sweep events.
+func Sweeps(l *ledger.Ledger) ([]Sweep, error) {
+	f, err := os.Open(l.Path())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open ledger: %w", err)
+	}
+	defer f.Close()
+	var out []Sweep
+	seen := map[string]bool{}
+	finished := map[string]*record.Event{}
+	err = readBackwards(f, func(b []byte, _ int64) bool {
+		run, typ, peeked := peekRun(b)
+		if !peeked || len(run) != 0 || (string(typ) != record.EventSweepStarted && string(typ) != record.EventSweepFinished) {
+			return true
+		}
+		var e record.Event
+		if json.Unmarshal(b, &e) != nil || e.SweepID == "" || seen[e.SweepID] {
+			return true
+		}
+		if e.Type == record.EventSweepFinished {
+			if finished[e.SweepID] == nil {
+				finished[e.SweepID] = &e
+			}
+			return true
+		}
+		seen[e.SweepID] = true
+		out = append(out, Sweep{Started: e, Finished: finished[e.SweepID]})
+		return true
+	})
+	return out, err
+}

@@ -24,6 +24,9 @@ const (
 	FormatMarkdown Format = "md"    // a GitHub-flavoured markdown table
 	FormatCSV      Format = "csv"   // every param and metric, full precision
 	FormatJSON     Format = "json"  // an array of objects
+	// FormatHTML is one self-contained page with the web UI's charts; the
+	// ui package writes it (it owns the page), not WriteRuns.
+	FormatHTML Format = "html"
 )
 
 // ParseFormat checks a -format value; "" is a table.
@@ -31,12 +34,12 @@ func ParseFormat(s string) (Format, error) {
 	switch f := Format(strings.ToLower(strings.TrimSpace(s))); f {
 	case "":
 		return FormatTable, nil
-	case FormatTable, FormatMarkdown, FormatCSV, FormatJSON:
+	case FormatTable, FormatMarkdown, FormatCSV, FormatJSON, FormatHTML:
 		return f, nil
 	case "markdown":
 		return FormatMarkdown, nil
 	}
-	return "", fmt.Errorf("unknown format %q (want table, md, csv or json)", s)
+	return "", fmt.Errorf("unknown format %q (want table, md, csv, json or html)", s)
 }
 
 // FormatOptions are the settings of every format.
@@ -45,6 +48,12 @@ type FormatOptions struct {
 	// Chart, in markdown, adds a bar chart of this metric per run after the
 	// table (the runs that have it, in the listing's order).
 	Chart string
+	// Width, for a table, is the terminal's: the table is laid out to fit
+	// it (see writeFitted). 0 (a pipe, a file) writes every column.
+	Width int
+	// Cols, for a table or markdown, are the columns to show, by header
+	// name (id, status, train.lr, val_accuracy, ...), in that order.
+	Cols []string
 }
 
 func (o FormatOptions) time(t time.Time) string {
@@ -69,28 +78,42 @@ func WriteRuns(w io.Writer, runs []record.Summary, f Format, opt FormatOptions) 
 	case FormatJSON:
 		return writeJSON(w, runs)
 	case FormatMarkdown:
-		if err := writeMarkdown(w, listing(runs, opt, 4)); err != nil || opt.Chart == "" {
+		g, err := listing(runs, opt, 4).choose(opt.Cols)
+		if err != nil {
+			return err
+		}
+		if err := writeMarkdown(w, g); err != nil || opt.Chart == "" {
 			return err
 		}
 		return writeChart(w, runs, opt.Chart)
 	case FormatTable, "":
-		return writeTable(w, listing(runs, opt, 4))
+		if opt.Width > 0 && len(opt.Cols) == 0 {
+			return writeFitted(w, runs, opt)
+		}
+		g, err := listing(runs, opt, 4).choose(opt.Cols)
+		if err != nil {
+			return err
+		}
+		return writeTable(w, g)
 	}
 	return fmt.Errorf("unknown format %q", f)
 }
 
-// grid is a listing as text cells, with which columns hold numbers.
+// grid is a listing as text cells, with which columns hold numbers and
+// which are params or metrics (their names keep their case in a table's
+// header).
 type grid struct {
-	head    []string
-	numeric []bool
-	rows    [][]string
+	head     []string
+	numeric  []bool
+	keepCase []bool
+	rows     [][]string
 }
 
 // listing lays runs out for the table and markdown, numbers with digits
 // significant digits.
 func listing(runs []record.Summary, opt FormatOptions, digits int) grid {
-	params := differingParams(runs)
-	metrics := metricNames(runs)
+	params := DifferingParams(runs)
+	metrics := MetricNames(runs)
 	g := grid{head: []string{"id", "experiment", "status", "started", "sha"}}
 	g.head = append(g.head, params...)
 	g.head = append(g.head, metrics...)
@@ -103,6 +126,10 @@ func listing(runs []record.Summary, opt FormatOptions, digits int) grid {
 		g.numeric[5+len(params)+i] = true
 	}
 	g.numeric[len(g.head)-2] = true
+	g.keepCase = make([]bool, len(g.head))
+	for i := 5; i < len(g.head)-2; i++ {
+		g.keepCase[i] = true
+	}
 	ids := ShortIDs(runIDs(runs))
 	for i, r := range runs {
 		row := []string{ids[i], r.Experiment, string(r.Status), opt.time(r.Started), shortSHA(r.Git)}
@@ -117,7 +144,22 @@ func listing(runs []record.Summary, opt FormatOptions, digits int) grid {
 		row = append(row, formatDuration(r), r.GPU)
 		g.rows = append(g.rows, row)
 	}
+	if slices.ContainsFunc(runs, func(r record.Summary) bool { return r.Reproduces != "" }) {
+		g.head, g.numeric, g.keepCase = append(g.head, "reproduces"), append(g.numeric, false), append(g.keepCase, false)
+		for i, r := range runs {
+			g.rows[i] = append(g.rows[i], reproduction(r))
+		}
+	}
 	return g
+}
+
+// reproduction is what a listing says of a run that reproduces another:
+// that run's short id and the verdict.
+func reproduction(r record.Summary) string {
+	if r.Reproduces == "" {
+		return ""
+	}
+	return strings.TrimSpace(record.ShortID(r.Reproduces) + " " + r.Verdict)
 }
 
 func cell(ok bool, text func() string) string {
@@ -132,7 +174,7 @@ func writeTable(w io.Writer, g grid) error {
 	upper := make([]string, len(g.head))
 	for i, h := range g.head {
 		upper[i] = strings.ToUpper(h)
-		if i >= 5 && i < len(g.head)-2 { // params and metrics keep their case
+		if g.keepCase[i] { // params and metrics keep their case
 			upper[i] = h
 		}
 	}
@@ -203,7 +245,7 @@ func writeChart(w io.Writer, runs []record.Summary, metric string) error {
 // at full precision.
 func writeCSV(w io.Writer, runs []record.Summary) error {
 	params := paramNames(runs)
-	metrics := metricNames(runs)
+	metrics := MetricNames(runs)
 	cw := csv.NewWriter(w)
 	head := []string{"id", "experiment", "sweep", "status", "exit_code", "started", "duration_s", "sha", "branch", "dirty", "host", "gpu"}
 	for _, p := range params {
@@ -242,8 +284,8 @@ func writeCSV(w io.Writer, runs []record.Summary) error {
 	return cw.Error()
 }
 
-// runJSON is a run in a json listing.
-type runJSON struct {
+// JSONRun is a run in a json listing (and in the web UI's API).
+type JSONRun struct {
 	ID         string             `json:"id"`
 	Experiment string             `json:"experiment"`
 	SweepID    string             `json:"sweep,omitempty"`
@@ -256,27 +298,35 @@ type runJSON struct {
 	GPU        string             `json:"gpu,omitempty"`
 	Host       string             `json:"host,omitempty"`
 	PID        int                `json:"pid,omitempty"`
+	Reproduces string             `json:"reproduces,omitempty"`
+	Verdict    string             `json:"verdict,omitempty"`
 	Params     map[string]any     `json:"params"`
 	Metrics    map[string]float64 `json:"metrics"`
 }
 
+// NewJSONRun is r as a json listing writes it: times in UTC, empty maps
+// rather than null.
+func NewJSONRun(r record.Summary) JSONRun {
+	j := JSONRun{ID: r.ID, Experiment: r.Experiment, SweepID: r.SweepID, Key: r.Key, Status: r.Status,
+		ExitCode: r.ExitCode, Duration: r.Duration, Git: r.Git, GPU: r.GPU, Host: r.Host, PID: r.PID,
+		Reproduces: r.Reproduces, Verdict: r.Verdict, Params: r.Params, Metrics: r.Metrics}
+	if !r.Started.IsZero() {
+		t := r.Started.UTC()
+		j.Started = &t
+	}
+	if j.Params == nil {
+		j.Params = map[string]any{}
+	}
+	if j.Metrics == nil {
+		j.Metrics = map[string]float64{}
+	}
+	return j
+}
+
 func writeJSON(w io.Writer, runs []record.Summary) error {
-	out := make([]runJSON, len(runs))
+	out := make([]JSONRun, len(runs))
 	for i, r := range runs {
-		j := runJSON{ID: r.ID, Experiment: r.Experiment, SweepID: r.SweepID, Key: r.Key, Status: r.Status,
-			ExitCode: r.ExitCode, Duration: r.Duration, Git: r.Git, GPU: r.GPU, Host: r.Host, PID: r.PID,
-			Params: r.Params, Metrics: r.Metrics}
-		if !r.Started.IsZero() {
-			t := r.Started.UTC()
-			j.Started = &t
-		}
-		if j.Params == nil {
-			j.Params = map[string]any{}
-		}
-		if j.Metrics == nil {
-			j.Metrics = map[string]float64{}
-		}
-		out[i] = j
+		out[i] = NewJSONRun(r)
 	}
 	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
@@ -370,9 +420,9 @@ func formatValue(v any) string {
 	return string(b)
 }
 
-// differingParams are the param names whose values are not the same in
+// DifferingParams are the param names whose values are not the same in
 // every run (a name some runs lack differs), sorted.
-func differingParams(runs []record.Summary) []string {
+func DifferingParams(runs []record.Summary) []string {
 	var out []string
 	for _, p := range paramNames(runs) {
 		first, ok0 := runs[0].Params[p]
@@ -397,7 +447,8 @@ func paramNames(runs []record.Summary) []string {
 	return slices.Sorted(maps.Keys(set))
 }
 
-func metricNames(runs []record.Summary) []string {
+// MetricNames are the names of every metric any of runs has, sorted.
+func MetricNames(runs []record.Summary) []string {
 	set := map[string]bool{}
 	for _, r := range runs {
 		for k := range r.Metrics {

@@ -164,5 +164,5 @@ func TestParseFormat(t *testing.T) {
 		assert.Equal(t, want, got, "ParseFormat(%q) = %q, %v; want %q", in, got, err, want)
 	}
 	_, err := ParseFormat("xml")
-	assert.EqualError(t, err, `unknown format "xml" (want table, md, csv or json)`)
+	assert.EqualError(t, err, `unknown format "xml" (want table, md, csv, json or html)`)
 }
