@@ -147,4 +147,3 @@ func ParseStep(line []byte, metric string) (step int, value float64, ok bool) {
 	}
 	return int(s), v, true
 }
-

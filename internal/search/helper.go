@@ -2,7 +2,6 @@ package search
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -89,8 +88,10 @@ func (h *helper) read(r io.Reader) {
 
 // call sends req (with its op) and decodes the answer into resp. An
 // answer {"error": ...} is an error of the request; no answer is a
-// *HelperError.
-func (h *helper) call(ctx context.Context, op string, req map[string]any, resp any) error {
+// *HelperError. A request is never abandoned half-way (its answer would
+// come to the next one): one that gets no answer in callTimeout stops the
+// helper.
+func (h *helper) call(op string, req map[string]any, resp any) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if req == nil {
@@ -116,9 +117,6 @@ func (h *helper) call(ctx context.Context, op string, req map[string]any, resp a
 	case <-t.C:
 		h.p.Stop(time.Second) // a stuck helper would answer this request late, to the next one
 		return h.gone(op, fmt.Sprintf("no answer in %s", callTimeout))
-	case <-ctx.Done():
-		h.p.Stop(time.Second)
-		return fmt.Errorf("optuna helper: %s: %w", op, context.Cause(ctx))
 	}
 	var e struct {
 		Error string `json:"error"`
@@ -153,7 +151,7 @@ func (h *helper) gone(op, how string) error {
 func (h *helper) close(grace time.Duration) {
 	done := make(chan struct{})
 	go func() {
-		h.call(context.Background(), "close", nil, nil)
+		h.call("close", nil, nil)
 		close(done)
 	}()
 	select {

@@ -109,11 +109,15 @@ def internal(trial: optuna.trial.FrozenTrial) -> dict:
     return {k: trial.distributions[k].to_internal_repr(v) for k, v in trial.params.items()}
 
 
-def describe(t: optuna.trial.FrozenTrial) -> dict:
+def describe(t: optuna.trial.FrozenTrial, space: dict) -> dict:
     value = t.value if t.values is not None else None
     if value is not None and not math.isfinite(value):
         value = None
-    return {"number": t.number, "state": t.state.name.lower(), "params": internal(t), "value": value,
+    params = internal(t)
+    if t.state == TrialState.WAITING:  # an enqueued point: its values wait in fixed_params
+        fixed = t.system_attrs.get("fixed_params", {})
+        params = {k: space[k].to_internal_repr(v) for k, v in fixed.items() if k in space}
+    return {"number": t.number, "state": t.state.name.lower(), "params": params, "value": value,
             "user_attrs": t.user_attrs, "last_step": t.last_step}
 
 
@@ -129,12 +133,22 @@ class Helper:
         self.study = optuna.create_study(
             study_name=req["study"], storage=storage, direction=req["direction"],
             sampler=sampler(req["sampler"]), pruner=pruner(req.get("pruner")), load_if_exists=True)
+        held = len(self.study.get_trials(deepcopy=False))
+        if held:
+            # A new process's seeded sampler would start its random sequence
+            # again and propose the points it proposed first: a resumed study
+            # draws from seed + the trials it holds (the same history, the
+            # same proposals).
+            spec = dict(req["sampler"])
+            if spec.get("seed") is not None:
+                spec["seed"] += held
+            self.study.sampler = sampler(spec)
         if self.study.direction.name.lower() != req["direction"]:
             raise ValueError(f"study {req['study']} in {req['journal']} was made to "
                              f"{self.study.direction.name.lower()}, not {req['direction']}")
         for k, v in (req.get("attrs") or {}).items():
             self.study.set_user_attr(k, v)
-        return {"trials": [describe(t) for t in self.study.get_trials(deepcopy=False)]}
+        return {"trials": [describe(t, self.space) for t in self.study.get_trials(deepcopy=False)]}
 
     def ask(self, req: dict) -> dict:
         trial = self.study.ask(self.space or None)
@@ -180,7 +194,7 @@ class Helper:
         return {"numbers": numbers}
 
     def trials(self, req: dict) -> dict:
-        return {"trials": [describe(t) for t in self.study.get_trials(deepcopy=False)]}
+        return {"trials": [describe(t, self.space) for t in self.study.get_trials(deepcopy=False)]}
 
     def _trial_id(self, number: int) -> int:
         if number in self.running:

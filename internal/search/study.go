@@ -113,8 +113,11 @@ func PrunerSpec(e *config.EarlyStop) map[string]any {
 	return m
 }
 
-func (s *Study) call(ctx context.Context, op string, req map[string]any, resp any) error {
-	err := s.h.call(ctx, op, req, resp)
+// call makes one request. Only Ask and Report heed ctx (there is nothing
+// to ask once a sweep stops); the others go through after it, so that the
+// journal learns how the trials ended.
+func (s *Study) call(_ context.Context, op string, req map[string]any, resp any) error {
+	err := s.h.call(op, req, resp)
 	if he, ok := err.(*HelperError); ok {
 		he.Journal = s.journal
 	}
@@ -127,6 +130,9 @@ func (s *Study) Ask(ctx context.Context, attrs map[string]any) (int, []config.KV
 	var resp struct {
 		Number int                `json:"number"`
 		Params map[string]float64 `json:"params"`
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, nil, err
 	}
 	if err := s.call(ctx, "ask", map[string]any{"attrs": attrs}, &resp); err != nil {
 		return 0, nil, err
@@ -149,6 +155,9 @@ func (s *Study) Enqueue(ctx context.Context, params map[string]float64, attrs ma
 func (s *Study) Report(ctx context.Context, number, step int, value float64) (bool, error) {
 	var resp struct {
 		Prune bool `json:"prune"`
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
 	}
 	err := s.call(ctx, "report", map[string]any{"number": number, "step": step, "value": s.sign * value}, &resp)
 	return resp.Prune, err
@@ -193,6 +202,16 @@ func (s *Study) Done() <-chan struct{} { return s.h.Done() }
 
 // Close ends the helper; the journal keeps the study.
 func (s *Study) Close() { s.h.close(5 * time.Second) }
+
+// Died is the *HelperError of a helper that ended on its own, once Done
+// is closed.
+func (s *Study) Died() error {
+	err := s.h.gone("the sweep", "")
+	if he, ok := err.(*HelperError); ok {
+		he.Journal = s.journal
+	}
+	return err
+}
 
 // Journal is the study's journal file.
 func (s *Study) Journal() string { return s.journal }
