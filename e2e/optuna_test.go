@@ -209,9 +209,14 @@ const ashaSweep = "  method: grid\n  metric: loss\n  goal: minimize\n  parallel:
 func TestSweepASHAPrunesBadTrials(t *testing.T) {
 	p := curveProject(t, ashaSweep)
 	p.write("experiments/opt.yaml", strings.Replace(p.read("experiments/opt.yaml"), "steps: 3, nap: 0.005", "steps: 10, nap: 0.05", 1))
+	dry := p.mustMage("sweep", "-exp=opt", "-dry")
+	mustContain(t, dry.out, "10 trials on 2 slots", "grid, early stop: asha on loss from step 1")
+	jobSummary := filepath.Join(t.TempDir(), "summary.md")
+	p.env = append(p.env, "GITHUB_STEP_SUMMARY="+jobSummary)
 	r := p.mustMage("sweep", "-exp=opt")
 	id := sweepID(t, r.out)
 	mustContain(t, r.out, "pruned at step")
+	mustContain(t, p.readAbs(jobSummary), "| pruned at step 1 |", "best: trial ")
 	var pruned, finished int
 	for _, s := range sweepRuns(t, p, id) {
 		kind := s.Params["train.kind"]

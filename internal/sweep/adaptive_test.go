@@ -117,3 +117,36 @@ func TestStudyTrials(t *testing.T) {
 	})
 	assert.Equal(t, []Trial{{Index: 0, Values: []config.KV{{Key: "x", Value: 1.0}}}, {Index: 2, Values: []config.KV{{Key: "x", Value: 2.0}}}}, got)
 }
+
+// TestVerdict: how each outcome is told to Optuna.
+func TestVerdict(t *testing.T) {
+	one := 1.0
+	tpe := &studyTrial{spec: &Spec{Method: "tpe", Metric: "acc"}}
+	grid := &studyTrial{spec: &Spec{Method: "grid", Metric: "acc", EarlyStop: &config.EarlyStop{Method: "median", Metric: "loss"}}}
+	for _, tc := range []struct {
+		name   string
+		st     *studyTrial
+		o      Outcome
+		last   *float64
+		state  search.State
+		value  *float64
+		status string
+	}{
+		{"Finished", tpe, Outcome{Status: record.StatusFinished, Metrics: map[string]float64{"acc": 0.9}}, nil, search.Complete, ptr(0.9), "finished"},
+		{"FinishedWithoutMetric", tpe, Outcome{Status: record.StatusFinished}, &one, search.Fail, nil, "finished without acc"},
+		{"GridTellsPrunersMetric", grid, Outcome{Status: record.StatusFinished, Metrics: map[string]float64{"acc": 0.9, "loss": 0.2}}, nil, search.Complete, ptr(0.2), "finished"},
+		{"GridLastReported", grid, Outcome{Status: record.StatusFinished}, &one, search.Complete, &one, "finished"},
+		{"Pruned", tpe, Outcome{Status: record.StatusPruned}, &one, search.Pruned, nil, "pruned"},
+		{"Failed", tpe, Outcome{Status: record.StatusFailed}, nil, search.Fail, nil, "failed"},
+		{"Interrupted", tpe, Outcome{Status: record.StatusInterrupted}, nil, search.Fail, nil, "interrupted"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			state, value, attrs := tc.st.verdict(tc.o, tc.last)
+			assert.Equal(t, tc.state, state)
+			assert.Equal(t, tc.value, value)
+			assert.Equal(t, tc.status, attrs[attrStatus])
+		})
+	}
+}
+
+func ptr(v float64) *float64 { return &v }
