@@ -31,7 +31,7 @@ import (
 
 // space is the swept space, as a grid and as ranges.
 const (
-	gridParams = "    train.lr: [0.001, 0.003, 0.01, 0.03, 0.1]\n    train.hidden: [16, 32, 64, 128]\n    train.epochs: [10, 20, 40]\n"
+	gridParams  = "    train.lr: [0.001, 0.003, 0.01, 0.03, 0.1]\n    train.hidden: [16, 32, 64, 128]\n    train.epochs: [10, 20, 40]\n"
 	rangeParams = "    train.lr: {min: 0.001, max: 0.1, log: true}\n    train.hidden: {min: 16, max: 128, int: true, log: true}\n" +
 		"    train.epochs: [10, 20, 40]\n"
 	common = "  metric: val_accuracy\n  goal: maximize\n  parallel: 2\n  max_failures: -1\n"
