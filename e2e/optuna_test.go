@@ -334,3 +334,24 @@ func TestSweepPlanRefusesTPE(t *testing.T) {
 	assert.Equal(t, 1, r.code, r.out)
 	mustContain(t, r.out, "method tpe cannot be planned as a GitHub Actions matrix", "a matrix is fixed in advance")
 }
+
+// TestSweepTPEOnGPUs: a TPE sweep keeps one trial per GPU on a (fake)
+// four-GPU machine, each run recording only its own GPU.
+func TestSweepTPEOnGPUs(t *testing.T) {
+	p := curveProject(t, strings.Replace(tpeSweep, "trials: 12", "trials: 8", 1))
+	p.env = append(p.env[1:], fourGPUs(t), "NAP=0.1")
+	r := p.mustMage("sweep", "-exp=opt")
+	id := sweepID(t, r.out)
+	mustContain(t, r.out, "8 trials of opt, tpe (seed 5), 0 of 8 spent, on 4 slots (gpu 0; gpu 1; gpu 2; gpu 3)")
+	runs := sweepRuns(t, p, id)
+	require.Len(t, runs, 8)
+	used := map[int]int{}
+	for _, s := range runs {
+		run := p.readRun(s.ID)
+		require.Equal(t, record.StatusFinished, run.Status)
+		require.NotNil(t, run.GPU)
+		require.Len(t, run.GPU.Devices, 1, "run %s sampled other trials' GPUs", s.ID)
+		used[run.GPU.Devices[0].Index]++
+	}
+	assert.Len(t, used, 4, "every GPU took trials: %v", used)
+}

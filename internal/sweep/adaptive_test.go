@@ -145,6 +145,7 @@ func TestVerdict(t *testing.T) {
 			assert.Equal(t, tc.state, state)
 			assert.Equal(t, tc.value, value)
 			assert.Equal(t, tc.status, attrs[attrStatus])
+			assert.NotContains(t, attrs, attrRun, "no run id, no attribute")
 		})
 	}
 }

@@ -188,6 +188,9 @@ func (st *studyTrial) run(ctx context.Context, t Trial, number int, started func
 // random sweep, else its last reported value), pruned, or fail.
 func (st *studyTrial) verdict(o Outcome, last *float64) (search.State, *float64, map[string]any) {
 	attrs := map[string]any{attrStatus: string(o.Status)}
+	if o.RunID != "" { // a reused run never started, so the trial learns its id here
+		attrs[attrRun] = o.RunID
+	}
 	switch o.Status {
 	case record.StatusPruned:
 		return search.Pruned, nil, attrs
