@@ -221,3 +221,13 @@ func mustContain(t *testing.T, out string, wants ...string) {
 		require.Contains(t, out, w, "output lacks %q:\n%s", w, out)
 	}
 }
+
+// readAbs reads a file outside the project (a job summary).
+func (p *project) readAbs(path string) string {
+	p.t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return string(b)
+}

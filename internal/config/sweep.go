@@ -13,10 +13,10 @@ import (
 // Sweep is an experiment's sweep: block, checked when the experiment is
 // loaded.
 type Sweep struct {
-	Method     string       // "grid" or "random"
+	Method     string       // "grid", "random", "tpe" or "cmaes"
 	Parameters []SweepParam // sorted by key: the grid's last key varies fastest
-	Trials     int          // random: how many points
-	Seed       int          // random: the sampler's seed (default: the experiment's, -set seed=N included)
+	Trials     int          // random, tpe, cmaes: how many points (the budget)
+	Seed       int          // random, tpe, cmaes: the sampler's seed (default: the experiment's, -set seed=N included)
 	Metric     string       // what "best" means; "" ranks nothing
 	Goal       string       // "maximize" or "minimize"
 	Parallel   int          // slots; 0 means auto
@@ -25,6 +25,8 @@ type Sweep struct {
 	// MaxFailures stops the sweep after that many failed trials; 0 means
 	// the default: stop after 3 while no trial has succeeded; -1 never.
 	MaxFailures int
+	// EarlyStop, when not nil, stops trials whose curves fall behind.
+	EarlyStop *EarlyStop
 	// Raw is the block as written, which the sweep's record keeps.
 	Raw map[string]any
 
@@ -42,12 +44,23 @@ type SweepParam struct {
 	Int    bool // integers from [Min, Max]
 }
 
+// Adaptive reports whether the method proposes points from the results so
+// far (Optuna's samplers) rather than listing them in advance.
+func (s *Sweep) Adaptive() bool { return s.Method == "tpe" || s.Method == "cmaes" }
+
+// Sampled reports whether the method draws trials: points from ranges,
+// trials: N of them.
+func (s *Sweep) Sampled() bool { return s.Method != "grid" }
+
 // IsRange reports whether p is sampled from [Min, Max] rather than a list.
 func (p SweepParam) IsRange() bool { return p.Values == nil }
 
 // sweepKeys are the keys of a sweep block.
 var sweepKeys = []string{"method", "parameters", "trials", "seed", "metric", "goal", "parallel",
-	"gpus_per_trial", "trials_per_gpu", "threads_per_trial", "max_failures"}
+	"gpus_per_trial", "trials_per_gpu", "threads_per_trial", "max_failures", "early_stop"}
+
+// sweepMethods are the values of method:.
+var sweepMethods = []string{"grid", "random", "tpe", "cmaes"}
 
 // sweepBlock decodes one sweep block: the raw values for their meaning, the
 // nodes for the positions of errors.
@@ -90,26 +103,32 @@ func (b *sweepBlock) decode() {
 		}
 	}
 	s := b.s
-	s.Method = b.oneOf("method", s.Method, "grid", "random")
-	s.Goal = b.oneOf("goal", s.Goal, "maximize", "minimize")
-	s.Metric = b.str("metric")
+	s.Method = b.top().oneOf("method", s.Method, sweepMethods...)
+	s.Goal = b.top().oneOf("goal", s.Goal, "maximize", "minimize")
+	s.Metric = b.top().str("metric")
 	for _, n := range []struct {
 		key string
 		dst *int
 		min int
 	}{{"trials", &s.Trials, 1}, {"seed", &s.Seed, 0}, {"gpus_per_trial", &s.GPUsPerTrial, 1},
 		{"trials_per_gpu", &s.TrialsPerGPU, 1}, {"threads_per_trial", &s.ThreadsPerTrial, 1}, {"max_failures", &s.MaxFailures, -1}} {
-		b.int(n.key, n.dst, n.min)
+		b.top().int(n.key, n.dst, n.min)
 	}
 	_, s.seedSet = b.raw["seed"]
 	s.Parallel = b.parallel()
 	s.Parameters = b.params(s.Method)
 	_, hasTrials := b.raw["trials"]
 	switch {
-	case s.Method == "random" && !hasTrials:
-		b.errorf(b.node, "trials", "method: random needs trials: N (how many points to sample)")
+	case s.Sampled() && !hasTrials:
+		b.errorf(b.node, "trials", "method: %s needs trials: N (how many points to %s)", s.Method, map[bool]string{false: "sample", true: "try"}[s.Adaptive()])
 	case s.Method == "grid" && hasTrials:
-		b.errorf(b.val(b.node, "trials"), "trials", "a grid runs every combination; trials: applies to method: random")
+		b.errorf(b.val(b.node, "trials"), "trials", "a grid runs every combination; trials: applies to methods random, tpe and cmaes")
+	}
+	if s.Adaptive() && s.Metric == "" {
+		b.errorf(b.node, "metric", "method: %s optimises a metric: name it with metric: (and goal: maximize or minimize)", s.Method)
+	}
+	if _, ok := b.raw["early_stop"]; ok {
+		s.EarlyStop = b.earlyStop()
 	}
 }
 
@@ -136,43 +155,8 @@ func entry(m *yaml.Node, name string, which int) *yaml.Node {
 	return m
 }
 
-func (b *sweepBlock) str(key string) string {
-	v, ok := b.raw[key]
-	if !ok || v == nil {
-		return ""
-	}
-	s, ok := v.(string)
-	if !ok || strings.TrimSpace(s) == "" {
-		b.errorf(b.val(b.node, key), key, "want a name, found %v", v)
-		return ""
-	}
-	return s
-}
-
-func (b *sweepBlock) oneOf(key, def string, allowed ...string) string {
-	s := b.str(key)
-	if s == "" {
-		return def
-	}
-	if !slices.Contains(allowed, s) {
-		b.errorf(b.val(b.node, key), key, "%q is not one of %s%s", s, strings.Join(allowed, ", "), didYouMean(s, allowed))
-		return def
-	}
-	return s
-}
-
-func (b *sweepBlock) int(key string, dst *int, min int) {
-	v, ok := b.raw[key]
-	if !ok {
-		return
-	}
-	i, ok := v.(int)
-	if !ok || i < min {
-		b.errorf(b.val(b.node, key), key, "want an integer ≥ %d, found %v", min, v)
-		return
-	}
-	*dst = i
-}
+// top reads the values of the sweep block itself.
+func (b *sweepBlock) top() field { return field{b: b, node: b.node, raw: b.raw} }
 
 // parallel reads parallel: auto (0) or a count.
 func (b *sweepBlock) parallel() int {
@@ -217,7 +201,7 @@ func (b *sweepBlock) param(n *yaml.Node, key string, v any, method string) (Swee
 			b.errorf(n, field, "an empty list gives no trial; list at least one value")
 			return SweepParam{}, false
 		}
-		return SweepParam{Key: key, Values: v}, true
+		return b.listParam(n, field, key, v, method)
 	case map[string]any:
 		return b.rangeParam(n, field, key, v, method)
 	default:
@@ -262,11 +246,31 @@ func (b *sweepBlock) rangeParam(n *yaml.Node, field, key string, m map[string]an
 	case p.Int && (p.Min != math.Trunc(p.Min) || p.Max != math.Trunc(p.Max)):
 		b.errorf(n, field, "an int range needs whole min and max, found %v and %v", m["min"], m["max"])
 	case method == "grid":
-		b.errorf(n, field, "a grid needs a list of values; a range {min, max} is sampled by method: random")
+		b.errorf(n, field, "a grid needs a list of values; a range {min, max} is sampled by methods random, tpe and cmaes")
 	default:
 		return p, true
 	}
 	return p, false
+}
+
+// listParam checks a list for the method: Optuna's choices are scalars,
+// and CMA-ES searches ranges only.
+func (b *sweepBlock) listParam(n *yaml.Node, field, key string, v []any, method string) (SweepParam, bool) {
+	switch method {
+	case "cmaes":
+		b.errorf(n, field, "method: cmaes searches numeric ranges only, and a list is a choice: write {min, max} (int: true for whole numbers, log: true for scales), or use method: tpe")
+		return SweepParam{}, false
+	case "tpe":
+		for _, c := range v {
+			switch c.(type) {
+			case nil, bool, int, float64, string:
+			default:
+				b.errorf(n, field, "method: tpe takes choices that are numbers, strings, true/false or null, found %v", c)
+				return SweepParam{}, false
+			}
+		}
+	}
+	return SweepParam{Key: key, Values: v}, true
 }
 
 func number(v any) (float64, bool) {

@@ -56,12 +56,12 @@ func TestLoadSweep(t *testing.T) {
 	})
 	bad := []struct{ name, sweep, want string }{
 		{"UnknownKey", "sweep:\n  metrik: acc\n  parameters: {train.lr: [1.0]}\n", `sweep.metrik: unknown key (did you mean "metric"?)`},
-		{"BadMethod", "sweep:\n  method: gird\n  parameters: {train.lr: [1.0]}\n", `sweep.method: "gird" is not one of grid, random (did you mean "grid"?)`},
+		{"BadMethod", "sweep:\n  method: gird\n  parameters: {train.lr: [1.0]}\n", `sweep.method: "gird" is not one of grid, random, tpe, cmaes (did you mean "grid"?)`},
 		{"BadGoal", "sweep:\n  goal: max\n  parameters: {train.lr: [1.0]}\n", `sweep.goal: "max" is not one of maximize, minimize`},
 		{"NoParameters", "sweep:\n  metric: acc\n", "sweep.parameters: want a mapping"},
 		{"EmptyList", "sweep:\n  parameters: {train.lr: []}\n", "sweep.parameters.train.lr: an empty list gives no trial"},
 		{"ScalarParam", "sweep:\n  parameters: {train.lr: 0.1}\n", "sweep.parameters.train.lr: want a list of values ([0.1])"},
-		{"GridRange", "sweep:\n  parameters: {train.lr: {min: 0.1, max: 1}}\n", "a grid needs a list of values; a range {min, max} is sampled by method: random"},
+		{"GridRange", "sweep:\n  parameters: {train.lr: {min: 0.1, max: 1}}\n", "a grid needs a list of values; a range {min, max} is sampled by methods random, tpe and cmaes"},
 		{"RandomNoTrials", "sweep:\n  method: random\n  parameters: {train.lr: [1.0]}\n", "sweep.trials: method: random needs trials: N"},
 		{"GridTrials", "sweep:\n  trials: 3\n  parameters: {train.lr: [1.0]}\n", "sweep.trials: a grid runs every combination"},
 		{"ZeroTrials", "sweep:\n  method: random\n  trials: 0\n  parameters: {train.lr: [1.0]}\n", "sweep.trials: want an integer ≥ 1, found 0"},

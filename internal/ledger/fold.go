@@ -53,7 +53,7 @@ func Apply(s *record.Summary, ev record.Event) {
 		s.Reproduces = ev.Reproduces
 		s.Status = record.StatusRunning
 	case record.EventRunFinished:
-		s.Status, s.Duration, s.Verdict = ev.Status, ev.Duration, ev.Verdict
+		s.Status, s.Duration, s.Verdict, s.PrunedStep = ev.Status, ev.Duration, ev.Verdict, ev.PrunedStep
 		if ev.ExitCode != nil {
 			s.ExitCode = *ev.ExitCode
 		}

@@ -245,7 +245,7 @@ func (im *importJob) warnUnlisted(byRun map[string][]sourceLine) {
 	entries, _ := os.ReadDir(im.from.root)
 	for _, e := range entries {
 		name := e.Name()
-		if !e.IsDir() || strings.HasPrefix(name, ".") || byRun[name] != nil {
+		if !e.IsDir() || strings.HasPrefix(name, ".") || name == SweepsDir || byRun[name] != nil {
 			continue
 		}
 		if validID(name) {

@@ -27,6 +27,13 @@ func (l *Ledger) Path() string { return filepath.Join(l.Dir, "ledger.jsonl") }
 // RunDir is the directory of run id.
 func (l *Ledger) RunDir(id string) string { return filepath.Join(l.Dir, id) }
 
+// SweepsDir is the directory in the ledger that holds a directory per
+// sweep (its Optuna study), beside the runs'.
+const SweepsDir = "sweeps"
+
+// SweepDir is the directory of sweep id: runs/sweeps/<id>.
+func (l *Ledger) SweepDir(id string) string { return filepath.Join(l.Dir, SweepsDir, id) }
+
 // Append writes ev as one line under an exclusive lock. The line is written
 // with a single write call on an O_APPEND file, so a crash leaves at most a
 // torn last line, which readers skip and the next append repairs.

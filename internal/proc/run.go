@@ -26,7 +26,7 @@ const DefaultGrace = 3 * time.Second
 const drainTimeout = 2 * time.Second
 
 // Command is one child process to run in its own process group. Its
-// standard input is /dev/null.
+// standard input is /dev/null unless Stdin is set.
 type Command struct {
 	Path   string        // executable; looked up on the PATH in Env (else the current PATH) when it has no slash
 	Args   []string      // arguments after the executable
@@ -34,6 +34,7 @@ type Command struct {
 	Dir    string        // working directory; empty means the current one
 	Output io.Writer     // receives stdout and stderr merged, in order; nil discards them; flushed at the end when it has a Flush method
 	Stderr io.Writer     // when not nil, receives stderr apart from Output
+	Stdin  *os.File      // when not nil, the child's standard input (the read end of a pipe to talk to it)
 	Grace  time.Duration // between SIGINT to the group and SIGKILL to the group; 0 means DefaultGrace
 	// OnStart, when set, is called with the pid (and process group id) once
 	// the process has started, before Run waits for it.
@@ -226,7 +227,7 @@ func command(c Command) (*exec.Cmd, error) {
 	if err != nil {
 		return nil, startError(c.Path, err)
 	}
-	return &exec.Cmd{
+	cmd := &exec.Cmd{
 		Path: path,
 		Args: append([]string{c.Path}, c.Args...),
 		Env:  c.Env,
@@ -235,7 +236,11 @@ func command(c Command) (*exec.Cmd, error) {
 		// children, so the kernel does (a sweep resumed after kill -9
 		// must not race the old trials).
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
-	}, nil
+	}
+	if c.Stdin != nil { // a nil *os.File in the interface would close the child's stdin
+		cmd.Stdin = c.Stdin
+	}
+	return cmd, nil
 }
 
 // lookPath finds file like exec.LookPath, but on the PATH that the child

@@ -47,6 +47,7 @@ type Event struct {
 	Duration   float64            `json:"duration_s,omitempty"`
 	Metrics    map[string]float64 `json:"metrics,omitempty"`
 	Verdict    string             `json:"verdict,omitempty"`
+	PrunedStep *int               `json:"pruned_step,omitempty"` // run.finished of a pruned trial
 
 	// Sweep events: the sweep's spec as resolved (sweep.started), its
 	// trials' run ids in trial order and the best of them (sweep.finished).

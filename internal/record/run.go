@@ -15,6 +15,9 @@ const (
 	StatusFailed      Status = "failed"
 	StatusInterrupted Status = "interrupted"
 	StatusCrashed     Status = "crashed"
+	// StatusPruned is a sweep trial stopped by early stopping: its curve
+	// fell behind the others' (Run.PrunedStep says where).
+	StatusPruned Status = "pruned"
 )
 
 // Run is the full record of one run, stored as runs/<id>/run.json.
@@ -27,6 +30,7 @@ type Run struct {
 	Status         Status             `json:"status"`
 	ExitCode       int                `json:"exit_code"`
 	Error          string             `json:"error,omitempty"`
+	PrunedStep     *int               `json:"pruned_step,omitempty"` // a pruned trial: the last step its pruner judged
 	Started        time.Time          `json:"started"`
 	Ended          *time.Time         `json:"ended,omitempty"`
 	DurationSec    float64            `json:"duration_s"`

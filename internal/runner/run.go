@@ -127,7 +127,7 @@ func (r *Run) Train(ctx context.Context, exp *config.Experiment, train config.St
 	data, err := r.p.data(ctx, exp, keys, "", ensure, dataRun{ID: run.ID, Dir: dir, BaseEnv: r.baseEnv(), Out: r.out})
 	run.Stages = append(run.Stages, data.Stages...)
 	if err != nil {
-		return err
+		return firstErr(prunedCause(ctx), err)
 	}
 	out := filepath.Join(dir, "out")
 	if err := os.MkdirAll(out, 0o755); err != nil {
@@ -140,7 +140,8 @@ func (r *Run) Train(ctx context.Context, exp *config.Experiment, train config.St
 	rec.Key = keys["train"]
 	run.SetStage(rec)
 	if err != nil {
-		return err
+		// A trial that early stopping cancelled is pruned, not interrupted.
+		return firstErr(prunedCause(ctx), err)
 	}
 	metrics, err := stageMetrics(spec, rec.Log)
 	if err != nil {
@@ -153,15 +154,22 @@ func (r *Run) Train(ctx context.Context, exp *config.Experiment, train config.St
 
 // Finish stops the run's GPU telemetry, stamps its end from stageErr,
 // writes its record and appends run.finished. The ledger is written even
-// when the run's context was cancelled. It returns stageErr, else the
-// error of writing the record.
+// when the run's context was cancelled. A stageErr that is a *Pruned (what
+// Train returns when early stopping cancelled its context) records the run
+// as pruned at that step. It returns stageErr, else the error of writing
+// the record.
 func (r *Run) Finish(stageErr error) error {
 	r.gpus.stop(r.Record)
 	run := r.Record
 	status, code := record.StatusFinished, 0
 	var se *StageError
+	var pruned *Pruned
 	switch {
 	case stageErr == nil:
+	case errors.As(stageErr, &pruned):
+		status, code = record.StatusPruned, proc.ExitInterrupted
+		step := pruned.Step
+		run.PrunedStep = &step
 	case errors.As(stageErr, &se) && se.ExitCode == proc.ExitInterrupted, isInterrupted(stageErr):
 		status, code = record.StatusInterrupted, proc.ExitInterrupted
 	case errors.As(stageErr, &se):
@@ -179,7 +187,7 @@ func (r *Run) Finish(stageErr error) error {
 	run.Finish(status, code, now)
 	err := r.p.Ledger.WriteRecord(run)
 	ev := record.Event{Type: record.EventRunFinished, Time: now, Run: run.ID, Status: status, ExitCode: &code,
-		Duration: run.DurationSec, Metrics: run.Metrics, Verdict: run.Verdict}
+		Duration: run.DurationSec, Metrics: run.Metrics, Verdict: run.Verdict, PrunedStep: run.PrunedStep}
 	if aerr := r.p.Ledger.Append(ev); err == nil {
 		err = aerr
 	}
@@ -187,6 +195,16 @@ func (r *Run) Finish(stageErr error) error {
 		return stageErr
 	}
 	return err
+}
+
+// firstErr is the first of errs that is not nil.
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func isInterrupted(err error) bool {

@@ -16,6 +16,10 @@ type Settings struct {
 	// VenvDir replaces the project's .venv (MAGELAB_VENV): tests and CI use
 	// it to share one venv between project copies.
 	VenvDir string
+	// OptunaVenv is where the venv of the Optuna helper of tpe, cmaes and
+	// early_stop sweeps lives (MAGELAB_OPTUNA_VENV); "" means
+	// .magelab/optuna-venv in the project.
+	OptunaVenv string
 	// Installer forces "uv" or "pip" (MAGELAB_INSTALLER); empty means uv
 	// when it is on PATH, else pip.
 	Installer string
@@ -56,6 +60,7 @@ func SettingsFromEnv() Settings {
 		Python:           os.Getenv("MAGELAB_PYTHON"),
 		VenvDir:          os.Getenv("MAGELAB_VENV"),
 		Installer:        os.Getenv("MAGELAB_INSTALLER"),
+		OptunaVenv:       os.Getenv("MAGELAB_OPTUNA_VENV"),
 		HeadRef:          firstSet(os.Getenv("GITHUB_HEAD_REF"), os.Getenv("GITHUB_REF_NAME")),
 		StepSummary:      os.Getenv("GITHUB_STEP_SUMMARY"),
 		ProgressInterval: progress,
@@ -81,6 +86,20 @@ func (s Settings) venvDir(root string) string {
 		return s.VenvDir
 	}
 	return filepath.Join(root, s.VenvDir)
+}
+
+// OptunaVenvDir is where the Optuna helper's venv lives: MAGELAB_OPTUNA_VENV,
+// else .magelab/optuna-venv under root. It is magelab's own tool rather than
+// the project's, so it sits with magelab's other state (clean removes it
+// and the next adaptive sweep builds it again).
+func (s Settings) OptunaVenvDir(root string) string {
+	switch {
+	case s.OptunaVenv == "":
+		return filepath.Join(root, ".magelab", "optuna-venv")
+	case filepath.IsAbs(s.OptunaVenv):
+		return s.OptunaVenv
+	}
+	return filepath.Join(root, s.OptunaVenv)
 }
 
 // expVenvDir is where the venv of an experiment whose venv.dir is dir

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/magelab/magelab/internal/record"
 )
 
 // board is the live state of a sweep that progress displays read: counts,
@@ -22,6 +24,7 @@ type board struct {
 	runDir    func(id string) string
 	done      int
 	failed    int
+	pruned    int
 	best      *Outcome
 	ran       []time.Duration // durations of trials that ran (not reused), for the ETA
 	running   map[int]*running
@@ -58,7 +61,11 @@ func (b *board) end(o Outcome) {
 	defer b.mu.Unlock()
 	delete(b.running, o.Trial.Index)
 	b.done++
-	if !o.OK() {
+	switch {
+	case o.Status == record.StatusPruned:
+		b.pruned++
+		return
+	case !o.OK():
 		b.failed++
 		return
 	}
@@ -110,6 +117,9 @@ func (b *board) status() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	parts := []string{fmt.Sprintf("%d/%d done", b.done, b.total), fmt.Sprintf("%d running", len(b.running)), fmt.Sprintf("%d failed", b.failed)}
+	if b.pruned > 0 {
+		parts = append(parts, fmt.Sprintf("%d pruned", b.pruned))
+	}
 	if eta := b.eta(); eta > 0 {
 		parts = append(parts, "ETA "+formatDuration(eta))
 	}

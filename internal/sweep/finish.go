@@ -49,7 +49,7 @@ func (e *Error) ExitStatus() int {
 func finish(p *runner.Project, res *Result, trials []Trial, interrupted bool) error {
 	failed := 0
 	for _, o := range res.Outcomes {
-		if o.Ran() && !o.OK() && o.Status != record.StatusInterrupted {
+		if o.Failed() {
 			failed++
 		}
 	}
@@ -77,6 +77,9 @@ func Summarize(p *runner.Project, exp *config.Experiment) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if spec.Adaptive() {
+		return nil, fmt.Errorf("%s: sweep:summary reports a planned sweep, and method %s is never planned: `sweep` prints its table at the end, and `runs -sweep=%s` lists its runs", fileOf(exp), spec.Method, ID(exp))
+	}
 	res := &Result{ID: ID(exp), Spec: spec}
 	fillIn(p.Ledger, res, trials)
 	var missing, failed []string
@@ -84,7 +87,7 @@ func Summarize(p *runner.Project, exp *config.Experiment) (*Result, error) {
 		switch {
 		case !o.Ran():
 			missing = append(missing, itoa(o.Trial.Index+1))
-		case !o.OK():
+		case !o.OK() && o.Status != record.StatusPruned:
 			failed = append(failed, itoa(o.Trial.Index+1))
 		}
 	}
@@ -120,7 +123,7 @@ func fillIn(l *ledger.Ledger, res *Result, trials []Trial) {
 		if !ok {
 			o = Outcome{Trial: t}
 			if s, found := prev[trialKey(t.Values)]; found {
-				o.RunID, o.Status, o.Metrics, o.Reused = s.ID, s.Status, s.Metrics, true
+				o.RunID, o.Status, o.Metrics, o.Reused, o.PrunedStep = s.ID, s.Status, s.Metrics, true, s.PrunedStep
 				o.Duration = time.Duration(s.Duration * float64(time.Second))
 			}
 		}
@@ -179,7 +182,8 @@ func previous(l *ledger.Ledger, id string, s *Spec) (map[string]record.Summary, 
 }
 
 // failedTrials are the trials whose latest attempt failed, crashed or was
-// interrupted; trials never attempted are left out.
+// interrupted; trials never attempted, and pruned ones (early stopping's
+// decision), are left out.
 func failedTrials(l *ledger.Ledger, id string, s *Spec, trials []Trial) ([]Trial, error) {
 	prev, err := previous(l, id, s)
 	if err != nil {
@@ -187,7 +191,7 @@ func failedTrials(l *ledger.Ledger, id string, s *Spec, trials []Trial) ([]Trial
 	}
 	var out []Trial
 	for _, t := range trials {
-		if r, ok := prev[trialKey(t.Values)]; ok && r.Status != record.StatusFinished && r.Status != record.StatusRunning {
+		if r, ok := prev[trialKey(t.Values)]; ok && r.Status != record.StatusFinished && r.Status != record.StatusRunning && r.Status != record.StatusPruned {
 			out = append(out, t)
 		}
 	}
@@ -212,4 +216,20 @@ func summaryKey(r record.Summary, s *Spec) string {
 		values[i] = config.KV{Key: p.Key, Value: r.Params[p.Key]}
 	}
 	return trialKey(values)
+}
+
+// notPruned are the trials whose latest attempt was not pruned: a resumed
+// sweep keeps early stopping's decisions (-force trains them all again).
+func notPruned(l *ledger.Ledger, id string, s *Spec, trials []Trial) ([]Trial, error) {
+	prev, err := previous(l, id, s)
+	if err != nil {
+		return nil, err
+	}
+	var out []Trial
+	for _, t := range trials {
+		if r, ok := prev[trialKey(t.Values)]; !ok || r.Status != record.StatusPruned {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }

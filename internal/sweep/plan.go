@@ -38,9 +38,15 @@ type Chunk struct {
 // trials, as even as they can be (jobs 0: one trial per job, at most
 // MaxJobs). The same commit, experiment and flags give the same matrix.
 func PlanMatrix(exp *config.Experiment, set string, jobs int) (Matrix, error) {
-	_, trials, err := Plan(exp, true)
+	spec, trials, err := Plan(exp, true)
 	if err != nil {
 		return Matrix{}, err
+	}
+	switch {
+	case spec.Adaptive():
+		return Matrix{}, fmt.Errorf("%s: sweep: method %s cannot be planned as a GitHub Actions matrix: it proposes each trial from the results of the ones before, and a matrix is fixed in advance; run it with `sweep` on one machine (its slots run in parallel), or use method: grid or random", fileOf(exp), spec.Method)
+	case spec.EarlyStop != nil:
+		return Matrix{}, fmt.Errorf("%s: sweep: early_stop cannot be planned as a GitHub Actions matrix: its pruner compares the trials' curves as they run, and a matrix runs its chunks apart; run it with `sweep` on one machine, or drop early_stop for the matrix", fileOf(exp))
 	}
 	switch {
 	case jobs < 0 || jobs > MaxJobs:

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/magelab/magelab/internal/record"
 	"github.com/magelab/magelab/internal/report"
 )
 
@@ -41,7 +42,10 @@ func row(o Outcome, metric string) []string {
 	switch {
 	case !o.Ran():
 		status = "not run"
-	case o.Reused:
+	case o.Status == record.StatusPruned:
+		status = prunedText(o)
+	}
+	if o.Reused {
 		status += " (earlier)"
 	}
 	value := "-"

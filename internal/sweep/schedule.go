@@ -10,14 +10,16 @@ import (
 
 // Outcome is what became of one trial.
 type Outcome struct {
-	Trial    Trial
-	Slot     Slot
-	RunID    string
-	Status   record.Status // "" when the trial never ran
-	Reused   bool          // an earlier attempt of the sweep had finished it
-	Metrics  map[string]float64
-	Duration time.Duration
-	Err      error
+	Trial  Trial
+	Slot   Slot
+	RunID  string
+	Status record.Status // "" when the trial never ran
+	Reused bool          // an earlier attempt of the sweep had finished it
+	// PrunedStep is the step at which early stopping stopped the trial.
+	PrunedStep *int
+	Metrics    map[string]float64
+	Duration   time.Duration
+	Err        error
 }
 
 // Ran reports whether the trial was run or reused.
@@ -25,6 +27,12 @@ func (o Outcome) Ran() bool { return o.Status != "" }
 
 // OK reports whether the trial finished.
 func (o Outcome) OK() bool { return o.Status == record.StatusFinished }
+
+// Failed reports whether the trial ran and failed: neither finished, nor
+// pruned (a decision, not a failure), nor interrupted.
+func (o Outcome) Failed() bool {
+	return o.Ran() && !o.OK() && o.Status != record.StatusPruned && o.Status != record.StatusInterrupted
+}
 
 // runFunc runs one trial in one slot.
 type runFunc func(ctx context.Context, t Trial, s Slot) Outcome

@@ -1,14 +1,12 @@
 package sweep
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/magelab/magelab/internal/config"
 	"github.com/magelab/magelab/internal/gpu"
+	"github.com/magelab/magelab/internal/ledger"
 	"github.com/magelab/magelab/internal/record"
 	"github.com/magelab/magelab/internal/runner"
 	"github.com/magelab/magelab/internal/stamp"
@@ -58,6 +57,9 @@ func Run(ctx context.Context, p *runner.Project, exp *config.Experiment, opts Op
 	}
 	res := &Result{ID: ID(exp), Spec: spec}
 	if opts.First > 0 {
+		if spec.Adaptive() {
+			return nil, fmt.Errorf("%s: sweep: method %s proposes each trial from the results so far, so it has no chunks to run apart: run it with `sweep`", fileOf(exp), spec.Method)
+		}
 		if opts.First > opts.Last || opts.Last > len(trials) {
 			return nil, fmt.Errorf("trials %d to %d: the sweep has %d", opts.First, opts.Last, len(trials))
 		}
@@ -67,21 +69,37 @@ func Run(ctx context.Context, p *runner.Project, exp *config.Experiment, opts Op
 	if err != nil {
 		return nil, fmt.Errorf("%s: sweep: %w", fileOf(exp), err)
 	}
+	if spec.Adaptive() {
+		return runAdaptive(ctx, p, exp, res, slots, opts)
+	}
 	if opts.Dry {
-		writePlan(p.Out, res.ID, trials, slots)
+		writePlan(p.Out, res.ID, spec, trials, slots)
 		return res, nil
 	}
 	todo := trials
-	if opts.RetryFailed {
+	switch {
+	case opts.RetryFailed:
 		if todo, err = failedTrials(p.Ledger, res.ID, spec, trials); err != nil {
 			return nil, err
 		}
 		if len(todo) == 0 {
 			fmt.Fprintf(p.Out, "sweep %s: no failed trial to retry\n", res.ID)
 		}
+	case spec.EarlyStop != nil && !opts.Force:
+		if todo, err = notPruned(p.Ledger, res.ID, spec, trials); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := p.Venv(exp).Ensure(ctx, p.Out); err != nil {
 		return nil, err
+	}
+	var st *studyTrial
+	if spec.EarlyStop != nil {
+		var cleanup func()
+		if ctx, st, _, cleanup, err = startStudy(ctx, p, exp, res); err != nil {
+			return nil, err
+		}
+		defer cleanup()
 	}
 	if err := p.Ledger.Append(startedEvent(res.ID, exp, spec, len(trials), len(slots))); err != nil {
 		return nil, err
@@ -90,17 +108,36 @@ func Run(ctx context.Context, p *runner.Project, exp *config.Experiment, opts Op
 	if opts.First > 0 {
 		fmt.Fprintf(p.Out, "sweep %s: this is trials %d to %d of %d\n", res.ID, opts.First, opts.Last, trials[len(trials)-1].Index+1)
 	}
-	res.Outcomes = run(ctx, p, exp, res, todo, slots, opts)
+	res.Outcomes = run(ctx, p, exp, res, len(todo), slots, opts, st, func(one runFunc, stop func(Outcome) bool) []Outcome {
+		return schedule(ctx, todo, slots, one, stop)
+	})
 	res.Best = best(spec, res.Outcomes)
-	return res, finish(p, res, trials, ctx.Err() != nil)
+	return res, end(ctx, p, res, trials)
+}
+
+// end records how the sweep ended and returns its error: that of its
+// helper when the helper died, else finish's.
+func end(ctx context.Context, p *runner.Project, res *Result, trials []Trial) error {
+	err := finish(p, res, trials, ctx.Err() != nil)
+	if herr := helperErr(ctx); herr != nil {
+		return fmt.Errorf("sweep %s stopped, its running trials interrupted: %w", res.ID, herr)
+	}
+	return err
 }
 
 // Plan checks exp's sweep block and expands it. More than ConfirmAbove
-// trials need yes.
+// trials need yes. An adaptive sweep (tpe, cmaes) has no trials before it
+// runs: its keys are checked on one point of the space.
 func Plan(exp *config.Experiment, yes bool) (*Spec, []Trial, error) {
 	spec, err := ParseSpec(exp)
 	if err != nil {
 		return nil, nil, err
+	}
+	if spec.Adaptive() {
+		if _, err := exp.With(probe(spec)); err != nil {
+			return nil, nil, fmt.Errorf("%s: sweep.parameters: %w", fileOf(exp), err)
+		}
+		return spec, nil, nil
 	}
 	if n := GridSize(spec); n > ConfirmAbove && !yes {
 		return nil, nil, fmt.Errorf("%s: sweep: %s trials (%s); pass -yes to run them all, or -dry to list them", fileOf(exp), bigCount(n), dims(spec))
@@ -122,25 +159,39 @@ func ID(exp *config.Experiment) string {
 	return hex.EncodeToString(h.Sum(nil))[:12]
 }
 
-// run schedules the trials and shows progress.
-func run(ctx context.Context, p *runner.Project, exp *config.Experiment, res *Result, trials []Trial, slots []Slot, opts Options) []Outcome {
-	b := newBoard(res.Spec, len(trials), len(slots), p.Ledger.RunDir)
+// run schedules total trials with sched and shows progress. With a study
+// (st), each trial is an Optuna trial, followed for early stopping.
+func run(ctx context.Context, p *runner.Project, exp *config.Experiment, res *Result, total int, slots []Slot, opts Options,
+	st *studyTrial, sched func(runFunc, func(Outcome) bool) []Outcome) []Outcome {
+	b := newBoard(res.Spec, total, len(slots), p.Ledger.RunDir)
 	d := newDisplay(ctx, b, p.Out, opts.Live, p.Settings.ProgressInterval)
 	policy := failurePolicy(res.Spec)
 	var failed, finished int
+	if st != nil {
+		st.warn = func(msg string) { d.println("warning: " + msg) }
+	}
 	one := func(ctx context.Context, t Trial, s Slot) Outcome {
 		b.start(t, s)
 		d.trialStarted(t.Index)
-		o := runTrial(ctx, p, exp, res.ID, t, s, opts.Force, func(id string) { b.started(t.Index, id) })
+		started := func(id string) { b.started(t.Index, id) }
+		train := func(ctx context.Context, started func(string)) Outcome {
+			return runTrial(ctx, p, exp, res.ID, t, s, opts.Force, started)
+		}
+		var o Outcome
+		if st == nil {
+			o = train(ctx, started)
+		} else {
+			o = st.trial(ctx, t, started, train)
+		}
 		o.Trial, o.Slot = t, s
 		b.end(o)
-		d.println(trialLine(o, res.Spec.Metric, len(trials)))
+		d.println(trialLine(o, res.Spec.Metric, total))
 		return o
 	}
 	stop := func(o Outcome) bool {
 		if o.OK() {
 			finished++
-		} else if o.Status != record.StatusInterrupted {
+		} else if o.Failed() {
 			failed++
 		}
 		if why := policy(failed, finished); why != "" && res.Stopped == "" {
@@ -149,66 +200,10 @@ func run(ctx context.Context, p *runner.Project, exp *config.Experiment, res *Re
 		}
 		return res.Stopped != ""
 	}
-	outs := schedule(ctx, trials, slots, one, stop)
+	outs := sched(one, stop)
 	d.stop()
 	return outs
 }
-
-// runTrial trains one trial as a run of the sweep, in slot s.
-func runTrial(ctx context.Context, p *runner.Project, exp *config.Experiment, sweepID string, t Trial, s Slot, force bool, started func(string)) Outcome {
-	e, err := exp.With(t.Values)
-	if err != nil {
-		return Outcome{Status: record.StatusFailed, Err: err}
-	}
-	devices := strings.Join(s.Devices, ",")
-	log := &tailBuffer{max: 8 << 10}
-	begin := time.Now()
-	r, err := p.Train(ctx, e, runner.TrainOptions{Force: force,
-		RunOptions: runner.RunOptions{SweepID: sweepID, Devices: &devices, Env: s.Env(), Out: log},
-		Started:    func(r *record.Run) { started(r.ID) }})
-	o := Outcome{Duration: time.Since(begin), Err: err}
-	if r != nil && r.Run != nil {
-		o.RunID, o.Status, o.Metrics, o.Reused = r.Run.ID, r.Run.Status, r.Run.Metrics, r.UpToDate
-	}
-	switch {
-	case err == nil:
-		o.Status = record.StatusFinished
-	case ctx.Err() != nil || o.Status == record.StatusInterrupted:
-		o.Status = record.StatusInterrupted
-	default:
-		o.Status = record.StatusFailed
-		if log.Len() > 0 && !hasLogTail(err) {
-			o.Err = fmt.Errorf("%w\n%s", err, strings.TrimRight(log.String(), "\n"))
-		}
-	}
-	return o
-}
-
-// hasLogTail reports whether err already carries the end of a stage log.
-func hasLogTail(err error) bool {
-	var se *runner.StageError
-	return errors.As(err, &se) && len(se.LogTail) > 0
-}
-
-// trialLine is the line printed when a trial ends.
-func trialLine(o Outcome, metric string, total int) string {
-	head := fmt.Sprintf("trial %d/%d [%s] %s", o.Trial.Index+1, total, o.Slot.Name(), o.Trial.Label())
-	switch {
-	case o.Reused:
-		return fmt.Sprintf("%s: reused run %s (finished earlier): %s", head, o.RunID, formatMetrics(o.Metrics, metric, 4))
-	case o.OK():
-		return fmt.Sprintf("%s: finished in %s: %s (run %s)", head, formatDuration(o.Duration), formatMetrics(o.Metrics, metric, 4), o.RunID)
-	case o.Status == record.StatusInterrupted:
-		return fmt.Sprintf("%s: interrupted after %s", head, formatDuration(o.Duration))
-	}
-	msg := "failed"
-	if o.Err != nil {
-		msg = "failed: " + indent(o.Err.Error())
-	}
-	return fmt.Sprintf("%s: %s after %s", head, msg, formatDuration(o.Duration))
-}
-
-func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n    ") }
 
 // best is the finished trial with the best metric, or nil.
 func best(s *Spec, outs []Outcome) *Outcome {
@@ -265,32 +260,10 @@ func dims(s *Spec) string {
 		counts = append(counts, strconv.Itoa(len(p.Values)))
 		keys = append(keys, p.Key)
 	}
-	if s.Method == "random" {
+	if s.Sampled() {
 		return "trials: " + strconv.Itoa(s.Trials)
 	}
 	return strings.Join(counts, " × ") + " values of " + strings.Join(keys, ", ")
-}
-
-func writePlan(w io.Writer, id string, trials []Trial, slots []Slot) {
-	fmt.Fprintf(w, "sweep %s: %s on %s (dry run: nothing runs)\n", id, pluralf(len(trials), "trial", "trials"), describeSlots(slots))
-	for _, t := range trials {
-		fmt.Fprintf(w, "%4d  %s\n", t.Index+1, t.Label())
-	}
-}
-
-// tailBuffer keeps the last max bytes written to it: a trial's output,
-// for the failure message.
-type tailBuffer struct {
-	bytes.Buffer
-	max int
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	n, _ := t.Buffer.Write(p)
-	if over := t.Len() - t.max; over > 0 {
-		t.Next(over)
-	}
-	return n, nil
 }
 
 // specMap is the spec as the sweep.started event records it.
@@ -299,8 +272,11 @@ func specMap(exp *config.Experiment, s *Spec, trials, slots int) map[string]any 
 	b, _ := json.Marshal(exp.Sweep.Raw)
 	json.Unmarshal(b, &m)
 	m["method"], m["goal"], m["trials"], m["slots"] = s.Method, s.Goal, trials, slots
-	if s.Method == "random" {
+	if s.Sampled() {
 		m["seed"] = s.Seed
+	}
+	if s.Adaptive() || s.EarlyStop != nil {
+		m["study"] = filepath.ToSlash(filepath.Join("runs", ledger.SweepsDir, ID(exp), JournalName))
 	}
 	return m
 }

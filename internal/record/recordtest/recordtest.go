@@ -50,11 +50,11 @@ const GoldenID = "019ce1a2-3b4c-7d5e-8f60-718293a4b5c6"
 // shows every field's encoding (the values need not make a coherent run);
 // TestGoldenRunIsFull keeps it so.
 func GoldenRun() *record.Run {
-	end := GoldenEnd
+	end, step := GoldenEnd, 12
 	return &record.Run{
 		ID: GoldenID, Experiment: "digits-mlp", ExperimentFile: "experiments/default.yaml",
 		ExperimentHash: "sha256:5f1d9c0e", SweepID: "019ce1a0-0000-7000-8000-000000000001",
-		Status: record.StatusFailed, ExitCode: 137, Error: "stage train: killed by SIGKILL (out of memory?)",
+		Status: record.StatusFailed, ExitCode: 137, Error: "stage train: killed by SIGKILL (out of memory?)", PrunedStep: &step,
 		Started: GoldenStart, Ended: &end, DurationSec: 754.25,
 		Key:        "b3f1c2d4e5",
 		Params:     map[string]any{"seed": 42.0, "train": map[string]any{"lr": 0.01, "device": "auto", "amp": true}},
@@ -88,7 +88,7 @@ func GoldenRun() *record.Run {
 
 // GoldenEvents is one event of each type, together setting every field.
 func GoldenEvents() []record.Event {
-	code := 137
+	code, step := 137, 12
 	return []record.Event{
 		{Run: GoldenID, Type: record.EventRunStarted, Time: GoldenStart, Experiment: "digits-mlp",
 			SweepID: "019ce1a0-0000-7000-8000-000000000001", Key: "b3f1c2d4e5",
@@ -97,7 +97,7 @@ func GoldenEvents() []record.Event {
 			GPU:    "1x NVIDIA H200", Host: "gpu-node-7", PID: 31337, PIDStart: 987654321,
 			Reproduces: "019ce19f-0000-7000-8000-0000000000aa"},
 		{Run: GoldenID, Type: record.EventRunFinished, Time: GoldenEnd, Status: record.StatusFailed, ExitCode: &code,
-			Duration: 754.25, Metrics: map[string]float64{"val_accuracy": 0.9722, "val_loss": 0.0931}, Verdict: "drifted"},
+			Duration: 754.25, Metrics: map[string]float64{"val_accuracy": 0.9722, "val_loss": 0.0931}, Verdict: "drifted", PrunedStep: &step},
 		{Run: GoldenID, Type: record.EventRunEvaluated, Time: GoldenEnd.Add(time.Minute),
 			Metrics: map[string]float64{"test_accuracy": 0.9611}},
 		{Type: record.EventSweepStarted, Time: GoldenStart, SweepID: "5e1f0c3a9b2d", Experiment: "digits-mlp",
