@@ -89,7 +89,8 @@ func Run(ctx context.Context, c Command) (Result, error) {
 	select {
 	case <-p.exited:
 	case <-ctx.Done():
-		p.Stop(grace(c.Grace))
+		sig, g := stopHow(ctx, c)
+		p.StopWith(sig, g)
 	}
 	return p.Wait()
 }
@@ -191,6 +192,12 @@ func (p *Process) Signal(sig syscall.Signal) {
 // that had exited by then is left as it ended; otherwise its Result says
 // Interrupted.
 func (p *Process) Stop(grace time.Duration) {
+	p.StopWith(syscall.SIGINT, grace)
+}
+
+// StopWith is Stop with sig in place of SIGINT: what a cluster's
+// preemption asks the process to checkpoint on.
+func (p *Process) StopWith(sig syscall.Signal, grace time.Duration) {
 	p.mu.Lock()
 	select {
 	case <-p.exited: // it had exited on its own by the time we looked
@@ -199,7 +206,7 @@ func (p *Process) Stop(grace time.Duration) {
 	default:
 	}
 	p.interrupted = true
-	syscall.Kill(-p.pid, syscall.SIGINT)
+	syscall.Kill(-p.pid, sig)
 	p.mu.Unlock()
 	t := time.NewTimer(grace)
 	defer t.Stop()

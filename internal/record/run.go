@@ -15,6 +15,10 @@ const (
 	StatusFailed      Status = "failed"
 	StatusInterrupted Status = "interrupted"
 	StatusCrashed     Status = "crashed"
+	// StatusPreempted is a run the cluster stopped (a Slurm preemption,
+	// requeue or time limit): its stage was asked to checkpoint, and the
+	// next attempt of the same trial can resume from its output.
+	StatusPreempted Status = "preempted"
 )
 
 // Run is the full record of one run, stored as runs/<id>/run.json.

@@ -84,6 +84,18 @@ type grid struct {
 	head    []string
 	numeric []bool
 	rows    [][]string
+	tail    int // the fixed columns after the params and metrics
+}
+
+// anySlurm reports whether a Slurm job ran any of the runs: only then does
+// a listing have a slurm column.
+func anySlurm(runs []record.Summary) bool {
+	for _, r := range runs {
+		if r.Slurm != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // listing lays runs out for the table and markdown, numbers with digits
@@ -94,7 +106,13 @@ func listing(runs []record.Summary, opt FormatOptions, digits int) grid {
 	g := grid{head: []string{"id", "experiment", "status", "started", "sha"}}
 	g.head = append(g.head, params...)
 	g.head = append(g.head, metrics...)
-	g.head = append(g.head, "duration", "gpu")
+	tail := []string{"duration", "gpu"}
+	slurm := anySlurm(runs)
+	if slurm {
+		tail = append(tail, "slurm") // the job that ran it, on a cluster
+	}
+	g.head = append(g.head, tail...)
+	g.tail = len(tail)
 	g.numeric = make([]bool, len(g.head))
 	for i, p := range params {
 		g.numeric[5+i] = allNumbers(runs, p)
@@ -102,7 +120,7 @@ func listing(runs []record.Summary, opt FormatOptions, digits int) grid {
 	for i := range metrics {
 		g.numeric[5+len(params)+i] = true
 	}
-	g.numeric[len(g.head)-2] = true
+	g.numeric[len(g.head)-g.tail] = true
 	ids := ShortIDs(runIDs(runs))
 	for i, r := range runs {
 		row := []string{ids[i], r.Experiment, string(r.Status), opt.time(r.Started), shortSHA(r.Git)}
@@ -115,6 +133,9 @@ func listing(runs []record.Summary, opt FormatOptions, digits int) grid {
 			row = append(row, cell(ok, func() string { return strconv.FormatFloat(v, 'g', digits, 64) }))
 		}
 		row = append(row, formatDuration(r), r.GPU)
+		if slurm {
+			row = append(row, r.Slurm)
+		}
 		g.rows = append(g.rows, row)
 	}
 	return g
@@ -132,7 +153,7 @@ func writeTable(w io.Writer, g grid) error {
 	upper := make([]string, len(g.head))
 	for i, h := range g.head {
 		upper[i] = strings.ToUpper(h)
-		if i >= 5 && i < len(g.head)-2 { // params and metrics keep their case
+		if i >= 5 && i < len(g.head)-g.tail { // params and metrics keep their case
 			upper[i] = h
 		}
 	}
@@ -256,6 +277,7 @@ type runJSON struct {
 	GPU        string             `json:"gpu,omitempty"`
 	Host       string             `json:"host,omitempty"`
 	PID        int                `json:"pid,omitempty"`
+	Slurm      string             `json:"slurm,omitempty"`
 	Params     map[string]any     `json:"params"`
 	Metrics    map[string]float64 `json:"metrics"`
 }
@@ -265,7 +287,7 @@ func writeJSON(w io.Writer, runs []record.Summary) error {
 	for i, r := range runs {
 		j := runJSON{ID: r.ID, Experiment: r.Experiment, SweepID: r.SweepID, Key: r.Key, Status: r.Status,
 			ExitCode: r.ExitCode, Duration: r.Duration, Git: r.Git, GPU: r.GPU, Host: r.Host, PID: r.PID,
-			Params: r.Params, Metrics: r.Metrics}
+			Slurm: r.Slurm, Params: r.Params, Metrics: r.Metrics}
 		if !r.Started.IsZero() {
 			t := r.Started.UTC()
 			j.Started = &t
