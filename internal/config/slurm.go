@@ -38,6 +38,18 @@ type Slurm struct {
 	// StopSignal is what the trial forwards to its stage's process group on
 	// that warning, so that the script can checkpoint (default SIGINT).
 	StopSignal syscall.Signal
+	// Pos is where each key is written (by key, and "slurm" for the block),
+	// for the errors of checks made against the cluster later.
+	Pos map[string]Pos
+}
+
+// At is where key of the block is written, or the block itself when the
+// key is not: the start of an error about it.
+func (s *Slurm) At(key string) Pos {
+	if p, ok := s.Pos[key]; ok {
+		return p
+	}
+	return s.Pos["slurm"]
 }
 
 // slurmKeys are the keys of a slurm block.
@@ -56,6 +68,12 @@ var (
 	slurmName = regexp.MustCompile(`^[A-Za-z0-9_.:@+-]+$`) // partition, account, qos: no spaces or shell characters
 )
 
+// DefaultSlurm is the slurm block of an experiment that has none: one GPU
+// per trial, the warning 90 s ahead, SIGINT to the stage.
+func DefaultSlurm() *Slurm {
+	return &Slurm{GPUs: 1, SignalLead: DefaultSignalLead, StopSignal: syscall.SIGINT}
+}
+
 // backend decodes backend: local or slurm.
 func (d *decoder) backend(n *yaml.Node, e *Experiment) {
 	var s string
@@ -71,16 +89,18 @@ func (d *decoder) backend(n *yaml.Node, e *Experiment) {
 }
 
 func (d *decoder) slurm(n *yaml.Node, e *Experiment) {
+	s := DefaultSlurm()
+	s.Pos = map[string]Pos{"slurm": d.pos(n)}
 	if isNull(n) {
-		e.Slurm = &Slurm{GPUs: 1, SignalLead: DefaultSignalLead, StopSignal: syscall.SIGINT}
+		e.Slurm = s
 		return
 	}
-	s := &Slurm{GPUs: 1, SignalLead: DefaultSignalLead, StopSignal: syscall.SIGINT}
 	fails := len(d.errs.list) + d.errs.extra
 	pairs := d.block(n, "slurm", slurmKeys)
 	nodes := map[string]*yaml.Node{}
 	for _, p := range pairs {
 		nodes[p.key.Value] = p.val
+		s.Pos[p.key.Value] = d.pos(p.val)
 		field := "slurm." + p.key.Value
 		switch p.key.Value {
 		case "partition":

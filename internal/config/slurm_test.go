@@ -30,6 +30,8 @@ func TestLoadSlurm(t *testing.T) {
 		e, err := slurmOf(t, "slurm: {}\n")
 		require.NoError(t, err)
 		require.NotNil(t, e.Slurm)
+		assert.Equal(t, Pos{File: "experiments/x.yaml", Line: 5, Col: 8}, e.Slurm.At("partition"))
+		e.Slurm.Pos = nil
 		assert.Equal(t, Slurm{GPUs: 1, SignalLead: 90, StopSignal: syscall.SIGINT}, *e.Slurm)
 		assert.Empty(t, e.Backend)
 	})
@@ -44,6 +46,8 @@ func TestLoadSlurm(t *testing.T) {
 			"  sbatch_args: [--exclusive, --nodelist=gpu7]\n  signal_lead: 300\n  stop_signal: USR1\n")
 		require.NoError(t, err)
 		assert.Equal(t, "slurm", e.Backend)
+		assert.Equal(t, Pos{File: "experiments/x.yaml", Line: 7, Col: 14}, e.Slurm.At("partition"))
+		e.Slurm.Pos = nil
 		assert.Equal(t, Slurm{Partition: "gpu", Account: "proj-42", QOS: "high", Time: "1-12:00", TimeSec: 36 * 3600,
 			GPUs: 2, CPUs: 8, Mem: "32G", Constraint: "a100|h100", Args: []string{"--exclusive", "--nodelist=gpu7"},
 			SignalLead: 300, StopSignal: syscall.SIGUSR1}, *e.Slurm)

@@ -267,7 +267,11 @@ func lookPath(file string, env []string, wd string) (string, error) {
 			dir = "."
 		}
 		candidate := filepath.Join(dir, file)
-		err := executable(filepath.Join(wd, candidate))
+		at := candidate
+		if !filepath.IsAbs(at) {
+			at = filepath.Join(wd, at) // filepath.Join would put an absolute one under wd too
+		}
+		err := executable(at)
 		switch {
 		case err == nil && !filepath.IsAbs(dir):
 			return "", &exec.Error{Name: candidate, Err: exec.ErrDot}

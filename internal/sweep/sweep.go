@@ -37,6 +37,10 @@ type Options struct {
 	// First and Last (1-based, inclusive) run only those trials: one chunk
 	// of a fanned-out sweep; 0 and 0 run them all.
 	First, Last int
+	// Allocation runs the trials in one slot with everything a scheduler
+	// allocated (a Slurm task's GPUs and CPUs), leaving CUDA_VISIBLE_DEVICES
+	// as the scheduler set it.
+	Allocation bool
 }
 
 // Result is what a sweep did.
@@ -57,15 +61,19 @@ func Run(ctx context.Context, p *runner.Project, exp *config.Experiment, opts Op
 		return nil, err
 	}
 	res := &Result{ID: ID(exp), Spec: spec}
+	total := len(trials)
 	if opts.First > 0 {
 		if opts.First > opts.Last || opts.Last > len(trials) {
 			return nil, fmt.Errorf("trials %d to %d: the sweep has %d", opts.First, opts.Last, len(trials))
 		}
 		trials = trials[opts.First-1 : opts.Last]
 	}
-	slots, err := Slots(spec, visibleDevices(ctx, p.Settings), cores(opts.Cores), opts.Parallel)
-	if err != nil {
-		return nil, fmt.Errorf("%s: sweep: %w", fileOf(exp), err)
+	devices := visibleDevices(ctx, p.Settings)
+	slots := []Slot{allocationSlot(devices, cores(opts.Cores))}
+	if !opts.Allocation {
+		if slots, err = Slots(spec, devices, cores(opts.Cores), opts.Parallel); err != nil {
+			return nil, fmt.Errorf("%s: sweep: %w", fileOf(exp), err)
+		}
 	}
 	if opts.Dry {
 		writePlan(p.Out, res.ID, trials, slots)
@@ -88,7 +96,7 @@ func Run(ctx context.Context, p *runner.Project, exp *config.Experiment, opts Op
 	}
 	fmt.Fprintf(p.Out, "sweep %s: %s of %s on %s\n", res.ID, pluralf(len(todo), "trial", "trials"), exp.Name, describeSlots(slots))
 	if opts.First > 0 {
-		fmt.Fprintf(p.Out, "sweep %s: this is trials %d to %d of %d\n", res.ID, opts.First, opts.Last, trials[len(trials)-1].Index+1)
+		fmt.Fprintf(p.Out, "sweep %s: this is trials %d to %d of %d\n", res.ID, opts.First, opts.Last, total)
 	}
 	res.Outcomes = run(ctx, p, exp, res, todo, slots, opts)
 	res.Best = best(spec, res.Outcomes)
@@ -127,11 +135,12 @@ func run(ctx context.Context, p *runner.Project, exp *config.Experiment, res *Re
 	b := newBoard(res.Spec, len(trials), len(slots), p.Ledger.RunDir)
 	d := newDisplay(ctx, b, p.Out, opts.Live, p.Settings.ProgressInterval)
 	policy := failurePolicy(res.Spec)
+	resumes := resumeDirs(p.Ledger, res.ID, res.Spec)
 	var failed, finished int
 	one := func(ctx context.Context, t Trial, s Slot) Outcome {
 		b.start(t, s)
 		d.trialStarted(t.Index)
-		o := runTrial(ctx, p, exp, res.ID, t, s, opts.Force, func(id string) { b.started(t.Index, id) })
+		o := runTrial(ctx, p, exp, res.ID, t, s, opts.Force, resumes[trialKey(t.Values)], func(id string) { b.started(t.Index, id) })
 		o.Trial, o.Slot = t, s
 		b.end(o)
 		d.println(trialLine(o, res.Spec.Metric, len(trials)))
@@ -155,16 +164,21 @@ func run(ctx context.Context, p *runner.Project, exp *config.Experiment, res *Re
 }
 
 // runTrial trains one trial as a run of the sweep, in slot s.
-func runTrial(ctx context.Context, p *runner.Project, exp *config.Experiment, sweepID string, t Trial, s Slot, force bool, started func(string)) Outcome {
+// resume is an earlier attempt's output the trial may resume from.
+func runTrial(ctx context.Context, p *runner.Project, exp *config.Experiment, sweepID string, t Trial, s Slot, force bool, resume string, started func(string)) Outcome {
 	e, err := exp.With(t.Values)
 	if err != nil {
 		return Outcome{Status: record.StatusFailed, Err: err}
 	}
-	devices := strings.Join(s.Devices, ",")
+	var devices *string
+	if !s.Inherit {
+		d := strings.Join(s.Devices, ",")
+		devices = &d
+	}
 	log := &tailBuffer{max: 8 << 10}
 	begin := time.Now()
 	r, err := p.Train(ctx, e, runner.TrainOptions{Force: force,
-		RunOptions: runner.RunOptions{SweepID: sweepID, Devices: &devices, Env: s.Env(), Out: log},
+		RunOptions: runner.RunOptions{SweepID: sweepID, Devices: devices, Env: s.Env(), Out: log, ResumeDir: resume},
 		Started:    func(r *record.Run) { started(r.ID) }})
 	o := Outcome{Duration: time.Since(begin), Err: err}
 	if r != nil && r.Run != nil {
@@ -173,6 +187,7 @@ func runTrial(ctx context.Context, p *runner.Project, exp *config.Experiment, sw
 	switch {
 	case err == nil:
 		o.Status = record.StatusFinished
+	case o.Status == record.StatusPreempted:
 	case ctx.Err() != nil || o.Status == record.StatusInterrupted:
 		o.Status = record.StatusInterrupted
 	default:
@@ -200,12 +215,21 @@ func trialLine(o Outcome, metric string, total int) string {
 		return fmt.Sprintf("%s: finished in %s: %s (run %s)", head, formatDuration(o.Duration), formatMetrics(o.Metrics, metric, 4), o.RunID)
 	case o.Status == record.StatusInterrupted:
 		return fmt.Sprintf("%s: interrupted after %s", head, formatDuration(o.Duration))
+	case o.Status == record.StatusPreempted:
+		return fmt.Sprintf("%s: preempted after %s (run it again to resume from its output): %s", head, formatDuration(o.Duration), indent(errText(o.Err)))
 	}
 	msg := "failed"
 	if o.Err != nil {
 		msg = "failed: " + indent(o.Err.Error())
 	}
 	return fmt.Sprintf("%s: %s after %s", head, msg, formatDuration(o.Duration))
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n    ") }
@@ -221,10 +245,14 @@ func best(s *Spec, outs []Outcome) *Outcome {
 	return b
 }
 
+// visibleDevices are the GPUs the trials may use: those nvidia-smi lists
+// and CUDA_VISIBLE_DEVICES leaves visible; without nvidia-smi, those a Slurm
+// allocation gave (none outside one).
 func visibleDevices(ctx context.Context, s runner.Settings) []string {
 	inv, err := gpu.Query(ctx)
 	if err != nil {
-		return nil
+		devices, _ := gpu.Allocated(s.Lookup)
+		return devices
 	}
 	var out []string
 	for _, d := range gpu.Visible(inv, s.CUDAVisible, s.CUDAVisibleSet) {
