@@ -12,7 +12,9 @@ import (
 )
 
 // buildBinary builds the project's targets into one static binary at out
-// with `go tool mage -compile` (CGO off, so that it runs on any node),
+// with `go tool mage -compile` (CGO off, so that it runs on any node;
+// -trimpath, so that it holds no local paths and copies of the project
+// share Go's build cache),
 // through a temporary file renamed into place: tasks already running keep
 // the binary they started with. Mage reads a relative -compile path
 // against magefiles/, so it gets an absolute one.
@@ -24,7 +26,8 @@ func buildBinary(ctx context.Context, root, out string, env []string) error {
 	if env == nil {
 		env = os.Environ()
 	}
-	env = append(append([]string{}, env...), "CGO_ENABLED=0")
+	flags, _ := proc.LookupEnv(env, "GOFLAGS")
+	env = append(append([]string{}, env...), "CGO_ENABLED=0", "GOFLAGS="+strings.TrimSpace(flags+" -trimpath"))
 	var log bytes.Buffer
 	res, err := proc.Run(ctx, proc.Command{Path: "go", Args: []string{"tool", "mage", "-compile", tmp}, Env: env, Dir: root, Output: &log})
 	if err != nil {

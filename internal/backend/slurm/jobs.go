@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/magelab/magelab/internal/durable"
@@ -36,7 +37,7 @@ type Submission struct {
 // readJobs reads jobs.json; none yet is an empty record.
 func readJobs(path, id string) (*Jobs, error) {
 	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) { // never submitted (the preflight says why the directory is unusable)
 		return &Jobs{ID: id}, nil
 	}
 	if err != nil {

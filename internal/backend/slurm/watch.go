@@ -147,7 +147,7 @@ func (w *watcher) outcome(k int, st TrialState) sweep.Outcome {
 		}
 	}
 	if st.Task != nil {
-		msg += "\nSlurm's log of the task: " + w.lay.Log(*st.Task)
+		msg = fmt.Sprintf("(Slurm task %s, its log %s) %s", st.Task.Name(), w.lay.Log(*st.Task), msg)
 	}
 	o.Err = errors.New(msg)
 	return o
