@@ -121,15 +121,11 @@ func (e *Error) Error() string {
 		e.ID, len(e.Failed), e.Total, trialList(e.Failed))
 }
 
-// submit makes what the tasks read (venv, data stages, the binary, the
-// plan and the batch script) and submits trials as one job array, after
-// checking what can be checked.
+// submit makes what the tasks read (venv, data stages, the binary) and
+// submits trials as one job array, after checking what can be checked.
 func (w *watcher) submit(ctx context.Context, s *config.Slurm, set string, trials []int, parallel int) error {
 	if err := preflight(ctx, w.cluster, s, w.lay.Dir()); err != nil {
 		return err
-	}
-	if err := os.MkdirAll(w.lay.Logs(), 0o755); err != nil {
-		return err // Slurm fails a task whose --output directory is missing
 	}
 	if err := prepare(ctx, w.p, w.exp, w.trials); err != nil {
 		return err
@@ -137,31 +133,57 @@ func (w *watcher) submit(ctx context.Context, s *config.Slurm, set string, trial
 	if err := buildBinary(ctx, w.p.Root, w.lay.Binary(), nil); err != nil {
 		return err
 	}
+	_, err := w.submitArray(ctx, s, set, trials, parallel)
+	return err
+}
+
+// SubmitArray is the part of a sweep's submission after the checks, the
+// venv, the data stages and the binary (.magelab/bin/magelab must exist):
+// it plans the sweep with one chunk per trial, writes the plan and the
+// batch script, submits trials (0-based) as one job array with at most
+// parallel tasks at a time (0: no limit), and records it in jobs.json.
+// It returns the array's job id.
+func SubmitArray(ctx context.Context, p *runner.Project, exp *config.Experiment, set string, trials []int, parallel int) (string, error) {
+	spec, all, err := sweep.Plan(exp, true)
+	if err != nil {
+		return "", err
+	}
+	id := sweep.ID(exp)
+	lay := Layout{Root: p.Root, ID: id}
+	jobs, err := readJobs(lay.Jobs(), id)
+	if err != nil {
+		return "", err
+	}
+	w := &watcher{p: p, exp: exp, spec: spec, trials: all, id: id, lay: lay, cluster: Cluster{Dir: p.Root}, jobs: jobs}
+	return w.submitArray(ctx, slurmBlock(exp), set, trials, parallel)
+}
+
+func (w *watcher) submitArray(ctx context.Context, s *config.Slurm, set string, trials []int, parallel int) (string, error) {
+	if err := os.MkdirAll(w.lay.Logs(), 0o755); err != nil {
+		return "", err // Slurm fails a task whose --output directory is missing
+	}
 	plan, err := sweep.PlanPerTrial(w.exp, set, "slurm")
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := writePlan(w.lay.Plan(), plan); err != nil {
-		return err
+		return "", err
 	}
 	b := sweepBatch(w.lay, w.exp, s, len(w.trials))
 	if err := durable.WriteFile(w.lay.Script(), []byte(b.text())); err != nil {
-		return err
-	}
-	if err := os.Chmod(w.lay.Script(), 0o755); err != nil {
-		return err
+		return "", err
 	}
 	args := []string{"--parsable", "--array=" + arraySpec(trials, parallel), w.lay.Script()}
 	job, err := w.cluster.Submit(ctx, args)
 	if err != nil {
-		return fmt.Errorf("submit sweep %s: %w", w.id, err)
+		return "", fmt.Errorf("submit sweep %s: %w", w.id, err)
 	}
 	w.jobs.Submissions = append(w.jobs.Submissions, Submission{Job: job, Trials: trials, Array: true, Time: time.Now().UTC(), Args: args})
 	if err := w.jobs.write(w.lay.Jobs()); err != nil {
-		return fmt.Errorf("sweep %s: submitted as job %s, but recording it failed (scancel %s, then run again): %w", w.id, job, job, err)
+		return job, fmt.Errorf("sweep %s: submitted as job %s, but recording it failed (scancel %s, then run again): %w", w.id, job, job, err)
 	}
 	fmt.Fprintf(w.p.Out, "sweep %s: submitted %s of %s as Slurm job array %s (sbatch %s)\n", w.id, plural(len(trials), "trial", "trials"), w.exp.Name, job, strings.Join(args, " "))
-	return nil
+	return job, nil
 }
 
 // sweepBatch is the batch script of a sweep: task k runs trial k+1.
