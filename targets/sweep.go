@@ -45,6 +45,9 @@ func SWEEP(ctx context.Context, exp, set *string, parallel *int, dry, yes, retry
 	if !onSlurm && (deref(detach) || deref(cancel)) {
 		return fmt.Errorf("-detach and -cancel are for -backend=slurm (or backend: slurm in the experiment): a local sweep runs attached")
 	}
+	if onSlurm && deref(force) {
+		return fmt.Errorf("-force: a sweep on Slurm never retrains a finished trial (its runs are in the ledger); change the experiment or -set to make a new sweep, or run it here with -backend=local -force")
+	}
 	if onSlurm && !deref(dry) {
 		_, err = slurm.Sweep(ctx, p, e, slurm.SweepOptions{Set: deref(set), Parallel: deref(parallel), Yes: deref(yes),
 			RetryFailed: deref(retryFailed), Detach: deref(detach), Cancel: deref(cancel), Live: sizedTerminal(os.Stdout),

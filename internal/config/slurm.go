@@ -74,6 +74,17 @@ func DefaultSlurm() *Slurm {
 	return &Slurm{GPUs: 1, SignalLead: DefaultSignalLead, StopSignal: syscall.SIGINT}
 }
 
+// SignalName is the name stop_signal gives sig ("SIGINT"), or sig's own
+// description for a signal it does not take.
+func SignalName(sig syscall.Signal) string {
+	for name, s := range stopSignals {
+		if s == sig {
+			return name
+		}
+	}
+	return sig.String()
+}
+
 // backend decodes backend: local or slurm.
 func (d *decoder) backend(n *yaml.Node, e *Experiment) {
 	var s string

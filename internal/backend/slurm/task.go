@@ -79,7 +79,7 @@ func preemptible(ctx context.Context, s *config.Slurm, out io.Writer) (context.C
 		select {
 		case sig := <-ch:
 			p := preemption(sig.(syscall.Signal), s)
-			fmt.Fprintf(out, "slurm: %s: stopping the stage with %s (it has %s to checkpoint and exit)\n", p.Why, signalName(p.Signal), p.Grace)
+			fmt.Fprintf(out, "slurm: %s: stopping the stage with %s (it has %s to checkpoint and exit)\n", p.Why, config.SignalName(p.Signal), p.Grace)
 			cancel(p)
 		case <-done:
 		}
@@ -102,16 +102,6 @@ func preemption(sig syscall.Signal, s *config.Slurm) *runner.Preempted {
 		p.Why = "Slurm ends the task (SIGTERM): a requeue, a cancel or the time limit"
 	}
 	return p
-}
-
-func signalName(s syscall.Signal) string {
-	for name, sig := range map[string]syscall.Signal{"SIGINT": syscall.SIGINT, "SIGTERM": syscall.SIGTERM, "SIGUSR1": syscall.SIGUSR1,
-		"SIGUSR2": syscall.SIGUSR2, "SIGHUP": syscall.SIGHUP, "SIGQUIT": syscall.SIGQUIT} {
-		if sig == s {
-			return name
-		}
-	}
-	return s.String()
 }
 
 // closeDangling records the end of the runs of an earlier attempt of this
