@@ -206,6 +206,11 @@ func parseSacct(text string) []Task {
 	return out
 }
 
+// maxIndices bounds what expandIndices makes of one list: Slurm's own
+// MaxArraySize is at most 4,000,001, and text that asks for more is not
+// Slurm's.
+const maxIndices = 4_000_001
+
 // expandIndices expands an array's task ids: "3", "2-5", "1,4-6", "0-9:2",
 // with an optional "%P" throttle.
 func expandIndices(s string) []int {
@@ -229,6 +234,9 @@ func expandIndices(s string) []int {
 			if b, err = strconv.Atoi(hi); err != nil {
 				continue
 			}
+		}
+		if b < a || b-a > maxIndices || len(out)+(b-a)/step >= maxIndices {
+			continue
 		}
 		for i := a; i <= b; i += step {
 			out = append(out, i)
