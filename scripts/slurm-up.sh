@@ -123,9 +123,15 @@ $marker
 Name=gpu File=/dev/tty1
 Name=gpu File=/dev/tty2
 EOF
+# With proctrack/linuxproc and task/none nothing here uses cgroups (slurmd
+# comes up without this file); it names the hierarchy for the cgroup
+# plugins, which do not detect the hybrid v1/v2 mount of these machines:
+# v2 when /sys/fs/cgroup is the unified hierarchy, else v1.
+cgroup=cgroup/v1
+[ -f /sys/fs/cgroup/cgroup.controllers ] && cgroup=cgroup/v2
 cat >"$conf_dir/cgroup.conf" <<EOF
 $marker
-CgroupPlugin=cgroup/v1
+CgroupPlugin=$cgroup
 EOF
 
 down
