@@ -8,6 +8,7 @@ import (
 
 	"github.com/magefile/mage/mg"
 
+	"github.com/magelab/magelab/internal/backend/slurm"
 	"github.com/magelab/magelab/internal/config"
 	"github.com/magelab/magelab/internal/report"
 	"github.com/magelab/magelab/internal/runner"
@@ -40,16 +41,60 @@ func Preprocess(ctx context.Context, exp, set *string) error {
 	return data(ctx, exp, set, "preprocess")
 }
 
-// Train trains the experiment as a new recorded run; says "up to date" when an identical finished run exists (-force retrains).
-func Train(ctx context.Context, exp, set *string, force *bool) error {
+// Train trains the experiment as a new recorded run; says "up to date" when an identical finished run exists (-force retrains); -backend=slurm runs it as a Slurm job (-detach, -cancel).
+func Train(ctx context.Context, exp, set *string, force *bool, backend *string, detach, cancel *bool, plan *string) error {
+	if deref(plan) != "" { // inside the Slurm job that train -backend=slurm submitted
+		root, err := os.Getwd()
+		if err != nil {
+			return err
+		}
+		res, err := slurm.RunTrain(ctx, root, deref(plan), runner.SettingsFromEnv(), os.Stdout)
+		if err != nil {
+			return exit(err)
+		}
+		return reportTrain(res)
+	}
 	p, e, err := load(exp, set)
 	if err != nil {
 		return err
+	}
+	onSlurm, err := slurmBackend(backend, e)
+	if err != nil {
+		return err
+	}
+	if onSlurm {
+		return trainOnSlurm(ctx, p, e, exp, set, backend, slurm.TrainOptions{Set: deref(set), Force: deref(force), Detach: deref(detach), Cancel: deref(cancel)})
+	}
+	if deref(detach) || deref(cancel) {
+		return fmt.Errorf("-detach and -cancel are for -backend=slurm (or backend: slurm in the experiment): a local run runs attached")
 	}
 	res, err := p.Train(ctx, e, runner.TrainOptions{Force: deref(force)})
 	if err != nil {
 		return exit(err)
 	}
+	return reportTrain(res)
+}
+
+// trainOnSlurm submits the run as a Slurm job and reports it once it is in
+// the ledger.
+func trainOnSlurm(ctx context.Context, p *runner.Project, e *config.Experiment, exp, set, backend *string, opts slurm.TrainOptions) error {
+	opts.Command = again("train", e, exp, set, backend)
+	res, err := slurm.Train(ctx, p, e, opts)
+	if err != nil || res == nil || res.Run == nil {
+		return exit(err)
+	}
+	r := res.Run
+	if res.UpToDate {
+		fmt.Printf("train: up to date: run %s (%s) has the same code, params, data and requirements; -force retrains\n", r.ID, r.Started.Local().Format("2006-01-02 15:04"))
+	} else {
+		fmt.Printf("run %s finished in %.1fs on Slurm (job %s)\n", r.ID, r.Duration, res.Job)
+	}
+	fmt.Printf("metrics: %s\n", report.FormatMetrics(r.Metrics))
+	return nil
+}
+
+// reportTrain prints what a train run did.
+func reportTrain(res *runner.TrainResult) error {
 	r := res.Run
 	if res.UpToDate {
 		fmt.Printf("train: up to date: run %s (%s) has the same code, params, data and requirements; -force retrains\n", r.ID, r.Started.Local().Format("2006-01-02 15:04"))

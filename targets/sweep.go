@@ -8,6 +8,7 @@ import (
 	"github.com/magefile/mage/mg"
 	"golang.org/x/term"
 
+	"github.com/magelab/magelab/internal/backend/slurm"
 	"github.com/magelab/magelab/internal/config"
 	"github.com/magelab/magelab/internal/runner"
 	"github.com/magelab/magelab/internal/sweep"
@@ -18,8 +19,8 @@ type Sweep mg.Namespace
 
 // SWEEP is `sweep`: Go cannot name a function Sweep beside the namespace type.
 
-// SWEEP runs the experiment's sweep: its trials in parallel slots (a GPU each, or CPU slots); -dry lists them; running it again resumes; -plan -format=github [-jobs=N] prints a GitHub Actions matrix instead.
-func SWEEP(ctx context.Context, exp, set *string, parallel *int, dry, yes, retryFailed, force, plan *bool, format *string, jobs *int) error {
+// SWEEP runs the experiment's sweep: its trials in parallel slots (a GPU each, or CPU slots); -dry lists them; running it again resumes; -plan -format=github [-jobs=N] prints a GitHub Actions matrix instead; -backend=slurm submits it as a Slurm job array (-detach, -cancel).
+func SWEEP(ctx context.Context, exp, set *string, parallel *int, dry, yes, retryFailed, force, plan *bool, format *string, jobs *int, backend *string, detach, cancel *bool) error {
 	if deref(parallel) < 0 {
 		return fmt.Errorf("-parallel=%d: want a number of slots ≥ 1 (or leave it out for the sweep's parallel:)", deref(parallel))
 	}
@@ -37,6 +38,22 @@ func SWEEP(ctx context.Context, exp, set *string, parallel *int, dry, yes, retry
 		}
 		return sweep.WriteMatrix(os.Stdout, m)
 	}
+	onSlurm, err := slurmBackend(backend, e)
+	if err != nil {
+		return err
+	}
+	if !onSlurm && (deref(detach) || deref(cancel)) {
+		return fmt.Errorf("-detach and -cancel are for -backend=slurm (or backend: slurm in the experiment): a local sweep runs attached")
+	}
+	if onSlurm && deref(force) {
+		return fmt.Errorf("-force: a sweep on Slurm never retrains a finished trial (its runs are in the ledger); change the experiment or -set to make a new sweep, or run it here with -backend=local -force")
+	}
+	if onSlurm && !deref(dry) {
+		_, err = slurm.Sweep(ctx, p, e, slurm.SweepOptions{Set: deref(set), Parallel: deref(parallel), Yes: deref(yes),
+			RetryFailed: deref(retryFailed), Detach: deref(detach), Cancel: deref(cancel), Live: sizedTerminal(os.Stdout),
+			Command: again("sweep", e, exp, set, backend)})
+		return exit(err)
+	}
 	_, err = sweep.Run(ctx, p, e, sweep.Options{
 		Parallel: deref(parallel), Dry: deref(dry), Yes: deref(yes), RetryFailed: deref(retryFailed), Force: deref(force),
 		Live: sizedTerminal(os.Stdout),
@@ -49,6 +66,9 @@ func (Sweep) Trial(ctx context.Context, plan *string, chunk, parallel *int) erro
 	p, e, c, err := loadChunk(plan, chunk)
 	if err != nil {
 		return err
+	}
+	if c.Backend == "slurm" {
+		return exit(slurm.RunTrial(ctx, p.Root, c, p.Settings, os.Stdout))
 	}
 	_, err = sweep.Run(ctx, p, e, sweep.Options{Parallel: deref(parallel), First: c.First, Last: c.Last, Live: sizedTerminal(os.Stdout)})
 	return exit(err)

@@ -22,6 +22,10 @@ type Experiment struct {
 	Reproduce         Reproduce
 	Sweep             *Sweep // the sweep: block; nil if absent
 	Serve             *Serve // the serve: block; nil if absent
+	// Backend is where sweep and train run: "" or "local" on this machine,
+	// "slurm" on a Slurm cluster (the slurm: block says how).
+	Backend string
+	Slurm   *Slurm // the slurm: block; nil if absent
 }
 
 // Venv holds the experiment's interpreter settings (the `venv:` block).

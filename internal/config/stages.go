@@ -15,7 +15,7 @@ import (
 var stageKeys = []string{"script", "cmd", "metrics", "deps"}
 
 // cmdVars are the names a command template may use besides params.
-var cmdVars = []string{"in", "out", "run_dir", "python", "root"}
+var cmdVars = []string{"in", "out", "run_dir", "python", "root", "resume_dir"}
 
 // stages decodes the `stages:` block, or discovers python/<stage>.py scripts
 // when it is absent or empty.

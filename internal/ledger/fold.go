@@ -50,7 +50,7 @@ func Apply(s *record.Summary, ev record.Event) {
 		s.Experiment, s.SweepID, s.Key, s.Started = ev.Experiment, ev.SweepID, ev.Key, ev.Time
 		s.Params, s.Git, s.GPU = ev.Params, ev.Git, ev.GPU
 		s.Host, s.PID, s.PIDStart = ev.Host, ev.PID, ev.PIDStart
-		s.Reproduces = ev.Reproduces
+		s.Reproduces, s.Slurm = ev.Reproduces, ev.Slurm
 		s.Status = record.StatusRunning
 	case record.EventRunFinished:
 		s.Status, s.Duration, s.Verdict, s.PrunedStep = ev.Status, ev.Duration, ev.Verdict, ev.PrunedStep

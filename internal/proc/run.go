@@ -90,7 +90,8 @@ func Run(ctx context.Context, c Command) (Result, error) {
 	select {
 	case <-p.exited:
 	case <-ctx.Done():
-		p.Stop(grace(c.Grace))
+		sig, g := stopHow(ctx, c)
+		p.StopWith(sig, g)
 	}
 	return p.Wait()
 }
@@ -192,6 +193,12 @@ func (p *Process) Signal(sig syscall.Signal) {
 // that had exited by then is left as it ended; otherwise its Result says
 // Interrupted.
 func (p *Process) Stop(grace time.Duration) {
+	p.StopWith(syscall.SIGINT, grace)
+}
+
+// StopWith is Stop with sig in place of SIGINT: what a cluster's
+// preemption asks the process to checkpoint on.
+func (p *Process) StopWith(sig syscall.Signal, grace time.Duration) {
 	p.mu.Lock()
 	select {
 	case <-p.exited: // it had exited on its own by the time we looked
@@ -200,7 +207,7 @@ func (p *Process) Stop(grace time.Duration) {
 	default:
 	}
 	p.interrupted = true
-	syscall.Kill(-p.pid, syscall.SIGINT)
+	syscall.Kill(-p.pid, sig)
 	p.mu.Unlock()
 	t := time.NewTimer(grace)
 	defer t.Stop()
@@ -265,7 +272,11 @@ func lookPath(file string, env []string, wd string) (string, error) {
 			dir = "."
 		}
 		candidate := filepath.Join(dir, file)
-		err := executable(filepath.Join(wd, candidate))
+		at := candidate
+		if !filepath.IsAbs(at) {
+			at = filepath.Join(wd, at) // filepath.Join would put an absolute one under wd too
+		}
+		err := executable(at)
 		switch {
 		case err == nil && !filepath.IsAbs(dir):
 			return "", &exec.Error{Name: candidate, Err: exec.ErrDot}

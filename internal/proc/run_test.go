@@ -404,3 +404,15 @@ func TestRunUsesPATHFromEnv(t *testing.T) {
 	require.True(t, res.OK(), "Run = %+v, %v", res, err)
 	assert.Equal(t, "tool x in /\n", out.String(), "output")
 }
+
+// TestRunFindsAbsolutePATHEntriesFromAnyDir checks that an absolute PATH
+// entry is looked up as it is, not under the child's working directory.
+func TestRunFindsAbsolutePATHEntriesFromAnyDir(t *testing.T) {
+	bin, wd := t.TempDir(), t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "magelab-tool"), []byte("#!/bin/sh\necho found\n"), 0o755))
+	var out bytes.Buffer
+	res, err := Run(context.Background(), Command{Path: "magelab-tool", Env: append(os.Environ(), "PATH="+bin), Dir: wd, Output: &out})
+	require.NoError(t, err)
+	require.True(t, res.OK(), "Run = %+v", res)
+	assert.Equal(t, "found\n", out.String())
+}

@@ -257,7 +257,7 @@ func (p *pend) merge(v *lineVals) {
 }
 
 func internStatus(b []byte) record.Status {
-	for _, s := range []record.Status{record.StatusFinished, record.StatusFailed, record.StatusInterrupted, record.StatusRunning, record.StatusCrashed} {
+	for _, s := range []record.Status{record.StatusFinished, record.StatusFailed, record.StatusInterrupted, record.StatusRunning, record.StatusCrashed, record.StatusPreempted} {
 		if string(b) == string(s) {
 			return s
 		}

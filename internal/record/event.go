@@ -41,6 +41,7 @@ type Event struct {
 	Host       string             `json:"host,omitempty"`
 	PID        int                `json:"pid,omitempty"`
 	PIDStart   uint64             `json:"pid_start,omitempty"` // process start time, clock ticks since boot (/proc/PID/stat)
+	Slurm      string             `json:"slurm,omitempty"`     // the Slurm job that ran it: "4242_3" (array job, task) or "4242"
 	Reproduces string             `json:"reproduces,omitempty"`
 	Status     Status             `json:"status,omitempty"`
 	ExitCode   *int               `json:"exit_code,omitempty"`

@@ -18,6 +18,10 @@ const (
 	// StatusPruned is a sweep trial stopped by early stopping: its curve
 	// fell behind the others' (Run.PrunedStep says where).
 	StatusPruned Status = "pruned"
+	// StatusPreempted is a run the cluster stopped (a Slurm preemption,
+	// requeue or time limit): its stage was asked to checkpoint, and the
+	// next attempt of the same trial can resume from its output.
+	StatusPreempted Status = "preempted"
 )
 
 // Run is the full record of one run, stored as runs/<id>/run.json.

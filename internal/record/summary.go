@@ -24,6 +24,7 @@ type Summary struct {
 	Host       string
 	PID        int
 	PIDStart   uint64
+	Slurm      string // the Slurm job that ran it ("4242_3"), if one did
 	Reproduces string // the run this one reproduces
 	Verdict    string // a reproduction's verdict: reproduced or drifted
 	PrunedStep *int   // a pruned trial: the last step its pruner judged

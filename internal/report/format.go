@@ -107,6 +107,18 @@ type grid struct {
 	numeric  []bool
 	keepCase []bool
 	rows     [][]string
+	tail     int // the fixed columns after the params and metrics
+}
+
+// anySlurm reports whether a Slurm job ran any of the runs: only then does
+// a listing have a slurm column.
+func anySlurm(runs []record.Summary) bool {
+	for _, r := range runs {
+		if r.Slurm != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // listing lays runs out for the table and markdown, numbers with digits
@@ -117,7 +129,13 @@ func listing(runs []record.Summary, opt FormatOptions, digits int) grid {
 	g := grid{head: []string{"id", "experiment", "status", "started", "sha"}}
 	g.head = append(g.head, params...)
 	g.head = append(g.head, metrics...)
-	g.head = append(g.head, "duration", "gpu")
+	tail := []string{"duration", "gpu"}
+	slurm := anySlurm(runs)
+	if slurm {
+		tail = append(tail, "slurm") // the job that ran it, on a cluster
+	}
+	g.head = append(g.head, tail...)
+	g.tail = len(tail)
 	g.numeric = make([]bool, len(g.head))
 	for i, p := range params {
 		g.numeric[5+i] = allNumbers(runs, p)
@@ -125,9 +143,9 @@ func listing(runs []record.Summary, opt FormatOptions, digits int) grid {
 	for i := range metrics {
 		g.numeric[5+len(params)+i] = true
 	}
-	g.numeric[len(g.head)-2] = true
+	g.numeric[len(g.head)-g.tail] = true
 	g.keepCase = make([]bool, len(g.head))
-	for i := 5; i < len(g.head)-2; i++ {
+	for i := 5; i < len(g.head)-g.tail; i++ {
 		g.keepCase[i] = true
 	}
 	ids := ShortIDs(runIDs(runs))
@@ -142,6 +160,9 @@ func listing(runs []record.Summary, opt FormatOptions, digits int) grid {
 			row = append(row, cell(ok, func() string { return strconv.FormatFloat(v, 'g', digits, 64) }))
 		}
 		row = append(row, formatDuration(r), r.GPU)
+		if slurm {
+			row = append(row, r.Slurm)
+		}
 		g.rows = append(g.rows, row)
 	}
 	if slices.ContainsFunc(runs, func(r record.Summary) bool { return r.Reproduces != "" }) {
@@ -298,6 +319,7 @@ type JSONRun struct {
 	GPU        string             `json:"gpu,omitempty"`
 	Host       string             `json:"host,omitempty"`
 	PID        int                `json:"pid,omitempty"`
+	Slurm      string             `json:"slurm,omitempty"`
 	Reproduces string             `json:"reproduces,omitempty"`
 	Verdict    string             `json:"verdict,omitempty"`
 	Params     map[string]any     `json:"params"`
@@ -309,7 +331,7 @@ type JSONRun struct {
 func NewJSONRun(r record.Summary) JSONRun {
 	j := JSONRun{ID: r.ID, Experiment: r.Experiment, SweepID: r.SweepID, Key: r.Key, Status: r.Status,
 		ExitCode: r.ExitCode, Duration: r.Duration, Git: r.Git, GPU: r.GPU, Host: r.Host, PID: r.PID,
-		Reproduces: r.Reproduces, Verdict: r.Verdict, Params: r.Params, Metrics: r.Metrics}
+		Slurm: r.Slurm, Reproduces: r.Reproduces, Verdict: r.Verdict, Params: r.Params, Metrics: r.Metrics}
 	if !r.Started.IsZero() {
 		t := r.Started.UTC()
 		j.Started = &t

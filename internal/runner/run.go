@@ -12,6 +12,7 @@ import (
 	"github.com/magelab/magelab/internal/config"
 	"github.com/magelab/magelab/internal/proc"
 	"github.com/magelab/magelab/internal/record"
+	"github.com/magelab/magelab/internal/stamp"
 	"github.com/magelab/magelab/internal/venv"
 )
 
@@ -31,6 +32,10 @@ type RunOptions struct {
 	// Reproduces is the run a reproduction reruns, recorded in the new run
 	// and its run.started event.
 	Reproduces string
+	// ResumeDir is an earlier attempt's output that the train stage may
+	// resume from: ${resume_dir} and MAGELAB_RESUME_DIR (a preempted trial
+	// run again). "" gives ${resume_dir} as an empty word and no variable.
+	ResumeDir string
 }
 
 // Run is a run in progress: StartRun puts it in the ledger, its stages run
@@ -40,9 +45,11 @@ type RunOptions struct {
 type Run struct {
 	Record   *record.Run
 	p        *Project
+	ctx      context.Context // the run's: its cause says whether a cluster preempted it
 	out      io.Writer
 	settings Settings
 	env      []string
+	resume   string
 	gpus     *gpuRun
 }
 
@@ -50,7 +57,7 @@ type Run struct {
 // train stage has key, stamps it, starts its GPU telemetry and appends
 // run.started.
 func (p *Project) StartRun(ctx context.Context, exp *config.Experiment, key, reqHash string, v venv.Venv, opts RunOptions) (*Run, error) {
-	r := &Run{p: p, out: p.Out, settings: p.Settings, env: opts.Env}
+	r := &Run{p: p, ctx: ctx, out: p.Out, settings: p.Settings, env: opts.Env, resume: opts.ResumeDir}
 	if opts.Out != nil {
 		r.out = opts.Out
 	}
@@ -88,7 +95,7 @@ func (p *Project) StartRun(ctx context.Context, exp *config.Experiment, key, req
 	ev := record.Event{Type: record.EventRunStarted, Time: now, Run: id, Experiment: exp.Name, SweepID: opts.SweepID, Key: key,
 		Params: exp.Params.Flatten(), Git: brief(r.Record.Git), GPU: gpuBrief(r.Record.GPU),
 		Host: r.Record.Process.Host, PID: r.Record.Process.PID, PIDStart: r.Record.Process.PIDStart,
-		Reproduces: opts.Reproduces}
+		Slurm: stamp.SlurmJob(r.settings.Lookup), Reproduces: opts.Reproduces}
 	if err := p.Ledger.Append(ev); err != nil {
 		r.gpus.stop(r.Record)
 		return nil, err
@@ -135,7 +142,7 @@ func (r *Run) Train(ctx context.Context, exp *config.Experiment, train config.St
 	}
 	fmt.Fprintf(r.out, "train: running %s\n", describe(train))
 	spec := stageSpec{Stage: train, Root: r.p.Root, Python: python, Params: exp.Params, ParamsFile: filepath.Join(dir, "params.json"),
-		In: data.Dir, Out: out, RunID: run.ID, RunDir: dir, BaseEnv: r.baseEnv()}
+		In: data.Dir, Out: out, RunID: run.ID, RunDir: dir, BaseEnv: r.baseEnv(), ResumeDir: r.resume}
 	rec, err := runStage(ctx, spec, filepath.Join(dir, "logs", "train.log"), r.out)
 	rec.Key = keys["train"]
 	run.SetStage(rec)
@@ -170,6 +177,9 @@ func (r *Run) Finish(stageErr error) error {
 		status, code = record.StatusPruned, proc.ExitInterrupted
 		step := pruned.Step
 		run.PrunedStep = &step
+	case preempted(r.ctx) != nil:
+		status, code = record.StatusPreempted, proc.ExitInterrupted
+		stageErr = fmt.Errorf("%w: %w", preempted(r.ctx), stageErr)
 	case errors.As(stageErr, &se) && se.ExitCode == proc.ExitInterrupted, isInterrupted(stageErr):
 		status, code = record.StatusInterrupted, proc.ExitInterrupted
 	case errors.As(stageErr, &se):

@@ -40,6 +40,9 @@ type Settings struct {
 	// ProgressInterval is how often a sweep prints its progress when the
 	// output is not a terminal (MAGELAB_PROGRESS_INTERVAL; default 10s).
 	ProgressInterval time.Duration
+	// SlurmPoll is how often an attached Slurm sweep or run asks Slurm and
+	// the tasks' files how they stand (MAGELAB_SLURM_POLL; default 5s).
+	SlurmPoll time.Duration
 	// Lookup reads the allow-listed variables a run records
 	// (tracking.EnvVars); nothing else of the environment is recorded.
 	Lookup func(string) (string, bool)
@@ -53,6 +56,10 @@ func SettingsFromEnv() Settings {
 	if progress <= 0 {
 		progress = 10 * time.Second
 	}
+	poll, _ := time.ParseDuration(os.Getenv("MAGELAB_SLURM_POLL"))
+	if poll <= 0 {
+		poll = 5 * time.Second
+	}
 	return Settings{
 		CUDAVisible:      visible,
 		CUDAVisibleSet:   visibleSet,
@@ -64,6 +71,7 @@ func SettingsFromEnv() Settings {
 		HeadRef:          firstSet(os.Getenv("GITHUB_HEAD_REF"), os.Getenv("GITHUB_REF_NAME")),
 		StepSummary:      os.Getenv("GITHUB_STEP_SUMMARY"),
 		ProgressInterval: progress,
+		SlurmPoll:        poll,
 		Lookup:           os.LookupEnv,
 	}
 }

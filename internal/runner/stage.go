@@ -29,6 +29,9 @@ type stageSpec struct {
 	RunID      string
 	RunDir     string
 	BaseEnv    []string
+	// ResumeDir is the output of an earlier attempt to resume from (the
+	// train stage of a preempted trial's next attempt); "" when none.
+	ResumeDir string
 }
 
 // stageCmd builds the command line and environment of a stage. It is pure:
@@ -86,7 +89,8 @@ var shellWords = map[string]bool{"if": true, "then": true, "else": true, "elif":
 	"return": true, "alias": true, "ulimit": true, "umask": true, "trap": true, "shift": true, "read": true, "wait": true}
 
 func (s stageSpec) templateVars() map[string]string {
-	return map[string]string{"in": s.In, "out": s.Out, "run_dir": s.RunDir, "python": s.Python, "root": s.Root, "model": s.Model}
+	return map[string]string{"in": s.In, "out": s.Out, "run_dir": s.RunDir, "python": s.Python, "root": s.Root, "model": s.Model,
+		"resume_dir": s.ResumeDir}
 }
 
 // StageEnv is the environment a process of the venv's python gets as a
@@ -106,9 +110,11 @@ func stageEnv(s stageSpec) []string {
 	if s.Root != "" {
 		pythonPath = filepath.Join(s.Root, "python")
 	}
-	return venv.ChildEnv(s.Python, s.BaseEnv, pythonPath, nil, map[string]string{
-		"MAGELAB_STAGE": s.Stage.Name, "MAGELAB_RUN_ID": s.RunID, "MAGELAB_RUN_DIR": s.RunDir,
-	})
+	vars := map[string]string{"MAGELAB_STAGE": s.Stage.Name, "MAGELAB_RUN_ID": s.RunID, "MAGELAB_RUN_DIR": s.RunDir}
+	if s.ResumeDir != "" {
+		vars["MAGELAB_RESUME_DIR"] = s.ResumeDir
+	}
+	return venv.ChildEnv(s.Python, s.BaseEnv, pythonPath, nil, vars)
 }
 
 // runStage runs one stage: its output goes to the log file at logPath and,

@@ -107,6 +107,21 @@ func Summarize(p *runner.Project, exp *config.Experiment) (*Result, error) {
 	return res, nil
 }
 
+// Report records the end of a sweep whose trials ran elsewhere (a Slurm
+// job array), from the outcomes the caller filled in, one per trial in
+// trial order: the best trial, sweep.finished, the table and the job
+// summary, as a local sweep records its end.
+func Report(p *runner.Project, res *Result) error {
+	res.Best = best(res.Spec, res.Outcomes)
+	status := record.StatusFinished
+	for _, o := range res.Outcomes {
+		if !o.OK() {
+			status = record.StatusFailed
+		}
+	}
+	return recordFinish(p, res, status)
+}
+
 // fillIn completes res.Outcomes to one per trial, in trial order: the
 // trials this attempt did not run get the latest attempt in the ledger.
 func fillIn(l *ledger.Ledger, res *Result, trials []Trial) {

@@ -31,6 +31,10 @@ type Chunk struct {
 	First  int    `json:"first"`
 	Last   int    `json:"last"`
 	Trials int    `json:"trials"` // in the whole sweep
+	// Backend names what runs the chunk when it is not a plain sweep:trial
+	// ("slurm": a task of a Slurm job array, which records into a runs/
+	// tree of its own and is preempted on Slurm's signals).
+	Backend string `json:"backend,omitempty"`
 }
 
 // PlanMatrix splits the sweep's trials (exp, with the -set overrides set
@@ -60,6 +64,22 @@ func PlanMatrix(exp *config.Experiment, set string, jobs int) (Matrix, error) {
 	for k := range jobs {
 		m.Include[k] = Chunk{Chunk: k, Sweep: ID(exp), Exp: filepath.ToSlash(fileOf(exp)), Set: set,
 			First: k*n/jobs + 1, Last: (k + 1) * n / jobs, Trials: n}
+	}
+	return m, nil
+}
+
+// PlanPerTrial plans the sweep with one chunk per trial, chunk k being
+// trial k+1, whatever their number: the tasks of a job array (Backend
+// names what runs them).
+func PlanPerTrial(exp *config.Experiment, set, backend string) (Matrix, error) {
+	_, trials, err := Plan(exp, true)
+	if err != nil {
+		return Matrix{}, err
+	}
+	m := Matrix{Include: make([]Chunk, len(trials))}
+	for k := range trials {
+		m.Include[k] = Chunk{Chunk: k, Sweep: ID(exp), Exp: filepath.ToSlash(fileOf(exp)), Set: set,
+			First: k + 1, Last: k + 1, Trials: len(trials), Backend: backend}
 	}
 	return m, nil
 }

@@ -12,10 +12,24 @@ type Slot struct {
 	ID      int
 	Devices []string // CUDA_VISIBLE_DEVICES entries: physical indices or UUIDs
 	Threads int
+	// Label, when set, names the slot in progress lines (a Slurm task).
+	Label string
+	// Inherit leaves CUDA_VISIBLE_DEVICES as the process has it: the slot
+	// is a scheduler's allocation, whose GPUs are never overridden.
+	Inherit bool
+}
+
+// allocationSlot is the one slot of a scheduler's allocation: its GPUs as
+// the scheduler made them visible, and all its cores.
+func allocationSlot(devices []string, cores int) Slot {
+	return Slot{Devices: devices, Threads: max(1, cores), Inherit: true}
 }
 
 // Name says what the slot is for progress lines: "gpu 0,1" or "cpu 3".
 func (s Slot) Name() string {
+	if s.Label != "" {
+		return s.Label
+	}
 	if len(s.Devices) > 0 {
 		return "gpu " + strings.Join(s.Devices, ",")
 	}

@@ -36,6 +36,10 @@ type Options struct {
 	// First and Last (1-based, inclusive) run only those trials: one chunk
 	// of a fanned-out sweep; 0 and 0 run them all.
 	First, Last int
+	// Allocation runs the trials in one slot with everything a scheduler
+	// allocated (a Slurm task's GPUs and CPUs), leaving CUDA_VISIBLE_DEVICES
+	// as the scheduler set it.
+	Allocation bool
 }
 
 // Result is what a sweep did.
@@ -56,6 +60,7 @@ func Run(ctx context.Context, p *runner.Project, exp *config.Experiment, opts Op
 		return nil, err
 	}
 	res := &Result{ID: ID(exp), Spec: spec}
+	total := len(trials)
 	if opts.First > 0 {
 		if spec.Adaptive() {
 			return nil, fmt.Errorf("%s: sweep: method %s proposes each trial from the results so far, so it has no chunks to run apart: run it with `sweep`", fileOf(exp), spec.Method)
@@ -65,9 +70,12 @@ func Run(ctx context.Context, p *runner.Project, exp *config.Experiment, opts Op
 		}
 		trials = trials[opts.First-1 : opts.Last]
 	}
-	slots, err := Slots(spec, visibleDevices(ctx, p.Settings), cores(opts.Cores), opts.Parallel)
-	if err != nil {
-		return nil, fmt.Errorf("%s: sweep: %w", fileOf(exp), err)
+	devices := visibleDevices(ctx, p.Settings)
+	slots := []Slot{allocationSlot(devices, cores(opts.Cores))}
+	if !opts.Allocation {
+		if slots, err = Slots(spec, devices, cores(opts.Cores), opts.Parallel); err != nil {
+			return nil, fmt.Errorf("%s: sweep: %w", fileOf(exp), err)
+		}
 	}
 	if spec.Adaptive() {
 		return runAdaptive(ctx, p, exp, res, slots, opts)
@@ -106,7 +114,7 @@ func Run(ctx context.Context, p *runner.Project, exp *config.Experiment, opts Op
 	}
 	fmt.Fprintf(p.Out, "sweep %s: %s of %s on %s\n", res.ID, pluralf(len(todo), "trial", "trials"), exp.Name, describeSlots(slots))
 	if opts.First > 0 {
-		fmt.Fprintf(p.Out, "sweep %s: this is trials %d to %d of %d\n", res.ID, opts.First, opts.Last, trials[len(trials)-1].Index+1)
+		fmt.Fprintf(p.Out, "sweep %s: this is trials %d to %d of %d\n", res.ID, opts.First, opts.Last, total)
 	}
 	res.Outcomes = run(ctx, p, exp, res, len(todo), slots, opts, st, func(one runFunc, stop func(Outcome) bool) []Outcome {
 		return schedule(ctx, todo, slots, one, stop)
@@ -166,6 +174,7 @@ func run(ctx context.Context, p *runner.Project, exp *config.Experiment, res *Re
 	b := newBoard(res.Spec, total, len(slots), p.Ledger.RunDir)
 	d := newDisplay(ctx, b, p.Out, opts.Live, p.Settings.ProgressInterval)
 	policy := failurePolicy(res.Spec)
+	resumes := resumeDirs(p.Ledger, res.ID, res.Spec)
 	var failed, finished int
 	if st != nil {
 		st.warn = func(msg string) { d.println("warning: " + msg) }
@@ -174,8 +183,9 @@ func run(ctx context.Context, p *runner.Project, exp *config.Experiment, res *Re
 		b.start(t, s)
 		d.trialStarted(t.Index)
 		started := func(id string) { b.started(t.Index, id) }
+		resume := resumes[trialKey(t.Values)]
 		train := func(ctx context.Context, started func(string)) Outcome {
-			return runTrial(ctx, p, exp, res.ID, t, s, opts.Force, started)
+			return runTrial(ctx, p, exp, res.ID, t, s, opts.Force, resume, started)
 		}
 		var o Outcome
 		if st == nil {
@@ -216,10 +226,14 @@ func best(s *Spec, outs []Outcome) *Outcome {
 	return b
 }
 
+// visibleDevices are the GPUs the trials may use: those nvidia-smi lists
+// and CUDA_VISIBLE_DEVICES leaves visible; without nvidia-smi, those a Slurm
+// allocation gave (none outside one).
 func visibleDevices(ctx context.Context, s runner.Settings) []string {
 	inv, err := gpu.Query(ctx)
 	if err != nil {
-		return nil
+		devices, _ := gpu.Allocated(s.Lookup)
+		return devices
 	}
 	var out []string
 	for _, d := range gpu.Visible(inv, s.CUDAVisible, s.CUDAVisibleSet) {

@@ -13,17 +13,22 @@ import (
 	"github.com/magelab/magelab/internal/runner"
 )
 
-// runTrial trains one trial as a run of the sweep, in slot s.
-func runTrial(ctx context.Context, p *runner.Project, exp *config.Experiment, sweepID string, t Trial, s Slot, force bool, started func(string)) Outcome {
+// runTrial trains one trial as a run of the sweep, in slot s. resume is an
+// earlier attempt's output the trial may resume from.
+func runTrial(ctx context.Context, p *runner.Project, exp *config.Experiment, sweepID string, t Trial, s Slot, force bool, resume string, started func(string)) Outcome {
 	e, err := exp.With(t.Values)
 	if err != nil {
 		return Outcome{Status: record.StatusFailed, Err: err}
 	}
-	devices := strings.Join(s.Devices, ",")
+	var devices *string
+	if !s.Inherit {
+		d := strings.Join(s.Devices, ",")
+		devices = &d
+	}
 	log := &tailBuffer{max: 8 << 10}
 	begin := time.Now()
 	r, err := p.Train(ctx, e, runner.TrainOptions{Force: force,
-		RunOptions: runner.RunOptions{SweepID: sweepID, Devices: &devices, Env: s.Env(), Out: log},
+		RunOptions: runner.RunOptions{SweepID: sweepID, Devices: devices, Env: s.Env(), Out: log, ResumeDir: resume},
 		Started:    func(r *record.Run) { started(r.ID) }})
 	o := Outcome{Duration: time.Since(begin), Err: err}
 	if r != nil && r.Run != nil {
@@ -35,6 +40,7 @@ func runTrial(ctx context.Context, p *runner.Project, exp *config.Experiment, sw
 		o.Status = record.StatusFinished
 	case errors.Is(err, runner.ErrPruned):
 		o.Status, o.Err = record.StatusPruned, nil
+	case o.Status == record.StatusPreempted:
 	case ctx.Err() != nil || o.Status == record.StatusInterrupted:
 		o.Status = record.StatusInterrupted
 	default:
@@ -64,6 +70,8 @@ func trialLine(o Outcome, metric string, total int) string {
 		return fmt.Sprintf("%s: interrupted after %s", head, formatDuration(o.Duration))
 	case o.Status == record.StatusPruned:
 		return fmt.Sprintf("%s: %s after %s (run %s)", head, prunedText(o), formatDuration(o.Duration), o.RunID)
+	case o.Status == record.StatusPreempted:
+		return fmt.Sprintf("%s: preempted after %s (run it again to resume from its output): %s", head, formatDuration(o.Duration), indent(errText(o.Err)))
 	}
 	msg := "failed"
 	if o.Err != nil {
@@ -73,6 +81,13 @@ func trialLine(o Outcome, metric string, total int) string {
 }
 
 func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n    ") }
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
 
 // tailBuffer keeps the last max bytes written to it: a trial's output,
 // for the failure message.
