@@ -70,13 +70,21 @@ func ReadEventFile(path string) (*EventFile, error) {
 	}
 	defer f.Close()
 	ef := &EventFile{Series: map[string][]Point{}}
-	err = readEvents(f, func(tag string, step int64, v float64) {
-		s, ok := ef.Series[tag]
+	index := map[string]int{} // tag → its series in all
+	var all [][]Point
+	err = readEvents(f, func(tag []byte, step int64, v float64) {
+		i, ok := index[string(tag)] // no allocation for the lookup
 		if !ok {
-			ef.Tags = append(ef.Tags, tag)
+			i = len(all)
+			index[string(tag)] = i
+			ef.Tags = append(ef.Tags, string(tag))
+			all = append(all, nil)
 		}
-		ef.Series[tag] = append(s, Point{step, v})
+		all[i] = append(all[i], Point{step, v})
 	})
+	for i, tag := range ef.Tags {
+		ef.Series[tag] = all[i]
+	}
 	var corrupt *CorruptError
 	switch {
 	case errors.Is(err, ErrTorn):
@@ -92,8 +100,8 @@ func ReadEventFile(path string) (*EventFile, error) {
 var errBadEvent = errors.New("malformed Event message")
 
 // readEvents calls emit for every scalar in the event records of r, in
-// file order.
-func readEvents(r io.Reader, emit func(tag string, step int64, v float64)) error {
+// file order; the tag's bytes are valid only during the call.
+func readEvents(r io.Reader, emit func(tag []byte, step int64, v float64)) error {
 	rr := newRecordReader(r)
 	scalarTags := map[string]bool{} // tags whose metadata says they are scalars
 	for {
@@ -112,62 +120,111 @@ func readEvents(r io.Reader, emit func(tag string, step int64, v float64)) error
 }
 
 // decodeEvent reads one Event message.
-func decodeEvent(b []byte, scalarTags map[string]bool, emit func(string, int64, float64)) error {
+func decodeEvent(b []byte, scalarTags map[string]bool, emit func([]byte, int64, float64)) error {
 	var step int64
 	var summary []byte
-	err := eachField(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) {
-		switch {
-		case num == eventStep && typ == protowire.VarintType:
-			step = int64(x)
-		case num == eventSummary && typ == protowire.BytesType:
-			summary = v
+	for len(b) > 0 {
+		f, rest, err := nextField(b)
+		if err != nil {
+			return err
 		}
-	})
-	if err != nil || summary == nil {
-		return err
+		b = rest
+		switch {
+		case f.num == eventStep && f.typ == protowire.VarintType:
+			step = int64(f.x)
+		case f.num == eventSummary && f.typ == protowire.BytesType:
+			summary = f.v
+		}
 	}
-	return eachField(summary, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) {
-		if num == summaryValue && typ == protowire.BytesType {
-			if tag, val, ok := decodeValue(v, scalarTags); ok {
+	for len(summary) > 0 {
+		f, rest, err := nextField(summary)
+		if err != nil {
+			return err
+		}
+		summary = rest
+		if f.num == summaryValue && f.typ == protowire.BytesType {
+			if tag, val, ok := decodeValue(f.v, scalarTags); ok {
 				emit(tag, step, val)
 			}
 		}
-	})
+	}
+	return nil
 }
 
 // decodeValue reads one Summary.Value: a simple_value, or a scalar tensor
 // of a tag whose metadata (on this value or an earlier one) names the
 // scalars plugin or the scalar data class.
-func decodeValue(b []byte, scalarTags map[string]bool) (string, float64, bool) {
-	var tag string
-	var simple *float64
-	var tensor, metadata []byte
-	if eachField(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) {
-		switch {
-		case num == valueTag && typ == protowire.BytesType:
-			tag = string(v)
-		case num == valueSimple && typ == protowire.Fixed32Type:
-			f := float64(math.Float32frombits(uint32(x)))
-			simple = &f
-		case num == valueTensor && typ == protowire.BytesType:
-			tensor = v
-		case num == valueMetadata && typ == protowire.BytesType:
-			metadata = v
+func decodeValue(b []byte, scalarTags map[string]bool) ([]byte, float64, bool) {
+	var tag, tensor, metadata []byte
+	var simple float64
+	hasSimple := false
+	for len(b) > 0 {
+		f, rest, err := nextField(b)
+		if err != nil {
+			return nil, 0, false
 		}
-	}) != nil {
-		return "", 0, false
+		b = rest
+		switch {
+		case f.num == valueTag && f.typ == protowire.BytesType:
+			tag = f.v
+		case f.num == valueSimple && f.typ == protowire.Fixed32Type:
+			simple, hasSimple = float64(math.Float32frombits(uint32(f.x))), true
+		case f.num == valueTensor && f.typ == protowire.BytesType:
+			tensor = f.v
+		case f.num == valueMetadata && f.typ == protowire.BytesType:
+			metadata = f.v
+		}
 	}
 	if metadata != nil && isScalarMetadata(metadata) {
-		scalarTags[tag] = true
+		scalarTags[string(tag)] = true
 	}
 	switch {
-	case simple != nil:
-		return tag, *simple, true
-	case tensor != nil && scalarTags[tag]:
+	case hasSimple:
+		return tag, simple, true
+	case tensor != nil && scalarTags[string(tag)]:
 		v, ok := scalarTensor(tensor)
 		return tag, v, ok
 	}
-	return "", 0, false
+	return nil, 0, false
+}
+
+// field is one field of a protobuf message: v is a length-delimited
+// field's bytes, x a varint's or fixed field's value.
+type field struct {
+	num protowire.Number
+	typ protowire.Type
+	v   []byte
+	x   uint64
+}
+
+// nextField reads the first field of b and returns the rest. Groups are
+// skipped whole (their typ is StartGroupType). A malformed message is
+// errBadEvent.
+func nextField(b []byte) (field, []byte, error) {
+	num, typ, n := protowire.ConsumeTag(b)
+	if n < 0 {
+		return field{}, nil, errBadEvent
+	}
+	b = b[n:]
+	f := field{num: num, typ: typ}
+	switch typ {
+	case protowire.VarintType:
+		f.x, n = protowire.ConsumeVarint(b)
+	case protowire.Fixed32Type:
+		var u uint32
+		u, n = protowire.ConsumeFixed32(b)
+		f.x = uint64(u)
+	case protowire.Fixed64Type:
+		f.x, n = protowire.ConsumeFixed64(b)
+	case protowire.BytesType:
+		f.v, n = protowire.ConsumeBytes(b)
+	default:
+		n = protowire.ConsumeFieldValue(num, typ, b)
+	}
+	if n < 0 {
+		return field{}, nil, errBadEvent
+	}
+	return f, b[n:], nil
 }
 
 func isScalarMetadata(b []byte) bool {
@@ -307,38 +364,17 @@ func halfToFloat(h uint16) float64 {
 	return sign * math.Ldexp(1+frac/1024, exp-15)
 }
 
-// eachField calls fn for every field of a protobuf message: v is a
-// length-delimited field's bytes, x a varint's or fixed field's value.
-// Groups are skipped. A malformed message is errBadEvent.
+// eachField calls fn for every field of a protobuf message but groups;
+// the rarely met messages (metadata, tensors) are read with it.
 func eachField(b []byte, fn func(num protowire.Number, typ protowire.Type, v []byte, x uint64)) error {
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return errBadEvent
+		f, rest, err := nextField(b)
+		if err != nil {
+			return err
 		}
-		b = b[n:]
-		var v []byte
-		var x uint64
-		switch typ {
-		case protowire.VarintType:
-			x, n = protowire.ConsumeVarint(b)
-		case protowire.Fixed32Type:
-			var u uint32
-			u, n = protowire.ConsumeFixed32(b)
-			x = uint64(u)
-		case protowire.Fixed64Type:
-			x, n = protowire.ConsumeFixed64(b)
-		case protowire.BytesType:
-			v, n = protowire.ConsumeBytes(b)
-		default:
-			n = protowire.ConsumeFieldValue(num, typ, b)
-		}
-		if n < 0 {
-			return errBadEvent
-		}
-		b = b[n:]
-		if typ != protowire.StartGroupType {
-			fn(num, typ, v, x)
+		b = rest
+		if f.typ != protowire.StartGroupType {
+			fn(f.num, f.typ, f.v, f.x)
 		}
 	}
 	return nil

@@ -59,16 +59,16 @@ func newRecordReader(r io.Reader) *recordReader {
 
 // next returns the next record's data, valid until the following call;
 // io.EOF at a clean end, ErrTorn when the file ends inside a record, a
-// *CorruptError on a CRC mismatch.
+// *CorruptError on a CRC mismatch. A record that fits the read buffer is
+// not copied out of it.
 func (rr *recordReader) next() ([]byte, error) {
-	var head [12]byte
-	n, err := io.ReadFull(rr.r, head[:])
+	head, err := rr.r.Peek(12)
 	switch {
-	case n == 0 && err == io.EOF:
+	case len(head) == 0 && err == io.EOF:
 		return nil, io.EOF
-	case err == io.ErrUnexpectedEOF:
+	case len(head) < 12 && err == io.EOF:
 		return nil, ErrTorn
-	case err != nil:
+	case len(head) < 12:
 		return nil, err
 	}
 	if maskedCRC(head[:8]) != binary.LittleEndian.Uint32(head[8:]) {
@@ -78,15 +78,28 @@ func (rr *recordReader) next() ([]byte, error) {
 	if length > maxRecord {
 		return nil, &CorruptError{Offset: rr.offset, What: "length"}
 	}
-	need := int(length) + 4
-	if err := rr.fill(need); err != nil {
-		return nil, err
+	total := 12 + int(length) + 4
+	var rec []byte
+	if total <= rr.r.Size() {
+		rec, err = rr.r.Peek(total)
+		if len(rec) < total {
+			if err == io.EOF {
+				return nil, ErrTorn
+			}
+			return nil, err
+		}
+		rr.r.Discard(total)
+	} else {
+		if err := rr.fill(total); err != nil {
+			return nil, err
+		}
+		rec = rr.buf
 	}
-	data := rr.buf[:length]
-	if maskedCRC(data) != binary.LittleEndian.Uint32(rr.buf[length:]) {
+	data := rec[12 : 12+length]
+	if maskedCRC(data) != binary.LittleEndian.Uint32(rec[12+length:]) {
 		return nil, &CorruptError{Offset: rr.offset, What: "data"}
 	}
-	rr.offset += 12 + int64(need)
+	rr.offset += int64(total)
 	return data, nil
 }
 
