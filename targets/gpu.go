@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/magefile/mage/mg"
 
+	"github.com/magelab/magelab/internal/config"
 	"github.com/magelab/magelab/internal/gpu"
 	"github.com/magelab/magelab/internal/runner"
 )
@@ -42,11 +44,7 @@ func GPU(ctx context.Context, exp *string) error {
 
 // Check runs the PyTorch GPU checks (and TensorFlow's when it imports) in the venv, prints a pass/fail table and fails when a GPU is present but a framework cannot use it: -exp=NAME (default gpu-check), -set="train.steps=100".
 func (Gpu) Check(ctx context.Context, exp, set *string) error {
-	name := deref(exp)
-	if name == "" {
-		name = "gpu-check"
-	}
-	p, e, err := load(&name, set)
+	p, e, err := loadGPUCheck(exp, set)
 	if err != nil {
 		return err
 	}
@@ -64,6 +62,33 @@ func (Gpu) Check(ctx context.Context, exp, set *string) error {
 		return err
 	}
 	return exit(gpu.Verdict(checks, present))
+}
+
+// loadGPUCheck loads -exp, else experiments/gpu-check.yaml. A repository
+// without that file (one that adopted magelab) runs the checks with their
+// built-in settings (gpu.CheckConfig's defaults) on the venv of its default
+// experiment, whose requirements hold its torch.
+func loadGPUCheck(exp, set *string) (*runner.Project, *config.Experiment, error) {
+	name := deref(exp)
+	if name != "" {
+		return load(&name, set)
+	}
+	name = "gpu-check"
+	if _, err := os.Stat(filepath.Join("experiments", name+".yaml")); err == nil {
+		return load(&name, set)
+	}
+	if deref(set) != "" {
+		return nil, nil, fmt.Errorf("-set: this repository has no experiments/gpu-check.yaml, whose train: params -set would change: copy it from magelab's repository, or pass -exp")
+	}
+	def := "default"
+	p, e, err := load(&def, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("gpu:check: no experiments/gpu-check.yaml here, and the default experiment (whose venv the checks would use) does not load: %w", err)
+	}
+	fmt.Printf("gpu:check: no experiments/gpu-check.yaml in this repository: the checks run with their built-in settings in the venv of %s\n", e.Name)
+	checks := *e
+	checks.Name, checks.Params = "gpu-check", config.Params{"seed": e.Seed, "train": map[string]any{}}
+	return p, &checks, nil
 }
 
 // indices lists the devices' indices, "none" for none.

@@ -1,6 +1,9 @@
 package config
 
-import "slices"
+import (
+	"regexp"
+	"slices"
+)
 
 // StageOrder is the pipeline order of the known stages.
 var StageOrder = []string{"setup-data", "preprocess", "train", "eval"}
@@ -57,6 +60,10 @@ type Stage struct {
 	Metrics string   // metrics file template (command stages, optional)
 	Deps    []string // extra files or directories (relative to Root, or absolute) whose content feeds the stage key (command stages); they need not exist at load
 	Pos     Pos      // where the stage is defined in the file; Line 0 for discovered stages
+
+	// Patterns are the declared output patterns (command stages): named
+	// groups are metrics, the group step the step (internal/metrics).
+	Patterns []*regexp.Regexp
 }
 
 // IsCmd reports whether the stage is a command template rather than a script.

@@ -59,7 +59,8 @@ const missing = "missing"
 //	             stage before it in StageOrder, configured or not, when present,
 //	 "seed":     the seed,
 //	 "upstream": upstream (the keys of e.Upstream(stage), in order),
-//	 "requirements": reqHash}
+//	 "requirements": reqHash,
+//	 "metric_patterns": the declared output patterns, only when there are any}
 //
 // Paths are relative to Root and slash-separated. Sections of stages after
 // this one, the YAML's layout, comments and key order do not enter the key.
@@ -109,6 +110,13 @@ func (e *Experiment) stageKeyDoc(stage string, upstream []string, reqHash string
 		"seed":         e.Seed,
 		"upstream":     append([]string{}, upstream...),
 		"requirements": reqHash,
+	}
+	if len(s.Patterns) > 0 { // only then, so that the keys of stages without patterns stay as they were
+		pats := make([]any, len(s.Patterns))
+		for i, re := range s.Patterns {
+			pats[i] = re.String()
+		}
+		doc["metric_patterns"] = pats
 	}
 	return canonicalJSON(nil, doc), nil
 }

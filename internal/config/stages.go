@@ -5,6 +5,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -145,13 +146,26 @@ func nearbyScript(root, p string) string {
 // cmd decodes a command stage and checks every ${name} in its templates.
 func (d *decoder) cmd(s Stage, nodes map[string]*yaml.Node, field string, e *Experiment) (Stage, bool) {
 	ok := true
+	metrics := nodes["metrics"]
+	if m := deref(metrics); m != nil && m.Kind == yaml.MappingNode {
+		var file *yaml.Node
+		file, s.Patterns, ok = d.metricsMapping(m, field+".metrics")
+		metrics = file
+	}
 	for _, k := range []string{"cmd", "metrics"} {
 		n := nodes[k]
+		if k == "metrics" {
+			n = metrics
+		}
 		if n == nil {
 			continue
 		}
 		if n.Kind != yaml.ScalarNode || isNull(n) {
-			d.errorf(n, "%s.%s: expected a command template string, found %s", field, k, describe(n))
+			what := "a command template string"
+			if k == "metrics" {
+				what = "a metrics file template or a mapping {file: ..., patterns: [...]}"
+			}
+			d.errorf(n, "%s.%s: expected %s, found %s", field, k, what, describe(n))
 			ok = false
 			continue
 		}
@@ -174,6 +188,75 @@ func (d *decoder) cmd(s Stage, nodes map[string]*yaml.Node, field string, e *Exp
 	}
 	s.Deps, _ = d.paths(nodes["deps"], field+".deps")
 	return s, ok
+}
+
+// metricsKeys are the keys of a stage's metrics: written as a mapping.
+var metricsKeys = []string{"file", "patterns"}
+
+// metricsMapping decodes `metrics: {file: ..., patterns: [...]}`: the file
+// node (nil when absent) and the compiled patterns, each checked to be an
+// RE2 regular expression with at least one named group besides step.
+func (d *decoder) metricsMapping(n *yaml.Node, field string) (*yaml.Node, []*regexp.Regexp, bool) {
+	ok := true
+	var file *yaml.Node
+	var patterns []*regexp.Regexp
+	for _, p := range d.pairs(n, 3) {
+		switch p.key.Value {
+		case "file":
+			file = p.val
+		case "patterns":
+			var good bool
+			patterns, good = d.patterns(p.val, field+".patterns")
+			ok = ok && good
+		default:
+			d.errorf(p.key, "%s: unknown key %q%s; metrics takes file and patterns", field, p.key.Value, didYouMean(p.key.Value, metricsKeys))
+			ok = false
+		}
+	}
+	return file, patterns, ok
+}
+
+// patterns decodes a list of output patterns.
+func (d *decoder) patterns(n *yaml.Node, field string) ([]*regexp.Regexp, bool) {
+	n = deref(n)
+	if n == nil || n.Kind != yaml.SequenceNode {
+		d.errorf(n, "%s: expected a list of regular expressions, found %s", field, describe(n))
+		return nil, false
+	}
+	ok := true
+	var out []*regexp.Regexp
+	for i, it := range n.Content {
+		it = deref(it)
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if it == nil || it.Kind != yaml.ScalarNode || isNull(it) {
+			d.errorf(it, "%s: expected a regular expression string, found %s", f, describe(it))
+			ok = false
+			continue
+		}
+		re, err := regexp.Compile(it.Value)
+		if err != nil {
+			d.errorf(it, "%s: %q is not a regular expression Go reads (RE2: no lookaround, no backreferences): %v", f, it.Value, err)
+			ok = false
+			continue
+		}
+		if !hasMetricGroup(re) {
+			d.errorf(it, "%s: %q names no metric: write a named group (?P<name>...) for each number to record, and (?P<step>\\d+) for the step", f, it.Value)
+			ok = false
+			continue
+		}
+		out = append(out, re)
+	}
+	return out, ok
+}
+
+// hasMetricGroup reports whether re has a named group other than step.
+func hasMetricGroup(re *regexp.Regexp) bool {
+	for _, name := range re.SubexpNames() {
+		if name != "" && name != "step" {
+			return true
+		}
+	}
+	return false
 }
 
 // checkTemplate reports the first unknown or malformed ${...} in t, knowing

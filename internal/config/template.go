@@ -54,10 +54,14 @@ func expand(template string, p Params, vars map[string]string, quote func(string
 	return b.String(), nil
 }
 
-// lookupName returns the value of one ${name}, quoted by quote.
+// lookupName returns the value of one ${name}, quoted by quote, or of a
+// flag ${name?TEXT} / ${name?TEXT:ELSE}.
 func lookupName(name string, p Params, vars map[string]string, quote func(string) string) (string, error) {
 	if name == "" {
 		return "", fmt.Errorf("empty ${} (write $$ for a literal $)")
+	}
+	if cond, text, ok := strings.Cut(name, "?"); ok {
+		return lookupFlag(strings.TrimSpace(cond), text, p, vars, quote)
 	}
 	if v, ok := vars[name]; ok {
 		return quote(v), nil
@@ -70,6 +74,44 @@ func lookupName(name string, p Params, vars map[string]string, quote func(string
 		return "", fmt.Errorf("${%s} is a section, not a value: name one of its keys (%s)", name, keysUnder(p, name))
 	}
 	return quote(formatValue(v)), nil
+}
+
+// lookupFlag fills ${name?TEXT} and ${name?TEXT:ELSE}, the way a command
+// passes an optional flag: a param that is true gives TEXT, false gives
+// ELSE (or nothing), null gives nothing, and any other value gives TEXT
+// followed by the quoted value (after a space, or right after a TEXT that
+// ends in =). So ${train.resume?--resume} passes a store_true flag,
+// ${train.amp?--amp:--no-amp} a BooleanOptionalAction, and
+// ${train.resume_from?--resume-from} an option whose default is None.
+// TEXT and ELSE are written as they are, unquoted.
+func lookupFlag(name, text string, p Params, vars map[string]string, quote func(string) string) (string, error) {
+	then, otherwise, _ := strings.Cut(text, ":")
+	if strings.TrimSpace(then) == "" {
+		return "", fmt.Errorf("${%s?%s}: no flag after ? (write ${%s?--flag})", name, text, name)
+	}
+	if _, isVar := vars[name]; isVar {
+		return "", fmt.Errorf("${%s?%s}: ? takes a param, and %s is not one", name, text, name)
+	}
+	v, ok := p.Lookup(name)
+	if !ok {
+		return "", unknownName(name, p, vars)
+	}
+	switch t := v.(type) {
+	case bool:
+		if t {
+			return then, nil
+		}
+		return otherwise, nil
+	case nil:
+		return "", nil
+	}
+	if _, isMap := asMap(v); isMap {
+		return "", fmt.Errorf("${%s?...}: %s is a section, not a value", name, name)
+	}
+	if strings.HasSuffix(then, "=") {
+		return then + quote(formatValue(v)), nil
+	}
+	return then + " " + quote(formatValue(v)), nil
 }
 
 // unknownName builds the error for an unknown ${name}: a suggestion when one

@@ -51,6 +51,9 @@ type Run struct {
 	Reproduces     string             `json:"reproduces,omitempty"`
 	Verdict        string             `json:"verdict,omitempty"`
 	Warnings       []string           `json:"warnings,omitempty"` // what could not be stamped, and why
+
+	// MetricSources says where each of Metrics was read from.
+	MetricSources map[string]MetricSource `json:"metric_sources,omitempty"`
 }
 
 // StageRecord is one stage of a run: its cache key, whether its output was

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -97,11 +98,7 @@ func WriteRun(w io.Writer, r *record.Run, opt FormatOptions) error {
 	}
 	params.write(w)
 
-	metrics := section{title: "metrics"}
-	for _, k := range slices.Sorted(maps.Keys(r.Metrics)) {
-		metrics.add(k, strconv.FormatFloat(r.Metrics[k], 'g', -1, 64))
-	}
-	metrics.write(w)
+	writeMetrics(w, r.Metrics, r.MetricSources)
 
 	writeStages(w, r.Stages)
 	gitSection(r.Git).write(w)
@@ -120,6 +117,40 @@ func WriteRun(w io.Writer, r *record.Run, opt FormatOptions) error {
 		}
 	}
 	return nil
+}
+
+// writeMetrics writes the metrics with where each was read from.
+func writeMetrics(w io.Writer, m map[string]float64, src map[string]record.MetricSource) {
+	if len(m) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nmetrics")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		line := "  " + oneLine(k) + "\t" + strconv.FormatFloat(m[k], 'g', -1, 64)
+		if from := metricSource(src[k]); from != "" {
+			line += "\t" + from
+		}
+		fmt.Fprintln(tw, line)
+	}
+	tw.Flush()
+}
+
+// metricSource says where a metric came from: "train: tensorboard
+// out/tb/events.out.tfevents…", "eval: metrics.json"; "" for runs recorded
+// before sources were.
+func metricSource(s record.MetricSource) string {
+	if s.Kind == "" {
+		return ""
+	}
+	out := string(s.Kind)
+	if s.Stage != "" {
+		out = s.Stage + ": " + out
+	}
+	if s.File != "" && path.Base(s.File) != string(s.Kind) {
+		out += " " + s.File
+	}
+	return oneLine(out)
 }
 
 func writeStages(w io.Writer, stages []record.StageRecord) {

@@ -326,16 +326,14 @@ func (p *reproducer) rerunEval(ctx context.Context, orig *record.Run, exp *confi
 		p.Warn(w)
 		run.Warnings = append(run.Warnings, w)
 	}
-	rec, metrics, err := p.EvalStage(ctx, &evalExp, stage, keys, key, in.venv.Python(), run)
+	rec, found, err := p.EvalStage(ctx, &evalExp, stage, keys, key, in.venv.Python(), run)
 	if rec.Name != "" {
 		run.SetStage(rec)
 	}
 	if err != nil {
 		return err
 	}
-	for k, v := range metrics {
-		run.Metrics[k] = v
-	}
+	run.AddMetrics(found.Metrics, found.Sources)
 	return nil
 }
 

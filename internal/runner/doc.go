@@ -9,6 +9,10 @@
 // it ended; StageKeys and EvalKey give the content keys, RunParams a run's
 // params exactly as it ran with them.
 //
+// Which files and output lines a stage's metrics are read from, and in what
+// order, is internal/metrics' job; runner only says where to look (the run's
+// directory for train, the eval output for eval) and records the result.
+//
 // Everything here returns errors and writes to the io.Writers it is given;
 // printing to the terminal and exit codes belong to the target layer.
 // Sweeps, reproductions and serving are clients of this package, in

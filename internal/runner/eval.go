@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/metrics"
 	"github.com/magelab/magelab/internal/query"
 	"github.com/magelab/magelab/internal/record"
 )
@@ -69,11 +70,11 @@ func (p *Project) Eval(ctx context.Context, exp *config.Experiment, opts EvalOpt
 	if _, err := v.Ensure(ctx, p.Out); err != nil {
 		return nil, err
 	}
-	rec, metrics, err := p.EvalStage(ctx, &runExp, stage, keys, key, v.Python(), run)
+	rec, found, err := p.EvalStage(ctx, &runExp, stage, keys, key, v.Python(), run)
 	if err != nil {
 		return nil, err
 	}
-	return &EvalResult{Run: run, Metrics: metrics}, p.recordEval(run, rec, metrics)
+	return &EvalResult{Run: run, Metrics: found.Metrics}, p.recordEval(run, rec, found)
 }
 
 // EvalKey is the eval stage's key for exp evaluating the model of the
@@ -120,7 +121,7 @@ func (p *Project) evalTarget(ctx context.Context, exp *config.Experiment, id str
 
 // EvalStage runs the eval stage on run's model into runs/<id>/eval and
 // returns its record and metrics, leaving the run's record as it is.
-func (p *Project) EvalStage(ctx context.Context, exp *config.Experiment, stage config.Stage, keys map[string]string, key, python string, run *record.Run) (record.StageRecord, map[string]float64, error) {
+func (p *Project) EvalStage(ctx context.Context, exp *config.Experiment, stage config.Stage, keys map[string]string, key, python string, run *record.Run) (record.StageRecord, *metrics.Result, error) {
 	dir := p.Ledger.RunDir(run.ID)
 	ensure := func() (string, error) { return python, nil }
 	data, err := p.data(ctx, exp, keys, "", ensure, dataRun{ID: run.ID, Dir: dir, BaseEnv: stageBaseEnv(p.Environ(), p.Settings, nil), Out: p.Out})
@@ -142,27 +143,22 @@ func (p *Project) EvalStage(ctx context.Context, exp *config.Experiment, stage c
 	if err != nil {
 		return rec, nil, err
 	}
-	metrics, err := stageMetrics(spec, rec.Log)
+	found, err := stageMetrics(spec, rec.Log, p.Out)
 	if err != nil {
 		return rec, nil, &StageError{Stage: "eval", RunID: run.ID, ExitCode: 1, Log: rec.Log, Err: err}
 	}
-	return rec, metrics, nil
+	return rec, found, nil
 }
 
 // recordEval adds the eval stage and its metrics to the run's record and
 // appends run.evaluated.
-func (p *Project) recordEval(run *record.Run, rec record.StageRecord, metrics map[string]float64) error {
+func (p *Project) recordEval(run *record.Run, rec record.StageRecord, found *metrics.Result) error {
 	run.SetStage(rec)
-	if run.Metrics == nil {
-		run.Metrics = map[string]float64{}
-	}
-	for k, v := range metrics {
-		run.Metrics[k] = v
-	}
+	run.AddMetrics(found.Metrics, found.Sources)
 	if err := p.Ledger.WriteRecord(run); err != nil {
 		return err
 	}
-	ev := record.Event{Type: record.EventRunEvaluated, Time: time.Now().UTC(), Run: run.ID, Metrics: metrics}
+	ev := record.Event{Type: record.EventRunEvaluated, Time: time.Now().UTC(), Run: run.ID, Metrics: found.Metrics}
 	return p.Ledger.Append(ev)
 }
 

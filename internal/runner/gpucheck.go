@@ -5,13 +5,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/magelab/magelab/internal/config"
 	"github.com/magelab/magelab/internal/gpu"
 	"github.com/magelab/magelab/internal/proc"
+	"github.com/magelab/magelab/python"
 )
 
 // probeTimeout bounds the framework probe: importing TensorFlow takes
@@ -84,8 +87,8 @@ func (p *Project) GPUCheck(ctx context.Context, exp *config.Experiment) ([]gpu.C
 // runCheck runs one check script into out (emptied first; its output also
 // goes to out/log.txt) and returns its checks.
 func (p *Project) runCheck(ctx context.Context, python string, s gpu.Script, params, out string) ([]gpu.Check, error) {
-	script := filepath.Join(p.Root, s.Path)
-	if _, err := os.Stat(script); err != nil {
+	script, pythonPath, err := p.checkScript(s)
+	if err != nil {
 		return gpu.ScriptChecks(s.Framework, out, 0, fmt.Errorf("check script %s: %w", s.Path, err)), nil
 	}
 	if err := os.RemoveAll(out); err != nil {
@@ -100,7 +103,7 @@ func (p *Project) runCheck(ctx context.Context, python string, s gpu.Script, par
 	}
 	defer log.Close()
 	fmt.Fprintf(p.Out, "gpu:check: %s\n", s.Path)
-	path, args, env := gpu.CheckCommand(python, script, params, out, filepath.Join(p.Root, "python"), os.Environ())
+	path, args, env := gpu.CheckCommand(python, script, params, out, pythonPath, os.Environ())
 	prefixed := NewPrefixWriter(p.Out, "["+s.Framework+"] ")
 	res, err := proc.Run(ctx, proc.Command{Path: path, Args: args, Env: env, Dir: p.Root, Output: io.MultiWriter(log, prefixed)})
 	prefixed.Flush()
@@ -108,4 +111,33 @@ func (p *Project) runCheck(ctx context.Context, python string, s gpu.Script, par
 		return nil, &proc.InterruptedError{What: "gpu:check " + s.Path}
 	}
 	return gpu.ScriptChecks(s.Framework, out, res.ExitCode, err), nil
+}
+
+// checkScript is the check script to run and the directory its imports
+// (lab, gpu) come from: the project's own under python/ when it has them
+// (magelab's repository), else magelab's embedded copies, written under
+// .magelab/gpu-check/python/ (any other repository).
+func (p *Project) checkScript(s gpu.Script) (script, pythonPath string, err error) {
+	own := filepath.Join(p.Root, s.Path)
+	if _, err := os.Stat(own); err == nil {
+		return own, filepath.Join(p.Root, "python"), nil
+	}
+	dir := filepath.Join(p.Root, ".magelab", "gpu-check", "python")
+	err = fs.WalkDir(python.GPUChecks, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := python.GPUChecks.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(path)), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, path), b, 0o644)
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("write magelab's check scripts to %s: %w", dir, err)
+	}
+	return filepath.Join(dir, strings.TrimPrefix(s.Path, "python/")), dir, nil
 }

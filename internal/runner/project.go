@@ -129,10 +129,19 @@ func warnTo(out io.Writer, msgs ...string) {
 	}
 }
 
+// buildOutputs are what magelab's own build steps write under bin/: the
+// binary of `go tool mage -compile "$PWD/bin/magelab"` and a sweep's plan.
+// Only those are removed, and bin/ itself when that leaves it empty: in an
+// adopting repository bin/ may hold the repository's own files.
+var buildOutputs = []string{"bin/magelab", "bin/plan.json"}
+
 // Clean removes the stage cache and build outputs; with all, also the run
 // ledger and the venv.
 func (p *Project) Clean(all bool) error {
-	targets := []string{filepath.Join(p.Root, ".magelab"), filepath.Join(p.Root, "bin")}
+	targets := []string{filepath.Join(p.Root, ".magelab")}
+	for _, b := range buildOutputs {
+		targets = append(targets, filepath.Join(p.Root, b))
+	}
 	filepath.WalkDir(filepath.Join(p.Root, "python"), func(path string, d os.DirEntry, err error) error {
 		if err == nil && d.IsDir() && (d.Name() == "__pycache__" || d.Name() == ".pytest_cache") {
 			targets = append(targets, path)
@@ -157,6 +166,9 @@ func (p *Project) Clean(all bool) error {
 		}
 		rel, _ := filepath.Rel(p.Root, t)
 		fmt.Fprintf(p.Out, "removed %s\n", rel)
+	}
+	if os.Remove(filepath.Join(p.Root, "bin")) == nil { // only when empty
+		fmt.Fprintln(p.Out, "removed bin")
 	}
 	return nil
 }

@@ -6,10 +6,11 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/magelab/magelab/internal/config"
-	"github.com/magelab/magelab/internal/record"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/record"
 )
 
 func TestProjectVenvDir(t *testing.T) {
@@ -77,4 +78,32 @@ func TestRunParamsKeepIntegers(t *testing.T) {
 	run.ParamsHash = want.Hash()
 	_, err = p.RunParams(run)
 	assert.ErrorContains(t, err, "cannot be restored exactly", "without params.json")
+}
+
+// TestCleanKeepsTheRepositorysBin: in an adopting repository bin/ may be
+// the repository's own; clean removes only magelab's build outputs there.
+func TestCleanKeepsTheRepositorysBin(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		files  []string
+		binDir bool
+	}{
+		{"OnlyMagelabsOutputs", []string{"bin/magelab", "bin/plan.json"}, false},
+		{"TheRepositorysOwnScript", []string{"bin/magelab", "bin/deploy.sh"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			for _, f := range tc.files {
+				require.NoError(t, os.MkdirAll(filepath.Join(root, filepath.Dir(f)), 0o755))
+				require.NoError(t, os.WriteFile(filepath.Join(root, f), []byte("x"), 0o755))
+			}
+			require.NoError(t, NewProject(root, Settings{}, io.Discard).Clean(false))
+			assert.NoFileExists(t, filepath.Join(root, "bin/magelab"))
+			_, err := os.Stat(filepath.Join(root, "bin"))
+			assert.Equal(t, tc.binDir, err == nil, "bin/ kept")
+			if tc.binDir {
+				assert.FileExists(t, filepath.Join(root, "bin/deploy.sh"))
+			}
+		})
+	}
 }

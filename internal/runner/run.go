@@ -150,11 +150,11 @@ func (r *Run) Train(ctx context.Context, exp *config.Experiment, train config.St
 		// A trial that early stopping cancelled is pruned, not interrupted.
 		return firstErr(prunedCause(ctx), err)
 	}
-	metrics, err := stageMetrics(spec, rec.Log)
+	found, err := stageMetrics(spec, rec.Log, r.out)
 	if err != nil {
 		return &StageError{Stage: "train", RunID: run.ID, ExitCode: 1, Log: rec.Log, Err: err}
 	}
-	run.Metrics = metrics
+	run.Metrics, run.MetricSources = found.Metrics, found.Sources
 	run.Framework = readFramework(out)
 	return nil
 }

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/metrics"
 	"github.com/magelab/magelab/internal/query"
 	"github.com/magelab/magelab/internal/record"
 )
@@ -103,39 +103,36 @@ func (p *Project) newest(experiment string, where []query.Cond, out io.Writer) (
 	return runs[0], true
 }
 
-// stageMetrics reads the metrics a stage produced: OUTPUT_DIR/metrics.json,
-// the file a command stage declares, or else name=value lines in its log.
-// Metrics found only in the log are written to OUTPUT_DIR/metrics.json.
-func stageMetrics(s stageSpec, log string) (map[string]float64, error) {
-	path := filepath.Join(s.Out, "metrics.json")
-	if s.Stage.IsCmd() && s.Stage.Metrics != "" {
-		p, err := config.ExpandPath(s.Stage.Metrics, s.Params, s.templateVars())
-		if err != nil {
-			return nil, err
-		}
-		path = p
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(s.Root, path)
-		}
-		if _, err := os.Stat(path); err != nil {
-			return nil, fmt.Errorf("declared metrics file %s was not written by the command (%w)", path, err)
+// stageMetrics reads the metrics a stage produced (internal/metrics, in
+// its order of precedence) and writes them to OUTPUT_DIR/metrics.json and
+// their steps to metrics.jsonl, where the stage did not write those files
+// itself. The train stage's event files and CSV logs are looked for
+// anywhere in the run's directory but its logs, saved untracked files and
+// eval output; the eval stage's in its own output. Only a command stage's
+// output is read for metrics. Warnings (a torn event file) go to out.
+func stageMetrics(s stageSpec, log string, out io.Writer) (*metrics.Result, error) {
+	in := metrics.Input{Stage: s.Stage.Name, Out: s.Out, Search: []string{s.Out}, Base: s.RunDir}
+	if s.Stage.Name == "train" && s.RunDir != "" {
+		in.Search = []string{s.RunDir}
+		in.Skip = []string{filepath.Join(s.RunDir, "logs"), filepath.Join(s.RunDir, "untracked"), filepath.Join(s.RunDir, "eval")}
+	}
+	if s.Stage.IsCmd() {
+		in.Log, in.Patterns, in.Capture = log, s.Stage.Patterns, true
+		if s.Stage.Metrics != "" {
+			p, err := config.ExpandPath(s.Stage.Metrics, s.Params, s.templateVars())
+			if err != nil {
+				return nil, err
+			}
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(s.Root, p)
+			}
+			in.Declared = p
 		}
 	}
-	m, err := ReadMetrics(path)
-	if err != nil || m != nil || !s.Stage.IsCmd() {
-		return m, err
-	}
-	f, err := os.Open(log)
+	res, err := metrics.Collect(in)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	m = ParseMetricLines(f)
-	if len(m) > 0 {
-		b := jsonMetrics(m)
-		if err := os.WriteFile(filepath.Join(s.Out, "metrics.json"), b, 0o644); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
+	warnTo(out, res.Warnings...)
+	return res, res.WriteFiles(s.Out)
 }

@@ -3,6 +3,8 @@ package sweep
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -91,7 +93,56 @@ func bestLine(res *Result) string {
 	case res.Spec.Metric == "":
 		return "best: the sweep names no metric (add metric: and goal: to rank trials)"
 	}
-	return fmt.Sprintf("best: no finished trial reported %s", res.Spec.Metric)
+	return "best: " + missingMetric(res)
+}
+
+// missingMetric says that no finished trial reported the sweep's metric,
+// and which metrics they did report, so that a misnamed metric: is plain
+// (test_loss where the event files say Loss/test).
+func missingMetric(res *Result) string {
+	found := map[string]bool{}
+	finished := 0
+	for _, o := range res.Outcomes {
+		if o.OK() {
+			finished++
+			for k := range o.Metrics {
+				found[k] = true
+			}
+		}
+	}
+	msg := fmt.Sprintf("no finished trial reported %s", res.Spec.Metric)
+	switch {
+	case finished == 0:
+		return msg
+	case len(found) == 0:
+		return msg + "; they reported no metric at all (see `go tool mage runs:show RUN` and docs/adopt.md for where metrics are read from)"
+	}
+	names := slices.Sorted(maps.Keys(found))
+	if s, ok := nearestName(res.Spec.Metric, names); ok {
+		return fmt.Sprintf("%s; they reported %s: did you mean metric: %s?", msg, strings.Join(names, ", "), s)
+	}
+	return fmt.Sprintf("%s; they reported %s: name one of those in the sweep's metric:", msg, strings.Join(names, ", "))
+}
+
+// nearestName is the found name that differs from want only in case and
+// separators (test_loss, Loss/test, test-loss), when exactly one does.
+func nearestName(want string, names []string) (string, bool) {
+	norm := func(s string) []string {
+		f := strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return r == '_' || r == '/' || r == '-' || r == '.' || r == ' ' })
+		slices.Sort(f)
+		return f
+	}
+	w := norm(want)
+	var hit []string
+	for _, n := range names {
+		if slices.Equal(norm(n), w) {
+			hit = append(hit, n)
+		}
+	}
+	if len(hit) == 1 {
+		return hit[0], true
+	}
+	return "", false
 }
 
 // WriteMarkdown writes the sweep's table as GitHub-flavoured markdown, for

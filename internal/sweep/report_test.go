@@ -8,10 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+
 	"github.com/magelab/magelab/internal/config"
 	"github.com/magelab/magelab/internal/record"
 	"github.com/magelab/magelab/internal/record/recordtest"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -81,4 +82,33 @@ func TestBoard(t *testing.T) {
 	assert.Empty(t, latestMetrics(filepath.Join(dir, "none")), "metrics from a missing file")
 	os.WriteFile(filepath.Join(dir, "run1/out/metrics.jsonl"), []byte(strings.Repeat("x", 9000)+"\n"+`{"epoch": 7, "acc": 1}`+"\n"), 0o644)
 	assert.Equal(t, "epoch 7 acc=1", latestMetrics(filepath.Join(dir, "run1/out/metrics.jsonl")), "after a long line")
+}
+
+func TestBestLineNamesTheMissingMetric(t *testing.T) {
+	out := func(status record.Status, m map[string]float64) Outcome {
+		return Outcome{Status: status, Metrics: m, RunID: "r"}
+	}
+	tests := []struct {
+		name     string
+		metric   string
+		outcomes []Outcome
+		want     string
+	}{
+		{"SameWordsOtherSpelling", "test_loss", []Outcome{
+			out(record.StatusFinished, map[string]float64{"Loss/test": 2.3, "Loss/train": 2.2}),
+			out(record.StatusFailed, map[string]float64{"test_loss": 9}),
+		}, "best: no finished trial reported test_loss; they reported Loss/test, Loss/train: did you mean metric: Loss/test?"},
+		{"OtherNames", "val_accuracy", []Outcome{out(record.StatusFinished, map[string]float64{"acc": 0.9})},
+			"best: no finished trial reported val_accuracy; they reported acc: name one of those in the sweep's metric:"},
+		{"NoMetricsAtAll", "val_accuracy", []Outcome{out(record.StatusFinished, nil)},
+			"best: no finished trial reported val_accuracy; they reported no metric at all (see `go tool mage runs:show RUN` and docs/adopt.md for where metrics are read from)"},
+		{"NoneFinished", "val_accuracy", []Outcome{out(record.StatusFailed, nil)}, "best: no finished trial reported val_accuracy"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := &Spec{Metric: tc.metric, Goal: "minimize"}
+			res := &Result{Spec: spec, Outcomes: tc.outcomes, Best: best(spec, tc.outcomes)}
+			assert.Equal(t, tc.want, bestLine(res))
+		})
+	}
 }

@@ -83,6 +83,10 @@ func GoldenRun() *record.Run {
 		Framework:  map[string]any{"torch": "2.5.1", "cuda": "12.4", "cudnn": 90100.0},
 		Reproduces: "019ce19f-0000-7000-8000-0000000000aa", Verdict: "drifted",
 		Warnings: []string{"git: shallow clone, history unknown"},
+		MetricSources: map[string]record.MetricSource{
+			"val_accuracy": {Stage: "train", Kind: record.MetricsTB, File: "out/tb/events.out.tfevents.1773500966.gpu-node-7.31337.0"},
+			"val_loss":     {Stage: "train", Kind: record.MetricsRegex, File: "logs/train.log"},
+		},
 	}
 }
 
