@@ -47,6 +47,9 @@ func Train(ctx context.Context, exp, set *string, force *bool) error {
 		return err
 	}
 	res, err := p.Train(ctx, e, runner.TrainOptions{Force: deref(force)})
+	if a, on := autoExport(p.Ledger, e); on && res != nil && res.Run != nil && ctx.Err() == nil {
+		exportWarn(a.Runs(ctx, res.Run.ID))
+	}
 	if err != nil {
 		return exit(err)
 	}
@@ -69,6 +72,9 @@ func Eval(ctx context.Context, exp, set, run *string, force *bool) error {
 	res, err := p.Eval(ctx, e, runner.EvalOptions{RunID: deref(run), Force: deref(force)})
 	if err != nil {
 		return exit(err)
+	}
+	if a, on := autoExport(p.Ledger, e); on {
+		exportWarn(a.Runs(ctx, res.Run.ID))
 	}
 	fmt.Printf("run %s evaluated: %s\n", res.Run.ID, report.FormatMetrics(res.Metrics))
 	return nil

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/export/mlflow"
 	"github.com/magelab/magelab/internal/runner"
 	"github.com/magelab/magelab/internal/sweep"
 )
@@ -37,10 +38,19 @@ func SWEEP(ctx context.Context, exp, set *string, parallel *int, dry, yes, retry
 		}
 		return sweep.WriteMatrix(os.Stdout, m)
 	}
+	var stop func() (*mlflow.Result, error)
+	if a, on := autoExport(p.Ledger, e); on && !deref(dry) {
+		stop = a.Sweep(ctx, sweep.ID(e))
+	}
 	_, err = sweep.Run(ctx, p, e, sweep.Options{
 		Parallel: deref(parallel), Dry: deref(dry), Yes: deref(yes), RetryFailed: deref(retryFailed), Force: deref(force),
 		Live: sizedTerminal(os.Stdout),
 	})
+	if stop != nil && ctx.Err() == nil {
+		exportWarn(stop())
+	} else if stop != nil {
+		stop()
+	}
 	return exit(err)
 }
 
