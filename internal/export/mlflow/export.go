@@ -143,7 +143,7 @@ func (x *exporter) plan() ([]target, []sweepInfo, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	repros, err := x.reproductions()
+	repros, err := x.reproductions(sums)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -191,14 +191,19 @@ func (x *exporter) selected() ([]record.Summary, error) {
 	return sums, err
 }
 
-// reproductions maps each run to its newest reproduction with a verdict.
-func (x *exporter) reproductions() (map[string]*reproduction, error) {
-	all, _, err := query.List(x.l, query.Query{Experiment: x.o.Experiment})
-	if err != nil {
-		return nil, err
+// reproductions maps each run to its newest reproduction with a verdict,
+// among the experiment's runs (the selected ones when they are all).
+func (x *exporter) reproductions(selected []record.Summary) (map[string]*reproduction, error) {
+	all := selected
+	if len(x.o.RunIDs) > 0 || len(x.o.Where) > 0 || x.o.SweepID != "" {
+		var err error
+		if all, _, err = query.List(x.l, query.Query{Experiment: x.o.Experiment}); err != nil {
+			return nil, err
+		}
+		slices.Reverse(all)
 	}
 	out := map[string]*reproduction{}
-	for _, s := range all { // newest first
+	for _, s := range slices.Backward(all) { // newest first
 		if s.Reproduces != "" && s.Verdict != "" && out[s.Reproduces] == nil {
 			out[s.Reproduces] = &reproduction{RunID: s.ID, Verdict: s.Verdict}
 		}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -52,15 +53,17 @@ var (
 )
 
 // hashLimit is the largest file whose content is hashed for the export's
-// mark; a larger one (a model) counts by its size.
-const hashLimit = 64 << 20
+// mark; a larger one (a model) counts by its size and modification time,
+// so that an export does not read every model again. (A copy of the run
+// elsewhere, with other times, is compared with the server by size.)
+const hashLimit = 1 << 20
 
 // file is one artifact: a file of the run's directory, or generated
 // content (a sweep's sweep.json).
 type file struct {
 	Path  string // the artifact path, slash-separated
 	Size  int64
-	Sum   string // sha256 of the content, "" past hashLimit
+	Sum   string // sha256 of the content; past hashLimit, its modification time
 	Local string // the file on disk; "" for Data
 	Data  []byte
 	// Changes marks a file rewritten in place as the run changes
@@ -119,6 +122,7 @@ func runFiles(dir string, level Level, maxBytes int64) ([]file, []string) {
 			return
 		}
 		f := file{Path: rel, Size: info.Size(), Local: path, Changes: rel == "run.json"}
+		f.Sum = "mtime:" + strconv.FormatInt(info.ModTime().UnixNano(), 10)
 		if info.Size() <= hashLimit {
 			sum, err := hashFile(path)
 			if err != nil {

@@ -269,4 +269,47 @@ func TestRunFiles(t *testing.T) {
 		assert.Equal(t, f.Path == "run.json", f.Changes, f.Path)
 		assert.Len(t, f.Sum, 64, f.Path)
 	}
+	t.Run("LargeFileCountsByItsTime", func(t *testing.T) {
+		big := filepath.Join(dir, "out", "big.bin")
+		require.NoError(t, os.WriteFile(big, make([]byte, hashLimit+1), 0o644))
+		all, _ := runFiles(dir, ArtifactsAll, 0)
+		for _, f := range all {
+			if f.Path == "out/big.bin" {
+				assert.True(t, strings.HasPrefix(f.Sum, "mtime:"), f.Sum)
+			}
+		}
+	})
+}
+
+func FuzzStepLine(f *testing.F) {
+	for _, s := range []string{`{"step": 0, "loss": 1.5}`, `{"step": 3, "acc": null, "x": "y"}`, `{"loss": 1}`, `{"step": 1e3}`, `{"step": -1, "a": -0.0}`, `[1]`, `{"step": 9223372036854775808}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		l, ok := parseStep([]byte(line))
+		if !ok {
+			return
+		}
+		b, err := json.Marshal(map[string]any{"step": l.Step})
+		require.NoError(t, err)
+		again, ok := parseStep(b)
+		require.True(t, ok)
+		assert.Equal(t, l.Step, again.Step)
+		for k, v := range l.Metrics {
+			assert.NotEqual(t, "step", k)
+			assert.False(t, v != v, "no NaN")
+		}
+	})
+}
+
+func FuzzParseMark(f *testing.F) {
+	f.Add("v1 data=0123456789abcdef files=fedcba9876543210")
+	f.Add("v1 data= files=")
+	f.Add("v2 data=a files=b")
+	f.Fuzz(func(t *testing.T, s string) {
+		m := parseMark(s)
+		if m != (mark{}) {
+			assert.Equal(t, m, parseMark(m.String()), "a mark reads back as it was")
+		}
+	})
 }

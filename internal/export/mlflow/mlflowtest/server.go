@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/magelab/magelab/internal/proc"
@@ -80,8 +81,8 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if out == nil {
 		out = io.Discard
 	}
-	if _, err := v.Ensure(ctx, out); err != nil {
-		return nil, fmt.Errorf("mlflow venv: %w", err)
+	if err := ensure(ctx, v, out); err != nil {
+		return nil, err
 	}
 	s := &Server{Python: v.Python(), Dir: o.Dir, Auth: o.Auth, Log: filepath.Join(o.Dir, "server.log")}
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
@@ -94,6 +95,34 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// ensure builds the venv unless it is up to date, under a lock: go test
+// runs packages at once, and two of them (this package's tests, e2e) use
+// the same venv.
+func ensure(ctx context.Context, v venv.Venv, out io.Writer) error {
+	if err := os.MkdirAll(filepath.Dir(v.Dir), 0o755); err != nil {
+		return err
+	}
+	lock, err := os.OpenFile(v.Dir+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("lock %s: %w", lock.Name(), err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	start := time.Now()
+	ok, _, err := v.UpToDate()
+	if err != nil || ok {
+		return err
+	}
+	if _, err := v.Ensure(ctx, out); err != nil {
+		return fmt.Errorf("mlflow venv: %w", err)
+	}
+	fmt.Fprintf(out, "mlflowtest: built %s in %s\n", v.Dir, time.Since(start).Round(time.Second))
+	return nil
 }
 
 func (s *Server) start(ctx context.Context, o Options) error {
