@@ -66,20 +66,20 @@ func main() {
 
 // result is what the benchmark measured.
 type result struct {
-	Date       string  `json:"date"`
-	Machine    string  `json:"machine"`
-	Go         string  `json:"go"`
-	MLflow     string  `json:"mlflow"`
-	Runs       int     `json:"runs"`
-	Points     int     `json:"metric_points_per_run"`
-	ClientS    float64 `json:"mlflow_client_s"`
-	ClientProc float64 `json:"mlflow_client_process_s"`
-	Magelab    []case_ `json:"magelab"`
-	AgainS     float64 `json:"magelab_again_s"`
-	AgainReqs  int64   `json:"magelab_again_requests"`
+	Date       string     `json:"date"`
+	Machine    string     `json:"machine"`
+	Go         string     `json:"go"`
+	MLflow     string     `json:"mlflow"`
+	Runs       int        `json:"runs"`
+	Points     int        `json:"metric_points_per_run"`
+	ClientS    float64    `json:"mlflow_client_s"`
+	ClientProc float64    `json:"mlflow_client_process_s"`
+	Magelab    []measured `json:"magelab"`
+	AgainS     float64    `json:"magelab_again_s"`
+	AgainReqs  int64      `json:"magelab_again_requests"`
 }
 
-type case_ struct {
+type measured struct {
 	Parallel int     `json:"parallel"`
 	Seconds  float64 `json:"s"`
 	Requests int64   `json:"requests"`
@@ -139,7 +139,7 @@ func run(o options) error {
 		if err != nil {
 			return err
 		}
-		c := case_{Parallel: p, Seconds: time.Since(start).Seconds(), Requests: r.Requests}
+		c := measured{Parallel: p, Seconds: time.Since(start).Seconds(), Requests: r.Requests}
 		c.Ratio = res.ClientS / c.Seconds
 		res.Magelab = append(res.Magelab, c)
 		fmt.Printf("  %s in %.1f s: %.2f× MlflowClient's speed\n", r, c.Seconds, c.Ratio)
