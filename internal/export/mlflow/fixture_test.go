@@ -72,6 +72,7 @@ func mlflowServer(t *testing.T) *mlflowtest.Server {
 		t.Skip("starts an MLflow tracking server (and builds its venv once)")
 	}
 	serverOnce.Do(func() {
+		go recordProject() // while the server starts: both are mostly waiting on Python
 		serverTmp, serverErr = os.MkdirTemp("", "magelab-mlflow-")
 		if serverErr != nil {
 			return
@@ -178,13 +179,18 @@ func project(t *testing.T) *toyProject {
 	if testing.Short() {
 		t.Skip("runs python stages in a git repository")
 	}
+	recordProject()
+	require.NoError(t, projectErr)
+	return theProject
+}
+
+// recordProject records the toy project, once; other callers wait for it.
+func recordProject() {
 	projectOnce.Do(func() {
 		start := time.Now()
 		theProject, projectErr = newToyProject()
 		fmt.Fprintf(os.Stderr, "toy project recorded in %s\n", time.Since(start).Round(100*time.Millisecond))
 	})
-	require.NoError(t, projectErr)
-	return theProject
 }
 
 func newToyProject() (*toyProject, error) {

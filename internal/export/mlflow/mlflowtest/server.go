@@ -45,6 +45,9 @@ const (
 
 // Venv is the MLflow venv of the repository at root.
 func Venv(root string) venv.Venv {
+	if abs, err := filepath.Abs(root); err == nil {
+		root = abs
+	}
 	dir := os.Getenv("MAGELAB_MLFLOW_VENV")
 	if dir == "" {
 		dir = filepath.Join(root, ".cache", "test-venv-mlflow")
