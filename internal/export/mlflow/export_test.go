@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/ledger"
+	"github.com/magelab/magelab/internal/record"
 	"github.com/magelab/magelab/internal/reproduce"
 )
 
@@ -310,4 +312,84 @@ func TestAutoOn(t *testing.T) {
 	on, note = Auto{}.On(auto)
 	assert.False(t, on)
 	assert.Equal(t, "auto.yaml asks for export: {mlflow: auto}, but MLFLOW_TRACKING_URI is not set: nothing is exported (set it, or run runs:export -to=mlflow -uri=URL later)", note)
+}
+
+// TestExportMarksLast: a run whose history takes two requests, cut off
+// after the first, is on the server without its mark (so the next export
+// does not take it for exported) and without its end; the next export
+// sends the rest, once.
+func TestExportMarksLast(t *testing.T) {
+	srv := mlflowServer(t)
+	l := ledger.Open(filepath.Join(t.TempDir(), "runs"))
+	id, err := record.NewID()
+	require.NoError(t, err)
+	start := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
+	end := start.Add(time.Minute)
+	var lines strings.Builder
+	for step := range 750 {
+		fmt.Fprintf(&lines, "{\"step\": %d, \"loss\": %g, \"acc\": %g}\n", step, 1/float64(step+1), float64(step)/750)
+	}
+	require.NoError(t, os.MkdirAll(filepath.Join(l.RunDir(id), "out"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(l.RunDir(id), "out", "metrics.jsonl"), []byte(lines.String()), 0o644))
+	r := &record.Run{ID: id, Experiment: "long", Status: record.StatusFinished, Started: start, Ended: &end, Metrics: map[string]float64{"loss": 1.0 / 750},
+		Stages: []record.StageRecord{{Name: "train", Started: start, Ended: end}}}
+	require.NoError(t, l.WriteRecord(r))
+	code := 0
+	require.NoError(t, l.Append(record.Event{Run: id, Type: record.EventRunStarted, Time: start, Experiment: "long"}))
+	require.NoError(t, l.Append(record.Event{Run: id, Type: record.EventRunFinished, Time: end, Status: record.StatusFinished, ExitCode: &code}))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rec := &recorder{cancel: cancel}
+	batches := 0
+	rec.lose = func(n int, s seenRequest) bool {
+		if s.Path == "mlflow/runs/log-batch" {
+			if batches++; batches == 1 {
+				rec.cutAfter = n + 1 // nothing after the first batch
+			}
+		}
+		return false
+	}
+	o := Options{Settings: settings(srv), Prefix: fmt.Sprintf("long-%d/", time.Now().UnixNano()), Artifacts: ArtifactsNone, Transport: rec}
+	_, err = Export(ctx, l, o)
+	require.ErrorIs(t, err, context.Canceled)
+
+	c, err := newClient(settings(srv), nil)
+	require.NoError(t, err)
+	e, err := c.experimentByName(context.Background(), o.Prefix+"long")
+	require.NoError(t, err)
+	runs, err := c.searchRuns(context.Background(), e.ID, runFilter(id))
+	require.NoError(t, err)
+	require.Len(t, runs, 1)
+	assert.Empty(t, tagValue(runs[0].Data.Tags, TagMark), "not marked exported: half of it is missing")
+	assert.Equal(t, "RUNNING", runs[0].Info.Status)
+	hist, err := c.metricHistory(context.Background(), runs[0].Info.RunID, "acc")
+	require.NoError(t, err)
+	assert.NotEmpty(t, hist, "the first request's metrics are there")
+	assert.Less(t, len(hist), 750, "the second request's are not")
+
+	o.Transport = nil
+	res, err := Export(context.Background(), l, o)
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Updated)
+	runs, err = c.searchRuns(context.Background(), e.ID, runFilter(id))
+	require.NoError(t, err)
+	require.Len(t, runs, 1)
+	assert.NotEmpty(t, tagValue(runs[0].Data.Tags, TagMark))
+	assert.Equal(t, "FINISHED", runs[0].Info.Status)
+	assert.EqualValues(t, end.UnixMilli(), runs[0].Info.EndTime)
+	for _, key := range []string{"acc", "loss"} {
+		hist, err := c.metricHistory(context.Background(), runs[0].Info.RunID, key)
+		require.NoError(t, err)
+		steps := map[int64]int{}
+		for _, m := range hist {
+			steps[int64(m.Step)]++
+		}
+		assert.Len(t, steps, 750, key)
+		for step, n := range steps {
+			if n != 1 {
+				t.Errorf("%s: step %d logged %d times", key, step, n)
+			}
+		}
+	}
 }
