@@ -48,12 +48,13 @@ func TestBatches(t *testing.T) {
 			var metrics []metric
 			var params, tags []kv
 			for _, b := range bs {
-				assert.LessOrEqual(t, len(b.Metrics), maxBatchMetrics)
-				assert.LessOrEqual(t, len(b.Params), maxBatchParams)
-				assert.LessOrEqual(t, len(b.Tags), maxBatchTags)
-				assert.LessOrEqual(t, b.entities(), maxBatchEntities)
+				// MLflow's limits, written out: the constants must not drift from them.
+				assert.LessOrEqual(t, len(b.Metrics), 1000)
+				assert.LessOrEqual(t, len(b.Params), 100)
+				assert.LessOrEqual(t, len(b.Tags), 100)
+				assert.LessOrEqual(t, b.entities(), 1000)
 				body, _ := json.Marshal(map[string]any{"run_id": strings.Repeat("r", 32), "metrics": b.Metrics, "params": b.Params, "tags": b.Tags})
-				assert.LessOrEqual(t, len(body), maxBatchBytes)
+				assert.LessOrEqual(t, len(body), 1_000_000)
 				metrics, params, tags = append(metrics, b.Metrics...), append(params, b.Params...), append(tags, b.Tags...)
 			}
 			assert.Equal(t, len(tt.metrics), len(metrics))

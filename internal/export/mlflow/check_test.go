@@ -146,6 +146,13 @@ func verifyRun(t *testing.T, got dumpedRun, r *record.Run, raw []byte, p *toyPro
 	if r.ID == p.plain {
 		assert.NotEmpty(t, got.History["system/gpu_1_utilization_percentage"], "GPU telemetry as MLflow's system metrics")
 	}
+	train, _ := r.Stage("train")
+	for _, k := range []string{"loss", "acc", "system/gpu_0_power_usage_watts"} {
+		for _, pt := range got.History[k] {
+			ts := int64(pt[1])
+			assert.True(t, ts >= r.Started.UnixMilli()-1000 && ts <= train.Ended.UnixMilli()+1000, "%s at step %v: time %d is outside the train stage [%d, %d]", k, pt[0], ts, r.Started.UnixMilli(), train.Ended.UnixMilli())
+		}
+	}
 
 	files := wantFiles(t, dir, level, maxBytes)
 	gotFiles := map[string]string{}
