@@ -85,10 +85,11 @@ func (x *exporter) run(ctx context.Context) error {
 		return err
 	}
 	runIDs, err := x.syncAll(ctx, exps, runs, parents)
-	if err != nil {
+	if err != nil && stopsAll(err) {
 		return err
 	}
-	return x.syncParents(ctx, exps, sweeps, runIDs)
+	// Runs MLflow refused do not keep their sweeps' parents from being filled in.
+	return errors.Join(err, x.syncParents(ctx, exps, sweeps, runIDs))
 }
 
 // ensureParents makes sure each sweep has its parent run, so that its
