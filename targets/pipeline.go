@@ -69,6 +69,9 @@ func Train(ctx context.Context, exp, set *string, force *bool, backend *string, 
 		return fmt.Errorf("-detach and -cancel are for -backend=slurm (or backend: slurm in the experiment): a local run runs attached")
 	}
 	res, err := p.Train(ctx, e, runner.TrainOptions{Force: deref(force)})
+	if a, on := autoExport(p.Ledger, e); on && res != nil && res.Run != nil && ctx.Err() == nil {
+		exportWarn(a.Runs(ctx, res.Run.ID))
+	}
 	if err != nil {
 		return exit(err)
 	}
@@ -114,6 +117,9 @@ func Eval(ctx context.Context, exp, set, run *string, force *bool) error {
 	res, err := p.Eval(ctx, e, runner.EvalOptions{RunID: deref(run), Force: deref(force)})
 	if err != nil {
 		return exit(err)
+	}
+	if a, on := autoExport(p.Ledger, e); on {
+		exportWarn(a.Runs(ctx, res.Run.ID))
 	}
 	fmt.Printf("run %s evaluated: %s\n", res.Run.ID, report.FormatMetrics(res.Metrics))
 	return nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/magelab/magelab/internal/backend/slurm"
 	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/export/mlflow"
 	"github.com/magelab/magelab/internal/runner"
 	"github.com/magelab/magelab/internal/sweep"
 )
@@ -54,10 +55,19 @@ func SWEEP(ctx context.Context, exp, set *string, parallel *int, dry, yes, retry
 			Command: again("sweep", e, exp, set, backend)})
 		return exit(err)
 	}
+	var stop func() (*mlflow.Result, error)
+	if a, on := autoExport(p.Ledger, e); on && !deref(dry) {
+		stop = a.Sweep(ctx, sweep.ID(e))
+	}
 	_, err = sweep.Run(ctx, p, e, sweep.Options{
 		Parallel: deref(parallel), Dry: deref(dry), Yes: deref(yes), RetryFailed: deref(retryFailed), Force: deref(force),
 		Live: sizedTerminal(os.Stdout),
 	})
+	if stop != nil && ctx.Err() == nil {
+		exportWarn(stop())
+	} else if stop != nil {
+		stop()
+	}
 	return exit(err)
 }
 

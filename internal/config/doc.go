@@ -5,7 +5,8 @@
 // and turned into the pieces the runner needs: the resolved hyperparameters as
 // canonical JSON, command templates expanded with shell quoting, the Python files
 // a stage script imports from the project, content-addressed stage keys, and the
-// typed sweep: and serve: blocks (checked at load like every other key).
+// typed sweep:, serve: and export: blocks (checked at load like every other
+// key).
 //
 // Decisions worth knowing:
 //

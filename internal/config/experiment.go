@@ -23,8 +23,9 @@ type Experiment struct {
 	Params            Params // "seed" plus the param sections present (data, preprocess, train, eval); overrides applied via Set
 	Venv              Venv
 	Reproduce         Reproduce
-	Sweep             *Sweep // the sweep: block; nil if absent
-	Serve             *Serve // the serve: block; nil if absent
+	Sweep             *Sweep  // the sweep: block; nil if absent
+	Serve             *Serve  // the serve: block; nil if absent
+	Export            *Export // the export: block; nil if absent (nothing exported unless asked)
 	// Backend is where sweep and train run: "" or "local" on this machine,
 	// "slurm" on a Slurm cluster (the slurm: block says how).
 	Backend string

@@ -51,6 +51,9 @@ func TestLoadErrors(t *testing.T) {
 		{"ParamNotFinite", "infinite", `experiments/infinite.yaml:3:20: train.max_steps: .inf is not a finite number (params are written as JSON)`, 3, 20},
 		{"DuplicateKey", "duplicate_key", `experiments/duplicate_key.yaml:5:3: duplicate key "lr" (first at line 4)`, 5, 3},
 		{"AliasCycle", "alias_cycle", `experiments/alias_cycle.yaml:3:8: train.x.x.…: nested more than 64 levels deep (an alias inside its own anchor?)`, 3, 8},
+		{"ExportUnknownMode", "export_mode", `experiments/export_mode.yaml:4:11: export.mlflow: expected auto (export each run as it finishes, when MLFLOW_TRACKING_URI is set) or off, found "atuo" (did you mean "auto"?)`, 4, 11},
+		{"ExportUnknownKey", "export_unknown", `experiments/export_unknown.yaml:4:3: export: unknown key "mlfow" (did you mean "mlflow"?)`, 4, 3},
+		{"ExportNotAScalar", "export_list", `experiments/export_list.yaml:4:11: export.mlflow: expected auto or off, found a list`, 4, 11},
 		{"SeveralErrors", "several", "experiments/several.yaml:2:7: seed: expected an integer, found float 1.5\n" +
 			`experiments/several.yaml:5:3: stages: unknown stage "evl" (did you mean "eval"?); stages are setup-data, preprocess, train, eval` + "\n" +
 			`experiments/several.yaml:6:19: venv.installer: expected one of auto, uv, pip, found "conda"`, 2, 7},
@@ -171,7 +174,8 @@ func TestLoadFull(t *testing.T) {
 				"metric":     "val_accuracy",
 			},
 		},
-		Serve: &Serve{Service: "python/serve.py", Class: "Classifier", Model: "model.joblib", Usage: `POST /predict {"inputs": [[1, 2]]}`},
+		Serve:  &Serve{Service: "python/serve.py", Class: "Classifier", Model: "model.joblib", Usage: `POST /predict {"inputs": [[1, 2]]}`},
+		Export: &Export{MLflow: "auto"},
 	}
 	assert.Equal(t, want, e, "Load(full)")
 }
@@ -186,6 +190,7 @@ func TestLoadDefaults(t *testing.T) {
 	assert.Equal(t, Venv{}, e.Venv, "defaults: %+v", e)
 	assert.Equal(t, Reproduce{}, e.Reproduce, "defaults: %+v", e)
 	assert.Nil(t, e.Serve, "defaults: %+v", e)
+	assert.Nil(t, e.Export, "defaults: %+v", e)
 	assert.Equal(t, `{"seed":0}`, string(e.Params.JSON()), "Params, want only the seed")
 }
 

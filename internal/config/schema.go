@@ -11,7 +11,7 @@ import (
 
 // topKeys are the keys an experiment file may have at its top level.
 var topKeys = []string{"name", "description", "requirements", "stages", "seed",
-	"data", "preprocess", "train", "eval", "sweep", "venv", "reproduce", "serve", "backend", "slurm"}
+	"data", "preprocess", "train", "eval", "sweep", "venv", "reproduce", "serve", "export", "backend", "slurm"}
 
 // codeDirs are the project's own directories, never a venv.dir: removing a
 // stale venv there would remove code or records.
@@ -62,6 +62,9 @@ func (d *decoder) experiment(top *yaml.Node, e *Experiment) {
 	}
 	if n, ok := fields["serve"]; ok {
 		d.serve(n, e)
+	}
+	if n, ok := fields["export"]; ok {
+		d.export(n, e)
 	}
 	if n, ok := fields["backend"]; ok {
 		d.backend(n, e)

@@ -164,35 +164,47 @@ func (e *IDError) Error() string {
 }
 
 // Records finds the runs whose ids are shorts (see ResolveID) and returns
-// their records: run.json, with the status the ledger tells when it knows
-// more (a run.json still saying running whose process is gone is crashed);
-// where run.json is missing (a ledger imported without its run
-// directories) what the ledger knows, with a warning. raw holds each
-// run.json as stored, nil where it is missing.
+// their records as Record reads them, with raw holding each run.json as
+// stored (nil where it is missing).
 func Records(l *ledger.Ledger, shorts ...string) (runs []*record.Run, raw [][]byte, warnings []string, err error) {
 	sums, warnings, err := Find(l, shorts...)
 	if err != nil {
 		return nil, nil, warnings, err
 	}
 	for _, s := range sums {
-		p := filepath.Join(l.RunDir(s.ID), "run.json")
-		b, err := os.ReadFile(p)
-		if errors.Is(err, os.ErrNotExist) {
-			warnings = append(warnings, fmt.Sprintf("%s is missing: showing what the ledger knows of run %s", p, s.ID))
-			runs, raw = append(runs, record.RecordFromSummary(s)), append(raw, nil)
-			continue
-		}
+		r, b, warn, err := Record(l, s)
 		if err != nil {
-			return nil, nil, warnings, fmt.Errorf("read run record: %w", err)
+			return nil, nil, warnings, err
 		}
-		var r record.Run
-		if err := json.Unmarshal(b, &r); err != nil {
-			return nil, nil, warnings, fmt.Errorf("decode %s: %w", p, err)
+		if warn != "" {
+			warnings = append(warnings, warn)
 		}
-		if r.Status == record.StatusRunning && s.Status != record.StatusRunning && s.Status != "" {
-			r.Status = s.Status
-		}
-		runs, raw = append(runs, &r), append(raw, b)
+		runs, raw = append(runs, r), append(raw, b)
 	}
 	return runs, raw, warnings, nil
+}
+
+// Record is the record of the run the ledger summarises as s: run.json,
+// with the status the ledger tells when it knows more (a run.json still
+// saying running whose process is gone is crashed); where run.json is
+// missing (a ledger imported without its run directories) what the ledger
+// knows, with a warning. raw is run.json as stored, nil where it is
+// missing.
+func Record(l *ledger.Ledger, s record.Summary) (r *record.Run, raw []byte, warning string, err error) {
+	p := filepath.Join(l.RunDir(s.ID), "run.json")
+	b, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return record.RecordFromSummary(s), nil, fmt.Sprintf("%s is missing: showing what the ledger knows of run %s", p, s.ID), nil
+	}
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("read run record: %w", err)
+	}
+	r = &record.Run{}
+	if err := json.Unmarshal(b, r); err != nil {
+		return nil, nil, "", fmt.Errorf("decode %s: %w", p, err)
+	}
+	if r.Status == record.StatusRunning && s.Status != record.StatusRunning && s.Status != "" {
+		r.Status = s.Status
+	}
+	return r, b, "", nil
 }

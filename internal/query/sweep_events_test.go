@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/magelab/magelab/internal/record"
@@ -55,5 +56,23 @@ func TestSweepEvents(t *testing.T) {
 		_, ok, err = SweepStarted(l, "nope")
 		require.False(t, ok, "unknown sweep: %v %v", ok, err)
 		require.NoError(t, err, "unknown sweep: %v", ok)
+	})
+	t.Run("AllOfOneSweepOldestFirst", func(t *testing.T) {
+		got, err := SweepEvents(l, "5e1f0c3a9b2d")
+		require.NoError(t, err)
+		require.Len(t, got, 2)
+		assert.Equal(t, record.EventSweepStarted, got[0].Type)
+		assert.Equal(t, finished.Best, got[1].Best)
+		none, err := SweepEvents(l, "nope")
+		assert.NoError(t, err)
+		assert.Empty(t, none)
+	})
+	t.Run("RecordOfALedgerOnlyRun", func(t *testing.T) {
+		runs, _ := mustList(t, l, Query{SweepID: "5e1f0c3a9b2d", Limit: 1})
+		r, raw, warning, err := Record(l, runs[0])
+		require.NoError(t, err)
+		assert.Nil(t, raw)
+		assert.Contains(t, warning, "run.json is missing: showing what the ledger knows of run "+runs[0].ID)
+		assert.Equal(t, record.StatusFinished, r.Status)
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/magelab/magelab/internal/ledger"
 	"github.com/magelab/magelab/internal/record"
@@ -78,4 +79,32 @@ func Sweeps(l *ledger.Ledger) ([]Sweep, error) {
 		return true
 	})
 	return out, err
+}
+
+// SweepEvents returns every event of sweep id (its sweep.started and
+// sweep.finished, one pair per attempt), oldest first, reading the ledger
+// backwards and decoding only sweep events.
+func SweepEvents(l *ledger.Ledger, id string) ([]record.Event, error) {
+	f, err := os.Open(l.Path())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open ledger: %w", err)
+	}
+	defer f.Close()
+	var events []record.Event
+	err = readBackwards(f, func(b []byte, _ int64) bool {
+		run, _, peeked := peekRun(b)
+		if !peeked || len(run) != 0 {
+			return true
+		}
+		var e record.Event
+		if json.Unmarshal(b, &e) == nil && e.IsSweep() && e.SweepID == id {
+			events = append(events, e)
+		}
+		return true
+	})
+	slices.Reverse(events)
+	return events, err
 }
