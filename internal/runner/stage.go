@@ -141,7 +141,13 @@ func runStage(ctx context.Context, s stageSpec, logPath string, terminal io.Writ
 	res, err := proc.Run(ctx, proc.Command{Path: path, Args: args, Env: env, Dir: s.Root, Output: io.MultiWriter(log, prefixed)})
 	prefixed.Flush()
 	rec.Ended = time.Now().UTC()
-	if err != nil {
+	switch {
+	case err != nil && res.Interrupted:
+		// Stopped before its process could start (Ctrl-C, a sweep cancelling
+		// its trials): interrupted, not a command that could not run.
+		rec.ExitCode = proc.ExitInterrupted
+		return rec, &StageError{Stage: s.Stage.Name, RunID: s.RunID, ExitCode: proc.ExitInterrupted, Log: logPath}
+	case err != nil:
 		rec.ExitCode = 127
 		return rec, &StageError{Stage: s.Stage.Name, RunID: s.RunID, ExitCode: 127, Log: logPath, Err: err}
 	}

@@ -1,10 +1,14 @@
 package runner
 
 import (
+	"context"
+	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/proc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -103,4 +107,22 @@ func checkEnv(t *testing.T, env []string, want map[string]string) {
 	for k, v := range want {
 		assert.Equal(t, v, got[k], "env %s", k)
 	}
+}
+
+// TestRunStageStoppedBeforeItStarts: a stage whose context is done before
+// its process could start (a sweep cancelling a trial that is still
+// stamping) is interrupted, like one stopped while it ran — not a command
+// that failed to start (127), which would record the run as failed.
+func TestRunStageStoppedBeforeItStarts(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s := stageSpec{Stage: config.Stage{Name: "train", Script: "train.py"}, Root: dir, Python: "/bin/true",
+		Params: config.Params{"seed": 1}, ParamsFile: filepath.Join(dir, "params.json"), Out: dir, RunID: "r1", RunDir: dir}
+	rec, err := runStage(ctx, s, filepath.Join(dir, "logs", "train.log"), io.Discard)
+	var se *StageError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, proc.ExitInterrupted, se.ExitCode)
+	assert.Equal(t, proc.ExitInterrupted, rec.ExitCode)
+	assert.Equal(t, 130, se.ExitStatus(), "the target exits 130, as for Ctrl-C")
 }
