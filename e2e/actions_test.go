@@ -6,285 +6,310 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
+	"slices"
+	"sort"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 )
 
-// A small player of GitHub Actions workflows, for the tests of the
-// reusable workflow and the composite action: the `run:` steps run as
-// written, with bash, in a fresh clone per job (actions/checkout), with
-// $GITHUB_OUTPUT, $GITHUB_ENV and $GITHUB_STEP_SUMMARY; upload-artifact
-// and download-artifact copy directories; setup-go, setup-python and cache
-// do nothing (Go and Python are on this machine). Expressions are looked
-// up in a context; one the player does not know fails the test, so that
-// the workflows stay within what is played.
+// A local runner for the workflows in .github/workflows, so that a step that
+// cannot work on GitHub fails the suite (actionlint checks the syntax, not
+// what a step does). It runs each job's run: steps as written, in order,
+// job after job as needs: orders them: each job (each matrix combination)
+// in a fresh clone of the project, with the workflow's, job's and step's
+// env:, the workflow_dispatch inputs the test gives (defaults otherwise),
+// ${{ }} expressions evaluated (actions_expr_test.go), GITHUB_OUTPUT,
+// GITHUB_ENV and GITHUB_STEP_SUMMARY, steps.*.outputs, job outputs:,
+// needs.*.outputs and needs.*.result, if: on jobs and steps (success(),
+// failure(), always()), and strategy.matrix (axes, include, or a
+// fromJSON() of another job's output).
+//
+// A job that calls a reusable workflow of the repository (uses:
+// ./.github/workflows/FILE) runs that file's jobs with its with: as their
+// inputs (typed as the called file declares them), and a step that uses a
+// composite action of the repository (uses: ./PATH) runs the action's
+// steps in the job's clone (actions_uses_test.go).
+//
+// Other actions are not run: actions/checkout is the clone itself; setup-go,
+// setup-python and cache are no-ops (the machine has Go and Python, and
+// the tests share the Go and venv caches); upload-artifact and
+// download-artifact are directory copies that follow their name, path
+// (one or more, the artifact rooted at their common ancestor), pattern and
+// merge-multiple rules. Any other action is an error: teach the runner.
+// Jobs whose runs-on names a self-hosted GPU runner are skipped on a
+// machine without a GPU, and a step the caller names in skip is not run
+// (the step that runs this very suite).
 
-type workflowFile struct {
+// workflow is the part of a workflow file the runner reads.
+type workflow struct {
 	On struct {
-		WorkflowCall struct {
+		Dispatch *struct {
+			Inputs map[string]struct {
+				Default string `yaml:"default"`
+			} `yaml:"inputs"`
+		} `yaml:"workflow_dispatch"`
+		Call *struct {
 			Inputs map[string]struct {
 				Type    string `yaml:"type"`
 				Default any    `yaml:"default"`
 			} `yaml:"inputs"`
+			Outputs map[string]struct {
+				Value string `yaml:"value"`
+			} `yaml:"outputs"`
 		} `yaml:"workflow_call"`
 	} `yaml:"on"`
-	Jobs map[string]workflowJob `yaml:"jobs"`
+	Env  map[string]string `yaml:"env"`
+	Jobs map[string]*wfJob `yaml:"jobs"`
 }
 
-type workflowJob struct {
-	Needs    any               `yaml:"needs"`
+type wfJob struct {
+	Uses     string            `yaml:"uses"` // a reusable workflow, called with With
+	With     map[string]string `yaml:"with"`
+	Needs    yaml.Node         `yaml:"needs"`
 	If       string            `yaml:"if"`
-	Uses     string            `yaml:"uses"`
-	With     map[string]any    `yaml:"with"`
+	RunsOn   yaml.Node         `yaml:"runs-on"`
+	Env      map[string]string `yaml:"env"`
 	Outputs  map[string]string `yaml:"outputs"`
 	Strategy struct {
-		Matrix any `yaml:"matrix"`
+		Matrix yaml.Node `yaml:"matrix"`
 	} `yaml:"strategy"`
-	Steps []workflowStep `yaml:"steps"`
+	Steps []wfStep `yaml:"steps"`
 }
 
-type workflowStep struct {
-	ID   string            `yaml:"id"`
-	Name string            `yaml:"name"`
-	If   string            `yaml:"if"`
-	Uses string            `yaml:"uses"`
-	Run  string            `yaml:"run"`
-	Env  map[string]string `yaml:"env"`
-	With map[string]string `yaml:"with"`
+type wfStep struct {
+	ID               string            `yaml:"id"`
+	Name             string            `yaml:"name"`
+	If               string            `yaml:"if"`
+	Uses             string            `yaml:"uses"`
+	Run              string            `yaml:"run"`
+	Shell            string            `yaml:"shell"`
+	WorkingDirectory string            `yaml:"working-directory"`
+	With             map[string]string `yaml:"with"`
+	Env              map[string]string `yaml:"env"`
 }
 
-type actionFile struct {
-	Inputs map[string]struct {
-		Default string `yaml:"default"`
-	} `yaml:"inputs"`
-	Runs struct {
-		Steps []workflowStep `yaml:"steps"`
-	} `yaml:"runs"`
+func (s wfStep) label() string {
+	switch {
+	case s.Name != "":
+		return s.Name
+	case s.Uses != "":
+		return s.Uses
+	}
+	return strings.SplitN(s.Run, "\n", 2)[0]
 }
 
-func readYAML(t *testing.T, path string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	require.NoError(t, yaml.Unmarshal(b, v), path)
-}
-
-// player plays jobs against one origin repository.
-type player struct {
+// actionsRun is one run of a workflow file.
+type actionsRun struct {
 	t         *testing.T
-	origin    string            // the repository checked out
-	env       []string          // added to every step (no GPU, the shared venv)
-	artifacts string            // one directory per uploaded artifact
-	ctx       map[string]any    // expression values: inputs.x, github.run_id, ...
-	summaries map[string]string // job → its step summary
-	mu        sync.Mutex
+	file      string
+	wf        workflow
+	origin    string            // the git repository every job clones
+	inputs    map[string]any    // workflow_dispatch inputs
+	env       []string          // the runner's environment, under every step's
+	skip      map[string]string // "job/step name" → why it is not run
+	artifacts string            // artifacts/<name>/...
+	jobs      map[string]any    // needs context: job → {result, outputs}
+	Log       strings.Builder
+	Summary   strings.Builder // what the steps appended to GITHUB_STEP_SUMMARY
 }
 
-func newPlayer(t *testing.T, origin string, env []string, ctx map[string]any) *player {
-	return &player{t: t, origin: origin, env: env, artifacts: t.TempDir(), ctx: ctx, summaries: map[string]string{}}
-}
-
-// jobRun is one job being played: its clone, context and files.
-type jobRun struct {
-	*player
-	name, dir            string
-	ctx                  map[string]any
-	output, envFile, sum string
-	extraEnv             []string
-}
-
-// job plays steps in a fresh clone, with ctx on top of the player's, and
-// returns the job's context (steps.ID.outputs.X filled in).
-func (p *player) job(name string, steps []workflowStep, ctx map[string]any) map[string]any {
-	p.t.Helper()
-	j := &jobRun{player: p, name: name, dir: filepath.Join(p.t.TempDir(), "checkout"), ctx: map[string]any{"github.job": name}}
-	for k, v := range p.ctx {
-		j.ctx[k] = v
-	}
-	for k, v := range ctx {
-		j.ctx[k] = v
-	}
-	files := p.t.TempDir()
-	j.output, j.envFile, j.sum = filepath.Join(files, "output"), filepath.Join(files, "env"), filepath.Join(files, "summary")
-	for _, s := range steps {
-		j.step(s)
-	}
-	b, _ := os.ReadFile(j.sum)
-	p.mu.Lock()
-	p.summaries[name] += string(b)
-	p.mu.Unlock()
-	return j.ctx
-}
-
-func (j *jobRun) step(s workflowStep) {
-	t := j.t
+// runWorkflow runs .github/workflows/<file> from origin, a git repository
+// of the project; it fails the test when a job that was not skipped fails.
+func runWorkflow(t *testing.T, origin, file string, inputs map[string]string, env []string, skip map[string]string) *actionsRun {
 	t.Helper()
-	if s.If != "" && !j.cond(s.If) {
-		return
+	r := newActionsRun(t, origin, file, env, skip, t.TempDir())
+	if d := r.wf.On.Dispatch; d != nil {
+		for name, in := range d.Inputs {
+			r.inputs[name] = in.Default
+		}
 	}
-	with := map[string]string{}
-	for k, v := range s.With {
-		with[k] = fmt.Sprint(j.eval(v))
+	for k, v := range inputs {
+		r.inputs[k] = v
 	}
-	switch action, _, _ := strings.Cut(s.Uses, "@"); action {
-	case "":
-	case "actions/checkout":
-		gitIn(t, "", "clone", "-q", j.origin, j.dir)
-		return
-	case "actions/setup-go", "actions/setup-python", "actions/cache":
-		return
-	case "actions/upload-artifact":
-		j.upload(with["name"], strings.Fields(with["path"]))
-		return
-	case "actions/download-artifact":
-		j.download(with["name"], with["pattern"], with["path"])
-		return
-	default:
-		t.Fatalf("job %s: the player does not know %s", j.name, s.Uses)
-	}
-	env := append(append(os.Environ(), j.env...), j.extraEnv...)
-	env = append(env, "GITHUB_OUTPUT="+j.output, "GITHUB_ENV="+j.envFile, "GITHUB_STEP_SUMMARY="+j.sum, "CI=true")
-	for k, v := range s.Env {
-		env = append(env, k+"="+fmt.Sprint(j.eval(v)))
-	}
-	os.WriteFile(j.output, nil, 0o644)
-	cmd := exec.Command("bash", "-e", "-c", s.Run)
-	cmd.Dir, cmd.Env = j.dir, env
-	out, err := cmd.CombinedOutput()
+	r.runJobs()
+	return r
+}
+
+// newActionsRun reads .github/workflows/<file> of origin, to run with
+// artifacts kept in the directory artifacts.
+func newActionsRun(t *testing.T, origin, file string, env []string, skip map[string]string, artifacts string) *actionsRun {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(origin, ".github", "workflows", file))
 	if err != nil {
-		t.Fatalf("job %s, step %q: %v\n%s\n%s", j.name, s.Name, err, s.Run, out)
+		t.Fatal(err)
 	}
-	j.readFiles(s.ID)
+	r := &actionsRun{t: t, file: file, origin: origin, env: env, skip: skip, artifacts: artifacts, jobs: map[string]any{}, inputs: map[string]any{}}
+	if err := yaml.Unmarshal(b, &r.wf); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return r
 }
 
-// readFiles takes the step's outputs and the variables it set for the
-// steps after it.
-func (j *jobRun) readFiles(id string) {
-	if b, err := os.ReadFile(j.output); err == nil && id != "" {
-		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-			if k, v, ok := strings.Cut(line, "="); ok {
-				j.ctx["steps."+id+".outputs."+k] = v
-			}
-		}
-	}
-	if b, err := os.ReadFile(j.envFile); err == nil {
-		j.extraEnv = strings.Split(strings.TrimSpace(string(b)), "\n")
-	}
-}
-
-// upload copies paths (relative to the checkout) into the artifact, below
-// their deepest common directory, as upload-artifact stores them.
-func (j *jobRun) upload(name string, paths []string) {
-	j.t.Helper()
-	require.NotEmpty(j.t, name)
-	root := filepath.Dir(filepath.Clean(paths[0]))
-	if len(paths) == 1 {
-		root = filepath.Clean(paths[0])
-	}
-	for _, p := range paths[1:] {
-		for !strings.HasPrefix(filepath.Clean(p), root+"/") && root != "." {
-			root = filepath.Dir(root)
-		}
-	}
-	dst := filepath.Join(j.artifacts, name)
-	for _, p := range paths {
-		src := filepath.Join(j.dir, p)
-		rel, _ := filepath.Rel(filepath.Join(j.dir, root), src)
-		copyTree(j.t, src, filepath.Join(dst, rel))
-	}
-}
-
-// download copies one artifact into path, or each artifact matching
-// pattern into path/NAME.
-func (j *jobRun) download(name, pattern, path string) {
-	j.t.Helper()
-	if name != "" {
-		copyTree(j.t, filepath.Join(j.artifacts, name), filepath.Join(j.dir, path))
-		return
-	}
-	m, err := filepath.Glob(filepath.Join(j.artifacts, pattern))
-	require.NoError(j.t, err)
-	require.NotEmpty(j.t, m, "no artifact matches %s", pattern)
-	for _, a := range m {
-		copyTree(j.t, a, filepath.Join(j.dir, path, filepath.Base(a)))
-	}
-}
-
-// copyTree copies a file or directory, keeping modes.
-func copyTree(t *testing.T, src, dst string) {
+// runJobs runs every job, each after those it needs.
+func (r *actionsRun) runJobs() {
+	t := r.t
 	t.Helper()
-	require.NoError(t, filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
+	for _, id := range r.order() {
+		res := r.job(id)
+		r.logf("== job %s: %s", id, property(res, "result"))
+		if property(res, "result") == "failure" {
+			t.Fatalf("%s: job %s failed:\n%s", r.file, id, r.Log.String())
 		}
-		rel, _ := filepath.Rel(src, p)
-		if info.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		copyFile(t, p, filepath.Join(dst, rel), info.Mode())
-		return nil
-	}))
+	}
 }
 
-var expr = regexp.MustCompile(`\$\{\{\s*(.*?)\s*\}\}`)
+func (r *actionsRun) logf(format string, args ...any) { fmt.Fprintf(&r.Log, format+"\n", args...) }
 
-// eval fills the ${{ }} expressions of s: a string that is one expression
-// is its value (a matrix object stays an object).
-func (j *jobRun) eval(s any) any {
-	str, ok := s.(string)
-	if !ok {
-		return s
-	}
-	if m := expr.FindStringSubmatch(str); m != nil && m[0] == strings.TrimSpace(str) {
-		return j.value(m[1])
-	}
-	return expr.ReplaceAllStringFunc(str, func(e string) string { return fmt.Sprint(j.value(expr.FindStringSubmatch(e)[1])) })
-}
-
-func (j *jobRun) value(e string) any {
-	j.t.Helper()
-	if inner, ok := strings.CutPrefix(e, "fromJSON("); ok {
-		var v any
-		require.NoError(j.t, json.Unmarshal([]byte(fmt.Sprint(j.value(strings.TrimSuffix(inner, ")")))), &v), e)
-		return v
-	}
-	if strings.HasPrefix(e, "hashFiles(") {
-		return "hash"
-	}
-	v, ok := j.ctx[e]
-	if !ok {
-		j.t.Fatalf("job %s: the player has no value for ${{ %s }}", j.name, e)
-	}
-	return v
-}
-
-// cond evaluates an if: of the forms the workflows use: always(), A ==
-// 'literal', joined by &&. Every job the player ran succeeded.
-func (j *jobRun) cond(c string) bool {
-	for _, part := range strings.Split(expr.ReplaceAllString(c, "$1"), "&&") {
-		part = strings.TrimSpace(part)
-		if part == "always()" {
-			continue
-		}
-		a, b, ok := strings.Cut(part, "==")
-		if !ok {
-			j.t.Fatalf("job %s: the player cannot evaluate if: %s", j.name, c)
-		}
-		a, b = strings.TrimSpace(a), strings.Trim(strings.TrimSpace(b), "'")
-		if strings.HasSuffix(a, ".result") {
-			if b != "success" {
-				return false
+// order lists the jobs so that each comes after those it needs.
+func (r *actionsRun) order() []string {
+	var out []string
+	done := map[string]bool{}
+	for len(out) < len(r.wf.Jobs) {
+		var ready []string
+		for id, j := range r.wf.Jobs {
+			if !done[id] && !slices.ContainsFunc(strs(&j.Needs), func(n string) bool { return !done[n] }) {
+				ready = append(ready, id)
 			}
-			continue
 		}
-		if fmt.Sprint(j.value(a)) != b {
-			return false
+		if len(ready) == 0 {
+			r.t.Fatalf("%s: the jobs' needs: form a cycle", r.file)
+		}
+		sort.Strings(ready)
+		for _, id := range ready {
+			done[id] = true
+		}
+		out = append(out, ready...)
+	}
+	return out
+}
+
+// strs reads a string or a list of strings.
+func strs(n *yaml.Node) []string {
+	var one string
+	if n.Decode(&one) == nil && one != "" {
+		return []string{one}
+	}
+	var many []string
+	n.Decode(&many)
+	return many
+}
+
+// context is what a job's expressions read, before its steps ran.
+func (r *actionsRun) context(matrix map[string]any, env map[string]string) *exprContext {
+	envAny := map[string]any{}
+	for k, v := range env {
+		envAny[k] = v
+	}
+	needs := map[string]any{}
+	failed := false
+	return &exprContext{failed: failed, vars: map[string]any{
+		"inputs": r.inputs, "matrix": matrix, "needs": needs, "env": envAny, "steps": map[string]any{},
+		"github": map[string]any{"run_id": "4242", "run_attempt": "1", "ref_name": "main", "event_name": "workflow_dispatch", "repository": "magelab/magelab"},
+		"runner": map[string]any{"os": "Linux", "arch": "X64", "temp": os.TempDir()},
+		"vars":   map[string]any{}, "secrets": map[string]any{},
+	}}
+}
+
+// job runs one job (every combination of its matrix) and returns its needs
+// context entry.
+func (r *actionsRun) job(id string) map[string]any {
+	j := r.wf.Jobs[id]
+	res := map[string]any{"result": "skipped", "outputs": map[string]any{}}
+	r.jobs[id] = res
+	ctx := r.context(nil, r.wf.Env)
+	needs := ctx.vars["needs"].(map[string]any)
+	for _, n := range strs(&j.Needs) {
+		needs[n] = r.jobs[n]
+		ctx.failed = ctx.failed || property(r.jobs[n], "result") != "success"
+	}
+	if ok, err := ctx.condition(j.If); err != nil || !ok {
+		r.logf("job %s skipped (if: %s) %v", id, j.If, err)
+		return res
+	}
+	if labels := strs(&j.RunsOn); slices.Contains(labels, "self-hosted") && slices.Contains(labels, "gpu") && !haveGPU() {
+		r.logf("job %s skipped: it runs on a self-hosted GPU runner and this machine has no GPU", id)
+		return res
+	}
+	if j.Uses != "" {
+		return r.call(id, j, ctx)
+	}
+	combos, err := r.matrix(j, ctx)
+	if err != nil {
+		r.t.Fatalf("%s: job %s: matrix: %v", r.file, id, err)
+	}
+	res["result"] = "success"
+	for _, m := range combos {
+		outputs, ok := r.combination(id, j, m, needs)
+		if !ok {
+			res["result"] = "failure"
+		}
+		for k, v := range outputs {
+			res["outputs"].(map[string]any)[k] = v
 		}
 	}
-	return true
+	return res
+}
+
+// haveGPU reports whether nvidia-smi lists a GPU here.
+func haveGPU() bool {
+	out, err := exec.Command("nvidia-smi", "-L").Output()
+	return err == nil && strings.Contains(string(out), "GPU ")
+}
+
+// matrix lists the job's combinations: one empty one without a matrix.
+func (r *actionsRun) matrix(j *wfJob, ctx *exprContext) ([]map[string]any, error) {
+	n := &j.Strategy.Matrix
+	if n.Kind == 0 {
+		return []map[string]any{nil}, nil
+	}
+	var spec any
+	var s string
+	if n.Decode(&s) == nil && strings.Contains(s, "${{") {
+		v, err := ctx.eval(s)
+		if err != nil {
+			return nil, err
+		}
+		spec = v
+	} else if err := n.Decode(&spec); err != nil {
+		return nil, err
+	} else {
+		b, _ := json.Marshal(spec) // numbers as JSON gives them, as fromJSON does
+		json.Unmarshal(b, &spec)
+	}
+	m, _ := spec.(map[string]any)
+	combos := []map[string]any{{}}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		if k != "include" && k != "exclude" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		vals, _ := m[k].([]any)
+		var next []map[string]any
+		for _, c := range combos {
+			for _, v := range vals {
+				nc := map[string]any{k: v}
+				for ck, cv := range c {
+					nc[ck] = cv
+				}
+				next = append(next, nc)
+			}
+		}
+		combos = next
+	}
+	if inc, _ := m["include"].([]any); len(inc) > 0 {
+		if len(keys) == 0 {
+			combos = nil
+		}
+		for _, e := range inc {
+			if em, ok := e.(map[string]any); ok {
+				combos = append(combos, em) // extending matching combinations is not supported
+			}
+		}
+	}
+	return combos, nil
 }

@@ -128,3 +128,67 @@ func isZombie(pid int) bool {
 	i := strings.LastIndexByte(s, ')')
 	return i > 0 && i+2 < len(s) && s[i+2] == 'Z'
 }
+
+// escapeScript is a train stage that leaves two processes behind that a
+// signal to its process group misses: a daemon in a session of its own
+// (setsid), and an orphan of a double fork in a group of its own. It writes
+// their pids to the run directory, then exits or, with STAGE_HANG, hangs.
+const escapeScript = `import argparse, json, os, time
+ap = argparse.ArgumentParser(); ap.add_argument("--params"); ap.add_argument("--out")
+a = ap.parse_args()
+run_dir = os.environ["MAGELAB_RUN_DIR"]
+daemon = os.fork()
+if daemon == 0:
+    os.setsid(); time.sleep(300); os._exit(0)
+r, w = os.pipe()
+middle = os.fork()
+if middle == 0:
+    orphan = os.fork()
+    if orphan == 0:
+        os.setpgid(0, 0); time.sleep(300); os._exit(0)
+    os.write(w, str(orphan).encode()); os._exit(0)
+os.waitpid(middle, 0)
+orphan = os.read(r, 32).decode()
+json.dump({"ok": 1}, open(os.path.join(a.out, "metrics.json"), "w"))
+open(os.path.join(run_dir, "pids.tmp"), "w").write(f"{daemon} {orphan}")
+os.rename(os.path.join(run_dir, "pids.tmp"), os.path.join(run_dir, "pids"))
+print("left two processes behind", flush=True)
+if os.environ.get("STAGE_HANG"):
+    time.sleep(300)
+`
+
+// TestStageDescendantsKilled checks that what a stage leaves behind outside
+// its process group — a setsid daemon, a double-forked orphan — is killed
+// when the stage ends, and when magelab itself is killed with SIGKILL.
+func TestStageDescendantsKilled(t *testing.T) {
+	t.Run("StageEnds", func(t *testing.T) {
+		p := newProject(t)
+		p.write("python/escape/train.py", escapeScript)
+		p.write("experiments/escape.yaml", "name: escape\nrequirements: [python/requirements.txt]\nstages:\n  train: python/escape/train.py\n")
+		r := p.mustMage("train", "-exp=escape")
+		mustContain(t, r.out, "left two processes behind")
+		for _, f := range strings.Fields(waitForFile(t, p, "pids", time.Second)) {
+			pid, _ := strconv.Atoi(f)
+			waitGone(t, pid)
+		}
+	})
+	t.Run("MagelabKilled", func(t *testing.T) {
+		p := newProject(t)
+		p.write("python/escape/train.py", escapeScript)
+		p.write("experiments/escape.yaml", "name: escape\nrequirements: [python/requirements.txt]\nstages:\n  train: python/escape/train.py\n")
+		p.env = []string{"STAGE_HANG=1"}
+		cmd := p.command(magelabBin, "train", "-exp=escape")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		pids := waitForFile(t, p, "pids", 60*time.Second)
+		cmd.Process.Kill()
+		cmd.Wait()
+		for _, f := range strings.Fields(pids) {
+			pid, _ := strconv.Atoi(f)
+			waitGone(t, pid)
+		}
+	})
+}

@@ -157,7 +157,7 @@ func (p *project) runIDs() []string {
 	entries, _ := os.ReadDir(filepath.Join(p.dir, "runs"))
 	var ids []string
 	for _, e := range entries {
-		if e.IsDir() {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") { // .pending, .import-*: magelab's own
 			ids = append(ids, e.Name())
 		}
 	}

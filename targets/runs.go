@@ -1,6 +1,7 @@
 package targets
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -181,19 +182,22 @@ func experimentName(exp string) (string, error) {
 // pipes.
 func warn(warnings []string) {
 	for _, w := range warnings {
-		fmt.Fprintln(os.Stderr, "warning:", w)
+		fmt.Fprintln(os.Stderr, "warning:", report.PrintableText(w))
 	}
 }
 
 // Import merges another runs/ tree into this one (a directory, or a .tar, .tar.gz or .zip CI artifact): new runs are added, known ones skipped, conflicts reported.
-func (Runs) Import(src string) error {
+func (Runs) Import(ctx context.Context, src string) error {
 	l, err := openLedger()
 	if err != nil {
 		return err
 	}
-	rep, err := l.Import(src)
+	rep, err := l.Import(ctx, src, ledger.ImportOptions{})
 	if err != nil {
-		return err
+		if len(rep.Added) > 0 {
+			fmt.Print(report.FormatImport(rep))
+		}
+		return exit(err)
 	}
 	fmt.Print(report.FormatImport(rep))
 	if len(rep.Conflicts) > 0 || len(rep.Rejected) > 0 {

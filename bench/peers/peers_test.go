@@ -1,6 +1,7 @@
 package peers
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -105,4 +106,33 @@ func TestGoalsSayWhichAreMet(t *testing.T) {
 	for _, want := range []string{"| +10 ms | guild run -y: +50 ms | 5.0× | **no** |", "| 10.0 ms | | | yes |", "| 100× | yes |"} {
 		assert.Contains(t, got, want, "goals table lacks %q:\n%s", want, got)
 	}
+}
+
+// TestUVToolWithoutUV: on a machine without uv, the benchmark installs uv
+// into .cache/tools as .ci/run does, and uses it; a second call reuses it.
+func TestUVToolWithoutUV(t *testing.T) {
+	if testing.Short() {
+		t.Skip("installs uv from PyPI")
+	}
+	var path []string // this PATH without the directories that hold a uv
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		if _, err := os.Stat(filepath.Join(dir, "uv")); err != nil {
+			path = append(path, dir)
+		}
+	}
+	repo := t.TempDir()
+	var log bytes.Buffer
+	b := &bench{repo: repo, log: &log, base: []string{"PATH=" + strings.Join(path, ":"), "HOME=" + os.Getenv("HOME")}}
+	uv, err := b.uvTool(context.Background())
+	require.NoError(t, err, "uvTool:\n%s", log.String())
+	assert.Equal(t, filepath.Join(repo, ".cache", "tools", "venv", "bin", "uv"), uv)
+	out, err := exec.Command(uv, "--version").CombinedOutput()
+	require.NoError(t, err, "%s --version: %s", uv, out)
+	assert.True(t, strings.HasPrefix(string(out), "uv "), "%s --version: %s", uv, out)
+	assert.Contains(t, log.String(), "uv is not on PATH: installing it")
+	log.Reset()
+	again, err := b.uvTool(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, uv, again, "the second call reuses the uv it installed")
+	assert.Zero(t, log.Len(), "the second call logs nothing: %q", log.String())
 }

@@ -34,6 +34,10 @@ var peersToInstall = []peer{
 // as in this project's shells, every start would compile the tools anew.
 func (b *bench) venvs(ctx context.Context) error {
 	b.versions = map[string]string{}
+	uv, err := b.uvTool(ctx)
+	if err != nil {
+		return err
+	}
 	for _, p := range peersToInstall {
 		dir := filepath.Join(b.repo, ".cache", "bench-"+p.name)
 		spec := strings.Join(p.pkgs, " ")
@@ -48,7 +52,7 @@ func (b *bench) venvs(ctx context.Context) error {
 				append([]string{"pip", "install", "-q", "--compile-bytecode", "--python", filepath.Join(dir, "bin", "python")}, p.pkgs...),
 			}
 			for _, args := range steps {
-				if err := (command{dir: b.repo, env: b.base, name: "uv", args: args}).run(ctx); err != nil {
+				if err := (command{dir: b.repo, env: b.base, name: uv, args: args}).run(ctx); err != nil {
 					return fmt.Errorf("install %s: %w", p.name, err)
 				}
 			}
@@ -65,6 +69,33 @@ func (b *bench) venvs(ctx context.Context) error {
 		b.versions[p.name] = strings.TrimSpace(string(v))
 	}
 	return nil
+}
+
+// uvTool is the uv that makes the peers' venvs: the one on the PATH, else
+// the one in .cache/tools, which is installed there from PyPI when missing,
+// as .ci/run does (python3 -m venv, then pip install uv): a machine without
+// uv runs the benchmark all the same.
+func (b *bench) uvTool(ctx context.Context) (string, error) {
+	if uv := lookPath("uv", b.base); uv != "uv" {
+		return uv, nil
+	}
+	venv := filepath.Join(b.repo, ".cache", "tools", "venv")
+	uv := filepath.Join(venv, "bin", "uv")
+	if _, err := os.Stat(uv); err == nil {
+		return uv, nil
+	}
+	fmt.Fprintf(b.log, "uv is not on PATH: installing it into %s, as .ci/run does\n", venv)
+	steps := []command{
+		{name: "python3", args: []string{"-m", "venv", venv}},
+		{name: filepath.Join(venv, "bin", "python"), args: []string{"-m", "pip", "install", "--quiet", "--disable-pip-version-check", "uv"}},
+	}
+	for _, c := range steps {
+		c.dir, c.env = b.repo, b.base
+		if err := c.run(ctx); err != nil {
+			return "", fmt.Errorf("install uv (not on PATH) into %s: %w", venv, err)
+		}
+	}
+	return uv, nil
 }
 
 // writeToy writes the toy project into dir: the same files for every tool.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 )
@@ -29,7 +30,8 @@ type Experiment struct {
 	// Backend is where sweep and train run: "" or "local" on this machine,
 	// "slurm" on a Slurm cluster (the slurm: block says how).
 	Backend string
-	Slurm   *Slurm // the slurm: block; nil if absent
+	Slurm   *Slurm  // the slurm: block; nil if absent
+	Secrets Secrets // the secrets: block
 }
 
 // Venv holds the experiment's interpreter settings (the `venv:` block).
@@ -61,10 +63,22 @@ type Stage struct {
 	Metrics string   // metrics file template (command stages, optional)
 	Deps    []string // extra files or directories (relative to Root, or absolute) whose content feeds the stage key (command stages); they need not exist at load
 	Pos     Pos      // where the stage is defined in the file; Line 0 for discovered stages
+	CmdPos  Pos      // where its cmd template is written (command stages)
 
 	// Patterns are the declared output patterns (command stages): named
 	// groups are metrics, the group step the step (internal/metrics).
 	Patterns []*regexp.Regexp
+}
+
+// Command expands the stage's command template with p and vars (see
+// Expand). An error names the template's place in the experiment file and
+// the column of the placeholder at fault.
+func (s Stage) Command(p Params, vars map[string]string) (string, error) {
+	line, err := Expand(s.Cmd, p, vars)
+	if err != nil {
+		return "", fmt.Errorf("%s: stages.%s.cmd: %w", s.CmdPos, s.Name, err)
+	}
+	return line, nil
 }
 
 // IsCmd reports whether the stage is a command template rather than a script.

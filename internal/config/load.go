@@ -31,9 +31,15 @@ func Load(root, nameOrPath string) (*Experiment, error) {
 	if strings.TrimSpace(nameOrPath) == "" {
 		return nil, fmt.Errorf("load experiment: no experiment named (experiments: %s)", listExperiments(absRoot))
 	}
+	if leavesProject(absRoot, nameOrPath) {
+		return nil, fmt.Errorf("load experiment %s: it lies outside the project %s; give its absolute path to load it from there on purpose", nameOrPath, absRoot)
+	}
 	file := experimentFile(absRoot, nameOrPath)
 	data, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
+		if target, lerr := os.Readlink(file); lerr == nil {
+			return nil, fmt.Errorf("experiment %q: %s is a symlink to %s, which does not exist (a dangling link): fix or remove the link", nameOrPath, display(absRoot, file), target)
+		}
 		return nil, notFound(absRoot, nameOrPath, err)
 	}
 	if err != nil {
@@ -114,7 +120,7 @@ func parse(root, file string, data []byte) (*Experiment, error) {
 		Root: root,
 		Hash: hex.EncodeToString(sum[:]),
 	}
-	d := &decoder{file: display(root, file)}
+	d := &decoder{root: root, file: display(root, file)}
 	top, err := d.document(data)
 	if err != nil {
 		return nil, err

@@ -211,6 +211,7 @@ func TestLoadCmdStage(t *testing.T) {
 		Metrics: "${out}/results.json",
 		Deps:    []string{"data", "config.json"},
 		Pos:     Pos{"experiments/cmd.yaml", 4, 3},
+		CmdPos:  Pos{"experiments/cmd.yaml", 5, 10},
 	}
 	assert.Equal(t, want, s, "Stage(train)")
 	assert.Equal(t, "requirements.txt", e.Requirements[0], "a single requirements string: %q", e.Requirements)

@@ -25,6 +25,7 @@ func (e *Experiment) Set(overrides string) error {
 	if p == nil {
 		p = Params{"seed": seed}
 	}
+	given := map[string]string{}
 	for _, it := range items {
 		key, text, ok := strings.Cut(it, "=")
 		key = strings.TrimSpace(key)
@@ -33,7 +34,10 @@ func (e *Experiment) Set(overrides string) error {
 			return fmt.Errorf("-set: %q has no \"=\" (write key=value, e.g. train.lr=0.01)", it)
 		case key == "":
 			return fmt.Errorf("-set: %q has an empty key (write key=value, e.g. train.lr=0.01)", it)
+		case given[key] != "":
+			return fmt.Errorf("-set: %s is set twice (%s and %s): give it once", key, given[key], it)
 		}
+		given[key] = it
 		v, err := overrideValue(p, key, text)
 		if err != nil {
 			return fmt.Errorf("-set: %w", err)

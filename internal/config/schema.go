@@ -5,13 +5,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
 
 // topKeys are the keys an experiment file may have at its top level.
 var topKeys = []string{"name", "description", "requirements", "stages", "seed",
-	"data", "preprocess", "train", "eval", "sweep", "venv", "reproduce", "serve", "export", "backend", "slurm"}
+	"data", "preprocess", "train", "eval", "sweep", "venv", "reproduce", "serve", "export", "backend", "slurm", "secrets"}
 
 // codeDirs are the project's own directories, never a venv.dir: removing a
 // stale venv there would remove code or records.
@@ -35,6 +36,9 @@ func (d *decoder) experiment(top *yaml.Node, e *Experiment) {
 	}
 	if n, ok := fields["name"]; ok {
 		d.str(n, "name", &e.Name)
+		if strings.ContainsAny(e.Name, "/\\") || strings.IndexFunc(e.Name, unicode.IsControl) >= 0 || strings.Trim(e.Name, ".") == "" && e.Name != "" {
+			d.errorf(n, "name: %q is not a plain name: leave out slashes, control characters and names made of dots (the ledger and -exp=NAME use it)", e.Name)
+		}
 	}
 	if n, ok := fields["description"]; ok {
 		d.str(n, "description", &e.Description)
@@ -71,6 +75,9 @@ func (d *decoder) experiment(top *yaml.Node, e *Experiment) {
 	}
 	if n, ok := fields["slurm"]; ok {
 		d.slurm(n, e)
+	}
+	if n, ok := fields["secrets"]; ok {
+		d.secrets(n, &e.Secrets)
 	}
 	d.stages(fields["stages"], e)
 }
@@ -229,6 +236,10 @@ func (d *decoder) venvDir(n *yaml.Node, dir *string) {
 		d.errorf(n, "venv.dir: %q is the project root or a directory of its code or records: name a directory of its own, like .venv-hf", s)
 		return
 	}
+	if leavesProject(d.root, s) {
+		d.errorf(n, "venv.dir: %q leaves the project: name a directory inside it, like .venv-hf, or give an absolute path to put the venv elsewhere on purpose", s)
+		return
+	}
 	*dir = s
 }
 
@@ -256,6 +267,13 @@ func (d *decoder) reproduce(n *yaml.Node, r *Reproduce) {
 		}
 		r.Tolerance = f
 	}
+}
+
+// leavesProject reports whether the relative path p, taken from root,
+// lands outside it ("../x", "a/../../b"); absolute paths say where they go
+// on purpose and do not count.
+func leavesProject(root, p string) bool {
+	return !filepath.IsAbs(p) && !inside(root, filepath.Join(root, p))
 }
 
 // rootJoin resolves a path from the experiment file against the project root.

@@ -181,12 +181,20 @@ func (d *decoder) cmd(s Stage, nodes map[string]*yaml.Node, field string, e *Exp
 			ok = false
 		}
 		if k == "cmd" {
-			s.Cmd = t
+			s.Cmd, s.CmdPos = t, d.pos(n)
 		} else {
 			s.Metrics = t
 		}
 	}
-	s.Deps, _ = d.paths(nodes["deps"], field+".deps")
+	deps, depNodes := d.paths(nodes["deps"], field+".deps")
+	for i, dep := range deps {
+		if leavesProject(e.Root, dep) {
+			d.errorf(depNodes[i], "%s.deps: %q leaves the project (it is %s): deps are files of the project; give an absolute path to name one outside it on purpose", field, dep, filepath.Join(e.Root, dep))
+			ok = false
+			continue
+		}
+		s.Deps = append(s.Deps, dep)
+	}
 	return s, ok
 }
 

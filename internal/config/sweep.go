@@ -245,6 +245,8 @@ func (b *sweepBlock) rangeParam(n *yaml.Node, field, key string, m map[string]an
 		b.errorf(n, field, "a log range needs min > 0, found %v", m["min"])
 	case p.Int && (p.Min != math.Trunc(p.Min) || p.Max != math.Trunc(p.Max)):
 		b.errorf(n, field, "an int range needs whole min and max, found %v and %v", m["min"], m["max"])
+	case p.Int && (math.Abs(p.Min) > 1<<53 || math.Abs(p.Max) > 1<<53):
+		b.errorf(n, field, "an int range's ends must lie within ±2^53 (%d), found %v and %v", int64(1)<<53, m["min"], m["max"])
 	case method == "grid":
 		b.errorf(n, field, "a grid needs a list of values; a range {min, max} is sampled by methods random, tpe and cmaes")
 	default:

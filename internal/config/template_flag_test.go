@@ -9,7 +9,7 @@ import (
 
 func TestExpandFlags(t *testing.T) {
 	p := Params{"train": map[string]any{
-		"resume": false, "compile": true, "amp": false, "from": nil, "work": "a b", "steps": 3, "opt": map[string]any{"x": 1},
+		"resume": false, "compile": true, "amp": false, "from": nil, "work": "a b", "steps": 3, "opt": map[string]any{"x": 1}, "evil": "$(touch x)",
 	}}
 	vars := map[string]string{"out": "/o"}
 	tests := []struct {
@@ -21,6 +21,7 @@ func TestExpandFlags(t *testing.T) {
 		{name: "NullLeftOut", tmpl: "${train.from?--resume-from}", want: ""},
 		{name: "ValueAfterSpace", tmpl: "${train.work?--work-dir}", want: "--work-dir 'a b'"},
 		{name: "ValueAfterEquals", tmpl: "${train.steps?--max-steps=}", want: "--max-steps=3"},
+		{name: "ValueQuotedForItsPlace", tmpl: `${train.evil?--name} "${train.evil?--name}"`, want: `--name '$(touch x)' "--name \$(touch x)"`},
 		{name: "UnknownParam", tmpl: "${train.resum?--resume}", err: "unknown name ${train.resum} (did you mean ${train.resume}?)"},
 		{name: "NoFlag", tmpl: "${train.resume?}", err: "${train.resume?}: no flag after ? (write ${train.resume?--flag})"},
 		{name: "VarIsNoParam", tmpl: "${out?--out}", err: "${out?--out}: ? takes a param, and out is not one"},

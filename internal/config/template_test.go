@@ -59,7 +59,8 @@ func TestShellQuote(t *testing.T) {
 	tests := map[string]string{
 		"":             "''",
 		"abc":          "abc",
-		"a/b.c:d,e=f":  "a/b.c:d,e=f",
+		"a/b.c:d,ef":   "a/b.c:d,ef",
+		"e=f":          "'e=f'",
 		"-1.5e-07":     "-1.5e-07",
 		"a b":          "'a b'",
 		"$HOME":        "'$HOME'",

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -18,6 +19,7 @@ const (
 
 // decoder walks a parsed experiment, collecting positioned errors.
 type decoder struct {
+	root  string // the project root (absolute)
 	file  string // file as shown to the user
 	errs  errList
 	nodes int  // nodes visited, against maxNodes
@@ -135,6 +137,9 @@ func (d *decoder) mergeSource(v *yaml.Node, depth int) []pair {
 	return nil
 }
 
+// integerLiteral is a plain decimal integer, as YAML writes one.
+var integerLiteral = regexp.MustCompile(`^[-+]?[0-9][0-9_]*$`)
+
 // scalar converts a scalar node to int, float64, string, bool or nil. Floats
 // must be finite (they end up in JSON); timestamps stay strings.
 func (d *decoder) scalar(n *yaml.Node, field string) (any, bool) {
@@ -158,6 +163,12 @@ func (d *decoder) scalar(n *yaml.Node, field string) (any, bool) {
 		}
 		return i, true
 	case "!!float":
+		if integerLiteral.MatchString(n.Value) {
+			// yaml.v3 reads an integer past 64 bits as a float, which would
+			// change its value without a word.
+			d.errorf(n, "%s: %s is an integer too large for 64 bits (the largest is %d): write it as a float (%s.0) or a string (\"%s\")", field, n.Value, math.MaxInt64, n.Value, n.Value)
+			return nil, false
+		}
 		var f float64
 		if err := n.Decode(&f); err != nil {
 			d.errorf(n, "%s: %q is not a valid !!float", field, n.Value)

@@ -53,7 +53,7 @@ func Apply(s *record.Summary, ev record.Event) {
 		s.Reproduces, s.Slurm = ev.Reproduces, ev.Slurm
 		s.Status = record.StatusRunning
 	case record.EventRunFinished:
-		s.Status, s.Duration, s.Verdict, s.PrunedStep = ev.Status, ev.Duration, ev.Verdict, ev.PrunedStep
+		s.Status, s.Duration, s.Verdict, s.PrunedStep, s.Error = ev.Status, ev.Duration, ev.Verdict, ev.PrunedStep, ev.Error
 		if ev.ExitCode != nil {
 			s.ExitCode = *ev.ExitCode
 		}

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/magelab/magelab/internal/proc"
 )
 
 // ImportReport says what Import did. Run ids are listed in the order the
@@ -63,8 +66,18 @@ type ImportConflict struct {
 // short leaves a hidden .import-* directory, removed by the next import, and
 // at worst a run directory whose events were not yet appended: the next
 // import of the same tree finds the same run.json there and appends them.
-func (l *Ledger) Import(src string) (ImportReport, error) {
-	var rep ImportReport
+//
+// When ctx ends (Ctrl-C) the import stops at the next file or run: the runs
+// already added stay, each with its events, the work directory is removed,
+// and the error is a *proc.InterruptedError. An archive is sized before
+// anything of it is written, and refused whole when a file of it is larger
+// than opts.MaxFile, or all of them than opts.MaxTotal or the free space.
+func (l *Ledger) Import(ctx context.Context, src string, opts ImportOptions) (rep ImportReport, err error) {
+	defer func() {
+		if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+			err = &proc.InterruptedError{What: "runs:import " + src}
+		}
+	}()
 	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
 		return rep, fmt.Errorf("import: create ledger dir: %w", err)
 	}
@@ -79,11 +92,11 @@ func (l *Ledger) Import(src string) (ImportReport, error) {
 		return rep, fmt.Errorf("import: create work dir: %w", err)
 	}
 	defer os.RemoveAll(work)
-	from, err := openSource(src, work, &rep)
+	from, err := openSource(ctx, src, work, &rep, opts.withDefaults())
 	if err != nil {
 		return rep, err
 	}
-	im := &importJob{l: l, from: from, rep: &rep}
+	im := &importJob{ctx: ctx, l: l, from: from, rep: &rep}
 	err = im.run() // before reading rep: run fills it in
 	return rep, err
 }
@@ -91,6 +104,7 @@ func (l *Ledger) Import(src string) (ImportReport, error) {
 // importJob is one import of the ledger tree src (a directory, or an archive
 // already extracted under work) into l.
 type importJob struct {
+	ctx   context.Context
 	l     *Ledger
 	from  importSource
 	rep   *ImportReport
@@ -121,6 +135,9 @@ func (im *importJob) run() error {
 	lines, sweeps := splitSweepLines(lines)
 	order, byRun := groupByRun(lines)
 	for _, id := range order {
+		if err := im.ctx.Err(); err != nil {
+			return err
+		}
 		if err := im.importRun(id, byRun[id]); err != nil {
 			return err
 		}
@@ -210,11 +227,17 @@ func (im *importJob) add(id string, lines []sourceLine) error {
 	staged := filepath.Join(im.from.root, id)
 	if !im.from.extracted {
 		staged = filepath.Join(im.from.work, "run-"+id)
-		if err := copyRunDir(filepath.Join(im.from.root, id), staged); err != nil {
+		if err := copyRunDir(im.ctx, filepath.Join(im.from.root, id), staged); err != nil {
 			os.RemoveAll(staged)
+			if im.ctx.Err() != nil {
+				return im.ctx.Err()
+			}
 			im.reject(id, "not imported: "+err.Error())
 			return nil
 		}
+	}
+	if err := im.ctx.Err(); err != nil {
+		return err // not yet in place: nothing of the run is here
 	}
 	if err := checkRunDir(staged); err != nil {
 		im.reject(id, "not imported: "+err.Error())

@@ -5,6 +5,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -21,7 +22,7 @@ import (
 // extract extracts the archive src into dir, which it creates. An
 // unreadable archive is an error and nothing of it is imported; an unsafe
 // entry is skipped, reported, and taints the runs named in its path.
-func extract(src, dir string, rep *ImportReport) (map[string]string, error) {
+func extract(ctx context.Context, src, dir string, rep *ImportReport, opts ImportOptions) (map[string]string, error) {
 	f, err := os.Open(src)
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
@@ -31,6 +32,12 @@ func extract(src, dir string, rep *ImportReport) (map[string]string, error) {
 	if kind == "" {
 		return nil, fmt.Errorf("import %s: neither a directory nor a .tar, .tar.gz/.tgz or .zip archive", src)
 	}
+	if err := checkSize(ctx, f, kind, opts, filepath.Dir(filepath.Dir(dir))); err != nil { // the ledger's directory: dir is in its work directory
+		return nil, fmt.Errorf("import %s: %w", src, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("import %s: %w", src, err)
+	}
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
@@ -39,17 +46,20 @@ func extract(src, dir string, rep *ImportReport) (map[string]string, error) {
 		return nil, fmt.Errorf("import: %w", err)
 	}
 	defer root.Close()
-	x := &extractor{root: root, rep: rep, tainted: map[string]string{}, files: map[string]bool{}, links: map[string]string{}}
+	x := &extractor{ctx: ctx, root: root, rep: rep, tainted: map[string]string{}, files: map[string]bool{}, links: map[string]string{}}
 	switch kind {
 	case "zip":
 		err = x.zip(f)
 	case "gzip":
 		var gz *gzip.Reader
-		if gz, err = gzip.NewReader(f); err == nil {
+		if gz, err = gzip.NewReader(&ctxReader{ctx: ctx, r: f}); err == nil {
 			err = x.tar(gz)
 		}
 	default:
-		err = x.tar(f)
+		err = x.tar(&ctxReader{ctx: ctx, r: f})
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("import %s: %w", src, err)
@@ -78,6 +88,7 @@ func sniff(f *os.File) string {
 // extractor writes archive entries under root. Symlinks are created
 // last, so that no entry is ever written through one.
 type extractor struct {
+	ctx     context.Context
 	root    *os.Root
 	rep     *ImportReport
 	tainted map[string]string
@@ -140,6 +151,9 @@ func (x *extractor) zip(f *os.File) error {
 		return fmt.Errorf("read zip: %w", err)
 	}
 	for _, zf := range zr.File {
+		if err := x.ctx.Err(); err != nil {
+			return err
+		}
 		x.zipEntry(zf)
 	}
 	return nil
@@ -207,7 +221,7 @@ func (x *extractor) file(name string, body io.Reader, perm fs.FileMode, mtime ti
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(f, body); err != nil {
+	if _, err := copyCtx(x.ctx, f, body); err != nil {
 		f.Close()
 		return err
 	}

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
@@ -13,7 +14,7 @@ import (
 // Reads go through an os.Root of src, so a tree changed under our feet still
 // cannot make us read outside it; symlinks are copied as links, to be judged
 // by impCheckRun, and anything but files, directories and links is refused.
-func copyRunDir(src, dst string) error {
+func copyRunDir(ctx context.Context, src, dst string) error {
 	root, err := os.OpenRoot(src)
 	if err != nil {
 		return err
@@ -21,6 +22,9 @@ func copyRunDir(src, dst string) error {
 	defer root.Close()
 	return fs.WalkDir(root.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
 		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		to := filepath.Join(dst, filepath.FromSlash(rel))
@@ -34,14 +38,14 @@ func copyRunDir(src, dst string) error {
 			}
 			return os.Symlink(target, to)
 		case t.IsRegular():
-			return copyIn(root, rel, to)
+			return copyIn(ctx, root, rel, to)
 		default:
 			return fmt.Errorf("%s is a %s, not a file", rel, kindOf(t))
 		}
 	})
 }
 
-func copyIn(root *os.Root, rel, to string) error {
+func copyIn(ctx context.Context, root *os.Root, rel, to string) error {
 	in, err := root.Open(rel)
 	if err != nil {
 		return err
@@ -58,7 +62,7 @@ func copyIn(root *os.Root, rel, to string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, in); err != nil {
+	if _, err := copyCtx(ctx, out, in); err != nil {
 		out.Close()
 		return fmt.Errorf("copy %s: %w", rel, err)
 	}
@@ -144,4 +148,22 @@ func kindOf(m fs.FileMode) string {
 		return "file"
 	}
 	return "special file (" + m.Type().String() + ")"
+}
+
+// copyCtx copies src to dst a megabyte at a time, stopping when ctx ends.
+func copyCtx(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
+	var n int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		k, err := io.CopyN(dst, src, 1<<20)
+		n += k
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
 }

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -56,7 +57,7 @@ type importSource struct {
 	tainted   map[string]string // run id → why an archive entry of its directory was rejected
 }
 
-func openSource(src, work string, rep *ImportReport) (importSource, error) {
+func openSource(ctx context.Context, src, work string, rep *ImportReport, opts ImportOptions) (importSource, error) {
 	from := importSource{work: work}
 	st, err := os.Stat(src)
 	if err != nil {
@@ -65,7 +66,7 @@ func openSource(src, work string, rep *ImportReport) (importSource, error) {
 	dir := src
 	if !st.IsDir() {
 		dir = filepath.Join(work, "src")
-		if from.tainted, err = extract(src, dir, rep); err != nil {
+		if from.tainted, err = extract(ctx, src, dir, rep, opts); err != nil {
 			return from, err
 		}
 		from.extracted = true

@@ -5,6 +5,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -177,7 +178,7 @@ func TestImport(t *testing.T) {
 	})
 
 	t.Run("NoLedger", func(t *testing.T) {
-		_, err := Open(t.TempDir()).Import(t.TempDir())
+		_, err := Open(t.TempDir()).Import(context.Background(), t.TempDir(), ImportOptions{})
 		require.ErrorContains(t, err, "no ledger.jsonl")
 	})
 }
@@ -223,7 +224,7 @@ func TestImportArchive(t *testing.T) {
 	t.Run("NotAnArchive", func(t *testing.T) {
 		f := filepath.Join(t.TempDir(), "runs.tar.gz")
 		mustWrite(t, f, "hello")
-		_, err := Open(t.TempDir()).Import(f)
+		_, err := Open(t.TempDir()).Import(context.Background(), f, ImportOptions{})
 		require.ErrorContains(t, err, "neither a directory nor")
 	})
 	t.Run("TruncatedArchiveImportsNothing", func(t *testing.T) {
@@ -232,7 +233,7 @@ func TestImportArchive(t *testing.T) {
 		b, _ := os.ReadFile(archive)
 		os.WriteFile(archive, b[:len(b)/2], 0o644)
 		dst := Open(t.TempDir())
-		_, err := dst.Import(archive)
+		_, err := dst.Import(context.Background(), archive, ImportOptions{})
 		require.Error(t, err, "a truncated archive imported without error")
 		mustOnlyRuns(t, dst)
 	})
@@ -399,7 +400,7 @@ func mustRun(t *testing.T, l *Ledger, tag string) string {
 func mustCopyRun(t *testing.T, src, dst *Ledger, id string) {
 	t.Helper()
 	os.MkdirAll(dst.Dir, 0o755)
-	require.NoError(t, copyRunDir(src.RunDir(id), dst.RunDir(id)))
+	require.NoError(t, copyRunDir(context.Background(), src.RunDir(id), dst.RunDir(id)))
 	events, _, _ := src.Events()
 	for _, ev := range events {
 		if ev.Run == id {
@@ -410,7 +411,7 @@ func mustCopyRun(t *testing.T, src, dst *Ledger, id string) {
 
 func mustImport(t *testing.T, l *Ledger, src string) ImportReport {
 	t.Helper()
-	rep, err := l.Import(src)
+	rep, err := l.Import(context.Background(), src, ImportOptions{})
 	require.NoError(t, err, "Import(%s)", src)
 	return rep
 }

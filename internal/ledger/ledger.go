@@ -3,6 +3,7 @@ package ledger
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,6 +42,9 @@ func (l *Ledger) Append(ev record.Event) error {
 	line, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("encode ledger event: %w", err)
+	}
+	if len(line) > record.MaxEventLine {
+		return fmt.Errorf("ledger event %s of %s is %d bytes, more than a ledger line may hold (%d): fewer or shorter params or metrics", ev.Type, cmp.Or(ev.Run, ev.SweepID), len(line), record.MaxEventLine)
 	}
 	return l.appendLines(append(line, '\n'))
 }
@@ -108,15 +112,32 @@ func readEvents(r io.Reader, name string) ([]record.Event, []string, error) {
 }
 
 // scanEvents calls fn with each readable event and its line. Lines that do
-// not decode (a torn line from a crash) are skipped and reported in
-// warnings; they never fail the read.
+// not decode (a torn line from a crash), and lines longer than
+// record.MaxEventLine, are skipped and reported in warnings; they never fail
+// the read, and a long line is never held in memory whole.
 func scanEvents(r io.Reader, name string, fn func(ev record.Event, raw []byte)) ([]string, error) {
 	var warnings []string
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 64*1024*1024)
-	for n := 1; sc.Scan(); n++ {
-		line := bytes.TrimSpace(sc.Bytes())
+	br := bufio.NewReaderSize(r, 64*1024)
+	var buf []byte
+	for n := 1; ; n++ {
+		var long int64
+		var err error
+		buf, long, err = readLine(br, buf[:0], record.MaxEventLine)
+		if err != nil && err != io.EOF {
+			return warnings, fmt.Errorf("read %s: %w", name, err)
+		}
+		line := bytes.TrimSpace(buf)
+		switch {
+		case long > 0:
+			warnings = append(warnings, fmt.Sprintf("%s:%d: skipped a line of %d bytes, longer than a ledger line may be (%d)", name, n, long, record.MaxEventLine))
+			line = nil
+		case len(line) == 0 && err == io.EOF:
+			return warnings, nil
+		}
 		if len(line) == 0 {
+			if err == io.EOF {
+				return warnings, nil
+			}
 			continue
 		}
 		var ev record.Event
@@ -125,9 +146,31 @@ func scanEvents(r io.Reader, name string, fn func(ev record.Event, raw []byte)) 
 			continue
 		}
 		fn(ev, line)
+		if err == io.EOF {
+			return warnings, nil
+		}
 	}
-	if err := sc.Err(); err != nil {
-		return warnings, fmt.Errorf("read %s: %w", name, err)
+}
+
+// readLine reads one line (its newline dropped) into buf. A line longer
+// than max is read to its end and dropped: buf comes back empty and long
+// says how long it was.
+func readLine(br *bufio.Reader, buf []byte, max int) (line []byte, long int64, err error) {
+	var n int64
+	for {
+		chunk, err := br.ReadSlice('\n')
+		n += int64(len(chunk))
+		if long == 0 && len(buf)+len(chunk) <= max+1 {
+			buf = append(buf, chunk...)
+		} else {
+			long, buf = n, buf[:0]
+		}
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case long > 0:
+			return buf, n - 1, err
+		}
+		return bytes.TrimSuffix(buf, []byte("\n")), 0, err
 	}
-	return warnings, nil
 }

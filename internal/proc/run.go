@@ -55,6 +55,7 @@ type Result struct {
 	MaxRSS      int64          // peak resident set in bytes of the process and the descendants it waited for
 	UserTime    time.Duration  // user CPU time of the process and the descendants it waited for
 	SysTime     time.Duration  // system CPU time of the process and the descendants it waited for
+	Leftovers   int            // descendants still alive when it ended, which were killed then
 	state       string         // how the kernel reported its end ("exit status 2", "signal: killed")
 }
 
@@ -96,10 +97,13 @@ func Run(ctx context.Context, c Command) (Result, error) {
 	return p.Wait()
 }
 
-// Process is a started Command: the leader of its own process group.
+// Process is a started Command: its shim (see shim.go) leads its own
+// process group, and the program runs in that group under it.
 type Process struct {
 	path   string
-	pid    int
+	pid    int // the shim's, which is also the group's id
+	child  int // the program's
+	shim   *shimPipes
 	exited chan struct{} // closed once the leader has exited (before it is reaped)
 	done   chan struct{} // closed once it is reaped and its output drained
 
@@ -111,9 +115,10 @@ type Process struct {
 }
 
 // Start starts c in a process group of its own and returns at once. A
-// goroutine waits for the leader; when it exits, whatever is left in its
-// group is killed and its output drained. The error is that of Run when c
-// cannot be started.
+// goroutine waits for the leader; when it exits, whatever is left of the
+// program's descendants has been killed (by the shim, which finds them
+// even outside the group), the group is killed too and the output drained.
+// The error is that of Run when c cannot be started.
 func Start(c Command) (*Process, error) {
 	cmd, err := command(c)
 	if err != nil {
@@ -123,6 +128,13 @@ func Start(c Command) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start %s: create output pipe: %w", c.Path, err)
 	}
+	pipes, shimEnds, err := newShimPipes()
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("start %s: create supervisor pipes: %w", c.Path, err)
+	}
+	cmd.ExtraFiles = shimEnds
 	cmd.Stdout, cmd.Stderr = w, w
 	if c.Stderr != nil {
 		cmd.Stderr = c.Stderr
@@ -130,11 +142,22 @@ func Start(c Command) (*Process, error) {
 	start := time.Now()
 	err = cmd.Start()
 	w.Close() // the child holds its own copy; ours would keep the pipe open
+	for _, f := range shimEnds {
+		f.Close()
+	}
 	if err != nil {
 		r.Close()
+		pipes.close()
 		return nil, startError(c.Path, err)
 	}
-	p := &Process{path: c.Path, pid: cmd.Process.Pid, exited: make(chan struct{}), done: make(chan struct{})}
+	child, err := pipes.started(cmd.Path)
+	if err != nil {
+		cmd.Wait()
+		r.Close()
+		pipes.close()
+		return nil, startError(c.Path, err)
+	}
+	p := &Process{path: c.Path, pid: cmd.Process.Pid, child: child, shim: pipes, exited: make(chan struct{}), done: make(chan struct{})}
 	copied := copyOutput(c.Output, r)
 	go p.wait(cmd, start, r, copied, c.Output)
 	return p, nil
@@ -155,15 +178,20 @@ func (p *Process) wait(cmd *exec.Cmd, start time.Time, r *os.File, copied <-chan
 	interrupted := p.interrupted
 	p.mu.Unlock()
 	waitErr := cmd.Wait()
+	end, reported := p.shim.ended()
+	p.shim.close()
 	drain(r, copied)
 	if f, ok := out.(interface{ Flush() error }); ok {
 		f.Flush()
 	}
-	if cmd.ProcessState == nil {
+	switch {
+	case reported:
+		p.res = end.result(interrupted, duration)
+	case cmd.ProcessState == nil:
 		p.res, p.err = Result{Interrupted: interrupted, Duration: duration}, fmt.Errorf("wait for %s: %w", p.path, waitErr)
-		return
+	default: // the shim itself was killed: what its state says is all there is
+		p.res = result(cmd.ProcessState, interrupted, duration)
 	}
-	p.res = result(cmd.ProcessState, interrupted, duration)
 }
 
 // PID is the process's id, which is also its process group's.
@@ -180,18 +208,24 @@ func (p *Process) Wait() (Result, error) {
 }
 
 // Signal sends sig to the process group, unless the leader was reaped.
+// SIGKILL goes through the shim, which kills the program and every
+// descendant, in the group or not.
 func (p *Process) Signal(sig syscall.Signal) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.reaped {
+	switch {
+	case p.reaped:
+	case sig == syscall.SIGKILL:
+		p.shim.kill()
+	default:
 		syscall.Kill(-p.pid, sig)
 	}
 }
 
 // Stop interrupts the process: SIGINT to its group and, if the leader
-// outlives grace, SIGKILL; it returns once the leader has exited. A process
-// that had exited by then is left as it ended; otherwise its Result says
-// Interrupted.
+// outlives grace, SIGKILL to it and everything it started; it returns once
+// the leader has exited. A process that had exited by then is left as it
+// ended; otherwise its Result says Interrupted.
 func (p *Process) Stop(grace time.Duration) {
 	p.StopWith(syscall.SIGINT, grace)
 }
@@ -217,6 +251,17 @@ func (p *Process) StopWith(sig syscall.Signal, grace time.Duration) {
 	case <-t.C:
 	}
 	p.Signal(syscall.SIGKILL)
+	select {
+	case <-p.exited:
+		return
+	case <-time.After(cleanupWithin + time.Second):
+	}
+	// The shim did not end: kill the whole group, shim included.
+	p.mu.Lock()
+	if !p.reaped {
+		syscall.Kill(-p.pid, syscall.SIGKILL)
+	}
+	p.mu.Unlock()
 	<-p.exited
 }
 
@@ -234,15 +279,20 @@ func command(c Command) (*exec.Cmd, error) {
 	if err != nil {
 		return nil, startError(c.Path, err)
 	}
+	env := c.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	// The shim runs path with argv c.Path, c.Args... A magelab killed
+	// with SIGKILL cannot stop its children: the shim sees its control
+	// pipe close and kills the program and everything it started (a sweep
+	// resumed after kill -9 must not race the old trials).
 	cmd := &exec.Cmd{
-		Path: path,
-		Args: append([]string{c.Path}, c.Args...),
-		Env:  c.Env,
-		Dir:  c.Dir,
-		// Pdeathsig: a magelab killed with SIGKILL cannot stop its
-		// children, so the kernel does (a sweep resumed after kill -9
-		// must not race the old trials).
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
+		Path:        shimExe,
+		Args:        append([]string{"magelab-proc", path, c.Path}, c.Args...),
+		Env:         append(withoutVar(env, shimEnv), shimEnv+"=1"),
+		Dir:         c.Dir,
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
 	}
 	if c.Stdin != nil { // a nil *os.File in the interface would close the child's stdin
 		cmd.Stdin = c.Stdin
@@ -392,20 +442,35 @@ func drain(r *os.File, copied <-chan struct{}) {
 
 // result turns the reaped process's state into a Result.
 func result(ps *os.ProcessState, interrupted bool, duration time.Duration) Result {
+	ws, _ := ps.Sys().(syscall.WaitStatus)
+	var maxRSS int64
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		maxRSS = ru.Maxrss
+	}
+	return makeResult(ws, maxRSS, ps.UserTime(), ps.SystemTime(), interrupted, duration)
+}
+
+// result is how the program the shim ran ended.
+func (e shimEnd) result(interrupted bool, duration time.Duration) Result {
+	res := makeResult(syscall.WaitStatus(e.Status), e.MaxRSSKB, time.Duration(e.UserNS), time.Duration(e.SysNS), interrupted, duration)
+	res.Leftovers = e.Killed
+	return res
+}
+
+func makeResult(ws syscall.WaitStatus, maxRSSKB int64, user, sys time.Duration, interrupted bool, duration time.Duration) Result {
 	res := Result{
 		Interrupted: interrupted,
 		Duration:    duration,
-		UserTime:    ps.UserTime(),
-		SysTime:     ps.SystemTime(),
-		ExitCode:    ps.ExitCode(),
-		state:       ps.String(),
+		UserTime:    user,
+		SysTime:     sys,
+		ExitCode:    ws.ExitStatus(),
+		MaxRSS:      maxRSSKB * 1024, // Linux reports kilobytes
+		state:       fmt.Sprintf("exit status %d", ws.ExitStatus()),
 	}
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-		res.MaxRSS = ru.Maxrss * 1024 // Linux reports kilobytes
-	}
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+	if ws.Signaled() {
 		res.Signal = ws.Signal()
 		res.ExitCode = 128 + int(res.Signal)
+		res.state = "signal: " + res.Signal.String()
 	}
 	if interrupted && res.Signal == syscall.SIGKILL {
 		res.ExitCode = 130

@@ -71,8 +71,20 @@ func procHelperMain(scenario string, args []string) int {
 		procWritePIDFile(args[0], os.Getpid())
 		time.Sleep(time.Minute)
 		return 3
-	case "parent": // args: pidfile, then "exit", "hang" or "escape"
+	case "supervise": // args: pidfile: runs "parent pidfile escape-hang" under Run, as magelab runs a stage
+		res, err := Run(context.Background(), procHelperCommand(procNewMarkerWriter(), "parent", args[0], "escape-hang"))
+		fmt.Println(res, err)
+		return 0
+	case "parent": // args: pidfile, then "exit", "hang", "escape", "escape-hang" or "double"
 		return procHelperParent(args[0], args[1])
+	case "middle": // args: pidfile: starts a sleeper in a process group of its own and exits (a double fork)
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "--", "sleeper", args[0])
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			return 2
+		}
+		return 0
 	}
 	fmt.Fprintf(os.Stderr, "helper: unknown scenario %q\n", scenario)
 	return 2
@@ -94,12 +106,18 @@ func procHelperAlloc(n int) int {
 func procHelperParent(pidfile, then string) int {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "--", "sleeper", pidfile)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if then == "escape" {
+	switch then {
+	case "escape", "escape-hang":
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	case "double":
+		cmd.Args[3] = "middle"
 	}
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "helper:", err)
 		return 2
+	}
+	if then == "double" {
+		cmd.Wait() // the middle process exits at once: the sleeper is an orphan
 	}
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if _, err := os.Stat(pidfile); err == nil {
@@ -107,7 +125,7 @@ func procHelperParent(pidfile, then string) int {
 		}
 	}
 	os.Stdout.WriteString("ready\n")
-	if then == "hang" {
+	if then == "hang" || then == "escape-hang" {
 		time.Sleep(time.Minute)
 		return 3
 	}
@@ -300,12 +318,12 @@ func TestRunGrandchild(t *testing.T) {
 		then   string // what the child does once the grandchild runs
 		cancel bool
 		want   Result
-		stays  bool // the grandchild escaped the group and survives Run
 	}{
 		{name: "GrandchildNotOrphaned", then: "exit", want: Result{}},
 		{name: "GrandchildNotOrphanedOnCancel", then: "hang", cancel: true,
 			want: Result{ExitCode: 130, Signal: syscall.SIGINT, Interrupted: true}},
-		{name: "GrandchildOutsideGroupDoesNotHang", then: "escape", want: Result{}, stays: true},
+		{name: "GrandchildInNewSessionKilled", then: "escape", want: Result{}},
+		{name: "DoubleForkedGrandchildKilled", then: "double", want: Result{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -329,11 +347,7 @@ func TestRunGrandchild(t *testing.T) {
 			// The sleeper sleeps a minute and holds the output pipe.
 			assert.LessOrEqual(t, took, 20*time.Second, "Run took %v, want it not to wait for the grandchild", took)
 			assert.Contains(t, out.String(), "grandchild up\n", "output %q lacks the grandchild's line", out.String())
-			if tt.stays {
-				assert.False(t, procGone(pid, 0), "grandchild %d outside the group is gone; the test proves nothing", pid)
-			} else {
-				assert.True(t, procGone(pid, 5*time.Second), "grandchild %d still runs after Run returned", pid)
-			}
+			assert.True(t, procGone(pid, 5*time.Second), "grandchild %d still runs after Run returned", pid)
 		})
 	}
 }
@@ -415,4 +429,28 @@ func TestRunFindsAbsolutePATHEntriesFromAnyDir(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, res.OK(), "Run = %+v", res)
 	assert.Equal(t, "found\n", out.String())
+}
+
+// TestRunKillsEverythingWhenMagelabDies kills with SIGKILL a process that
+// runs a command under Run, as magelab runs a stage, while the command and
+// a grandchild that left its session run: both must die with it.
+func TestRunKillsEverythingWhenMagelabDies(t *testing.T) {
+	pidfile := filepath.Join(t.TempDir(), "grandchild.pid")
+	sup := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "--", "supervise", pidfile)
+	sup.Env = append(os.Environ(), "GO_WANT_HELPER_PROCESS=1")
+	require.NoError(t, sup.Start())
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(pidfile); err == nil {
+			break
+		}
+	}
+	pid := procMustReadPID(t, pidfile)
+	parents := Descendants(sup.Process.Pid)
+	require.NotEmpty(t, parents)
+	require.NoError(t, sup.Process.Kill())
+	sup.Wait()
+	assert.True(t, procGone(pid, 5*time.Second), "the grandchild %d in a session of its own outlived the killed supervisor", pid)
+	for _, p := range parents {
+		assert.True(t, procGone(p.PID, 5*time.Second), "process %d under the killed supervisor still runs", p.PID)
+	}
 }

@@ -47,7 +47,7 @@ func RunTracked(ctx context.Context, c Command, leftovers func(n int)) (Result, 
 	res, err := Run(ctx, c)
 	close(done)
 	wg.Wait()
-	if n := killAll(seen); n > 0 && leftovers != nil {
+	if n := max(killAll(seen), res.Leftovers); n > 0 && leftovers != nil {
 		leftovers(n)
 	}
 	return res, err

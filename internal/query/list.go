@@ -89,6 +89,7 @@ type lister struct {
 	done     bool
 	warnings []string
 	head     []byte // the end of a line whose start is in a block not read yet
+	long     int    // > 0: that line is longer than record.MaxEventLine, and this much of it was dropped
 	stitch   []byte
 	memHook  func() // tests: called after each block
 	blocks   int    // blocks read
@@ -136,7 +137,12 @@ func (ls *lister) recycle(p *pend) {
 func (ls *lister) chunk(c *chunk) bool {
 	ls.blocks++
 	if c.whole {
-		ls.head = slices.Concat(c.data, ls.head)
+		if ls.long == 0 && len(ls.head)+len(c.data) <= record.MaxEventLine {
+			ls.head = slices.Concat(c.data, ls.head)
+		} else {
+			ls.long += len(ls.head) + len(c.data)
+			ls.head = ls.head[:0]
+		}
 		return true
 	}
 	for i, ok := range c.seen {
@@ -144,7 +150,10 @@ func (ls *lister) chunk(c *chunk) bool {
 			ls.v.see(i)
 		}
 	}
-	if c.k > 0 { // the line at the block's end, whose end the block after holds
+	if n := ls.long + len(c.tail) + len(ls.head); c.k > 0 && (ls.long > 0 || n > record.MaxEventLine) {
+		ls.warnings = append(ls.warnings, fmt.Sprintf("%s: byte %d: skipped a line of %d bytes, longer than a ledger line may be (%d)", ls.name, c.start+int64(len(c.data)-len(c.tail)), n, record.MaxEventLine))
+		ls.long = 0
+	} else if c.k > 0 { // the line at the block's end, whose end the block after holds
 		ls.stitch = append(append(ls.stitch[:0], c.tail...), ls.head...)
 		line := bytes.TrimLeft(ls.stitch, " \t\r\n")
 		off := c.start + int64(len(c.data)-len(c.tail)+len(ls.stitch)-len(line))

@@ -204,7 +204,13 @@ func Record(l *ledger.Ledger, s record.Summary) (r *record.Run, raw []byte, warn
 		return nil, nil, "", fmt.Errorf("decode %s: %w", p, err)
 	}
 	if r.Status == record.StatusRunning && s.Status != record.StatusRunning && s.Status != "" {
+		// run.json was not written at the end (a full disk, a crash): how
+		// the run ended is the ledger's.
 		r.Status = s.Status
+		if s.Status != record.StatusCrashed {
+			r.ExitCode, r.Error, r.DurationSec = s.ExitCode, s.Error, s.Duration
+			warning = fmt.Sprintf("%s was not updated when run %s ended: showing how it ended from the ledger", p, s.ID)
+		}
 	}
-	return r, b, "", nil
+	return r, b, warning, nil
 }

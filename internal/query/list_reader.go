@@ -24,7 +24,8 @@ type lineRef struct {
 // readBackwards calls fn for each non-empty line of f, last line first,
 // with the line's offset; fn returns false to stop. The slice passed to fn
 // is only valid during the call. A last line without its newline (a torn
-// write) is passed like any other: fn decides whether it reads.
+// write) is passed like any other: fn decides whether it reads. A line
+// longer than record.MaxEventLine is skipped, and never held whole.
 func readBackwards(f *os.File, fn func(line []byte, off int64) bool) error {
 	st, err := f.Stat()
 	if err != nil {
@@ -33,6 +34,7 @@ func readBackwards(f *os.File, fn func(line []byte, off int64) bool) error {
 	var (
 		buf    = make([]byte, blockSize)
 		carry  []byte // the end of a line that began before the block just read
+		long   int    // > 0: that line is longer than record.MaxEventLine; this much of it was dropped
 		starts []int
 		end    = st.Size()
 	)
@@ -49,7 +51,11 @@ func readBackwards(f *os.File, fn func(line []byte, off int64) bool) error {
 		if start > 0 {
 			i := bytes.IndexByte(data, '\n')
 			if i < 0 { // the whole block is inside one line
-				carry = append(carry[:0], data...)
+				if long == 0 && len(data) <= record.MaxEventLine {
+					carry = append(carry[:0], data...)
+				} else {
+					long, carry = long+len(data), carry[:0]
+				}
 				end = start
 				continue
 			}
@@ -68,6 +74,10 @@ func readBackwards(f *os.File, fn func(line []byte, off int64) bool) error {
 			lo, hi := starts[k], len(data)
 			if k+1 < len(starts) {
 				hi = starts[k+1] - 1 // drop the newline
+			}
+			if k == len(starts)-1 && (long > 0 || hi-lo > record.MaxEventLine) {
+				long = 0
+				continue // the start of a line too long to read
 			}
 			line := bytes.TrimSpace(data[lo:hi])
 			if len(line) == 0 {

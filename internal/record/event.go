@@ -49,6 +49,7 @@ type Event struct {
 	Metrics    map[string]float64 `json:"metrics,omitempty"`
 	Verdict    string             `json:"verdict,omitempty"`
 	PrunedStep *int               `json:"pruned_step,omitempty"` // run.finished of a pruned trial
+	Error      string             `json:"error,omitempty"`       // run.finished: why the run failed, as run.json's error says
 
 	// Sweep events: the sweep's spec as resolved (sweep.started), its
 	// trials' run ids in trial order and the best of them (sweep.finished).
@@ -56,6 +57,13 @@ type Event struct {
 	Trials []string       `json:"trials,omitempty"`
 	Best   string         `json:"best,omitempty"`
 }
+
+// MaxEventLine is the longest ledger line magelab writes, and the longest
+// it reads: longer ones are skipped with a warning. Real lines are a few
+// KiB (a run.started with hundreds of params, a sweep.started with long
+// value lists stay under 100 KiB); 1 MiB leaves a wide margin and bounds
+// what one line costs a reader, whatever a file holds.
+const MaxEventLine = 1 << 20
 
 // IsSweep reports whether ev is one of a sweep's own events.
 func (ev Event) IsSweep() bool {

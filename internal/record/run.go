@@ -68,6 +68,9 @@ type StageRecord struct {
 	Signal   string    `json:"signal,omitempty"` // the signal that ended the stage's process, if one did
 	Output   string    `json:"output,omitempty"`
 	Log      string    `json:"log,omitempty"`
+	// LogIncomplete says where and why the log was cut short (a write
+	// failed: a full disk); "" when it holds all the stage printed.
+	LogIncomplete string `json:"log_incomplete,omitempty"`
 	// Resources of the stage's process tree (rusage of the waited-for
 	// children); zero when the stage was cached.
 	MaxRSS  int64   `json:"max_rss_bytes,omitempty"`
@@ -100,8 +103,13 @@ type Git struct {
 	// out); "" when they are. Such a run's code cannot be restored.
 	PatchIncomplete string `json:"patch_incomplete,omitempty"`
 	// Redacted lists the saved files (the patch, untracked paths) in which
-	// a remote's credentials were replaced by REDACTED.
+	// a remote's credentials, or secrets gitleaks found, were replaced by
+	// REDACTED.
 	Redacted []string `json:"redacted,omitempty"`
+	// Withheld lists the untracked files not saved because their names say
+	// they hold credentials (.env, .aws/, *.pem, secrets.withhold, ...): a
+	// reproduction runs without them.
+	Withheld []string `json:"withheld,omitempty"`
 }
 
 // UntrackedFile is an untracked, not ignored file; Saved says its content is
@@ -110,6 +118,7 @@ type UntrackedFile struct {
 	Path  string `json:"path"`
 	Size  int64  `json:"size"`
 	Saved bool   `json:"saved"`
+	Exec  bool   `json:"exec,omitempty"` // it was executable: the saved copy is 0600, a restored one gets its x bits back
 }
 
 // Env is what a run was computed with.

@@ -28,6 +28,7 @@ type Summary struct {
 	Reproduces string // the run this one reproduces
 	Verdict    string // a reproduction's verdict: reproduced or drifted
 	PrunedStep *int   // a pruned trial: the last step its pruner judged
+	Error      string // why the run failed, from its run.finished
 }
 
 // NewID returns a new run id: a UUIDv7, time-ordered and unique across
@@ -47,7 +48,7 @@ func RecordFromSummary(s Summary) *Run {
 	r := &Run{ID: s.ID, Experiment: s.Experiment, SweepID: s.SweepID, Status: s.Status, ExitCode: s.ExitCode,
 		Started: s.Started, DurationSec: s.Duration, Key: s.Key, Params: s.Params, Metrics: s.Metrics,
 		Process: Process{Host: s.Host, PID: s.PID, PIDStart: s.PIDStart}}
-	r.Reproduces, r.Verdict, r.PrunedStep = s.Reproduces, s.Verdict, s.PrunedStep
+	r.Reproduces, r.Verdict, r.PrunedStep, r.Error = s.Reproduces, s.Verdict, s.PrunedStep, s.Error
 	if s.Git != nil {
 		r.Git = &Git{SHA: s.Git.SHA, Branch: s.Git.Branch, Dirty: s.Git.Dirty}
 	}

@@ -21,10 +21,10 @@ func MermaidChart(metric string, labels []string, values []float64) string {
 	xs := make([]string, n)
 	ys := make([]string, n)
 	for i := range n {
-		xs[i] = strconv.Quote(strings.NewReplacer(`"`, "'", "\n", " ", "`", "'").Replace(labels[i]))
+		xs[i] = strconv.Quote(strings.NewReplacer(`"`, "'", "`", "'").Replace(Printable(labels[i])))
 		ys[i] = strconv.FormatFloat(values[i], 'g', 6, 64)
 	}
-	title := strings.NewReplacer(`"`, "'", "\n", " ").Replace(metric)
+	title := strings.NewReplacer(`"`, "'", "`", "'", `\`, "/").Replace(Printable(metric))
 	var b strings.Builder
 	b.WriteString("```mermaid\nxychart-beta\n")
 	fmt.Fprintf(&b, "    title \"%s\"\n    x-axis [%s]\n    y-axis \"%s\"\n    bar [%s]\n```\n", title, strings.Join(xs, ", "), title, strings.Join(ys, ", "))

@@ -198,12 +198,13 @@ func writeTable(w io.Writer, g grid) error {
 		if g.keepCase[i] { // params and metrics keep their case
 			upper[i] = h
 		}
+		upper[i] = Printable(upper[i])
 	}
 	writeTabRow(tw, upper)
 	for _, r := range g.rows {
 		cells := make([]string, len(r))
 		for i, c := range r {
-			cells[i] = strings.NewReplacer("\t", " ", "\n", " ").Replace(c)
+			cells[i] = Printable(c)
 			if cells[i] == "" {
 				cells[i] = "-"
 			}
@@ -224,7 +225,7 @@ func writeMarkdown(w io.Writer, g grid) error {
 	row := func(cells []string) string {
 		out := make([]string, len(cells))
 		for i, c := range cells {
-			out[i] = esc.Replace(c)
+			out[i] = esc.Replace(Printable(c))
 		}
 		return "| " + strings.Join(out, " | ") + " |\n"
 	}
@@ -313,6 +314,7 @@ type JSONRun struct {
 	Key        string             `json:"key,omitempty"`
 	Status     record.Status      `json:"status"`
 	ExitCode   int                `json:"exit_code"`
+	Error      string             `json:"error,omitempty"`
 	Started    *time.Time         `json:"started,omitempty"`
 	Duration   float64            `json:"duration_s"`
 	Git        *record.GitBrief   `json:"git,omitempty"`
@@ -330,7 +332,7 @@ type JSONRun struct {
 // rather than null.
 func NewJSONRun(r record.Summary) JSONRun {
 	j := JSONRun{ID: r.ID, Experiment: r.Experiment, SweepID: r.SweepID, Key: r.Key, Status: r.Status,
-		ExitCode: r.ExitCode, Duration: r.Duration, Git: r.Git, GPU: r.GPU, Host: r.Host, PID: r.PID,
+		ExitCode: r.ExitCode, Error: r.Error, Duration: r.Duration, Git: r.Git, GPU: r.GPU, Host: r.Host, PID: r.PID,
 		Slurm: r.Slurm, Reproduces: r.Reproduces, Verdict: r.Verdict, Params: r.Params, Metrics: r.Metrics}
 	if !r.Started.IsZero() {
 		t := r.Started.UTC()

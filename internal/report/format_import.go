@@ -28,5 +28,5 @@ func FormatImport(r ledger.ImportReport) string {
 	for _, w := range r.Warnings {
 		fmt.Fprintf(&b, "  warning  %s\n", w)
 	}
-	return b.String()
+	return PrintableText(b.String())
 }

@@ -41,7 +41,7 @@ func (s *section) write(w io.Writer) {
 		indent = "  "
 	}
 	for _, r := range s.rows {
-		fmt.Fprintf(tw, "%s%s\t%s\n", indent, r[0], oneLine(r[1]))
+		fmt.Fprintf(tw, "%s%s\t%s\n", indent, Printable(r[0]), Printable(oneLine(r[1])))
 	}
 	tw.Flush()
 }
@@ -113,7 +113,7 @@ func WriteRun(w io.Writer, r *record.Run, opt FormatOptions) error {
 	if len(r.Warnings) > 0 {
 		fmt.Fprintln(w, "\nwarnings")
 		for _, m := range r.Warnings {
-			fmt.Fprintf(w, "  - %s\n", m)
+			fmt.Fprintf(w, "  - %s\n", Printable(m))
 		}
 	}
 	return nil
@@ -127,7 +127,7 @@ func writeMetrics(w io.Writer, m map[string]float64, src map[string]record.Metri
 	fmt.Fprintln(w, "\nmetrics")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		line := "  " + oneLine(k) + "\t" + strconv.FormatFloat(m[k], 'g', -1, 64)
+		line := "  " + Printable(oneLine(k)) + "\t" + strconv.FormatFloat(m[k], 'g', -1, 64)
 		if from := metricSource(src[k]); from != "" {
 			line += "\t" + from
 		}
@@ -150,7 +150,7 @@ func metricSource(s record.MetricSource) string {
 	if s.File != "" && path.Base(s.File) != string(s.Kind) {
 		out += " " + s.File
 	}
-	return oneLine(out)
+	return Printable(oneLine(out))
 }
 
 func writeStages(w io.Writer, stages []record.StageRecord) {
@@ -209,6 +209,8 @@ func gitSection(g *record.Git) *section {
 		}
 		s.add("untracked", fmt.Sprintf("%d files (%d saved)", n, saved))
 	}
+	s.add("withheld", strings.Join(g.Withheld, ", "))
+	s.add("redacted", strings.Join(g.Redacted, ", "))
 	var notes []string
 	if g.Shallow {
 		notes = append(notes, "shallow clone")
@@ -324,9 +326,9 @@ func WriteCompare(w io.Writer, runs []*record.Run, opt FormatOptions) error {
 		}
 		cells := make([]string, len(vals))
 		for i, v := range vals {
-			cells[i] = pick(v == "", "-", oneLine(v))
+			cells[i] = pick(v == "", "-", Printable(oneLine(v)))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", mark, name, strings.Join(cells, "\t"))
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", mark, Printable(name), strings.Join(cells, "\t"))
 	}
 	// Every line has all its cells, or tabwriter would align the blocks
 	// between titles separately.

@@ -29,6 +29,7 @@ type DriftError struct {
 	Run, Original string
 	Drifted       []string // the metrics that differ
 	Tolerance     float64
+	Withheld      []string // untracked files the original had and the reproduction ran without
 }
 
 func (e *DriftError) Error() string {
@@ -36,7 +37,11 @@ func (e *DriftError) Error() string {
 	if e.Tolerance > 0 {
 		tol = "within relative tolerance " + strconv.FormatFloat(e.Tolerance, 'g', -1, 64)
 	}
-	return fmt.Sprintf("run %s does not reproduce run %s: %s did not match %s (verdict: drifted)", e.Run, e.Original, strings.Join(e.Drifted, ", "), tol)
+	msg := fmt.Sprintf("run %s does not reproduce run %s: %s did not match %s (verdict: drifted)", e.Run, e.Original, strings.Join(e.Drifted, ", "), tol)
+	if len(e.Withheld) > 0 {
+		msg += fmt.Sprintf("; it ran without %s, withheld from the original's record as credentials, which may explain it", strings.Join(e.Withheld, ", "))
+	}
+	return msg
 }
 
 // ExitStatus is the status Mage exits with for this error.
@@ -124,7 +129,7 @@ func (p *reproducer) reproduce(ctx context.Context, id string, opts Options) (*R
 		return res, err
 	}
 	if drifted := res.Comparison.Drifted(); len(drifted) > 0 {
-		return res, &DriftError{Run: res.Run.ID, Original: orig.ID, Drifted: drifted, Tolerance: in.tol}
+		return res, &DriftError{Run: res.Run.ID, Original: orig.ID, Drifted: drifted, Tolerance: in.tol, Withheld: orig.Git.Withheld}
 	}
 	return res, nil
 }
@@ -191,6 +196,9 @@ func (p *reproducer) announce(run *record.Run, src source, c *checkout) {
 	fmt.Fprintf(p.Out, "reproduce: run %s (%s, %s) checked out in %s\n", run.ID, run.Experiment, what, rel)
 	for _, u := range src.unsaved {
 		p.Warn(fmt.Sprintf("the run's untracked file %s was only listed, not saved (over the size cap): the reproduction runs without it", u))
+	}
+	for _, u := range src.withheld {
+		p.Warn(fmt.Sprintf("the run's untracked file %s was withheld: its name says it holds credentials, so it was never saved, and the reproduction runs WITHOUT it (a run that reads it may fail or drift)", u))
 	}
 }
 

@@ -27,6 +27,7 @@ type source struct {
 	untracked []string // saved untracked files, relative to top, slash-separated
 	runDir    string   // the run's directory, holding untracked/
 	unsaved   []string // untracked files the run only listed (over the size cap)
+	withheld  []string // untracked files never saved because they look like credentials (Git.Withheld)
 }
 
 // sourceOf checks that run's code can be restored in this repository and
@@ -63,7 +64,11 @@ func (p *reproducer) sourceOf(ctx context.Context, run *record.Run) (source, err
 		}
 	}
 	for _, u := range run.Git.Untracked {
-		if !u.Saved {
+		switch {
+		case !u.Saved && slices.Contains(run.Git.Withheld, u.Path):
+			src.withheld = append(src.withheld, u.Path)
+			continue
+		case !u.Saved:
 			src.unsaved = append(src.unsaved, u.Path)
 			continue
 		}
@@ -209,7 +214,7 @@ func (c *checkout) fill(ctx context.Context, run *record.Run, src source) error 
 		if _, err := os.Lstat(to); err == nil {
 			return fmt.Errorf("run %s: its untracked file %s already exists at commit %s with its patch applied: the record is inconsistent", run.ID, rel, record.ShortSHA(src.sha))
 		}
-		if err := copyUntracked(from, to); err != nil {
+		if err := copyUntracked(from, to, executable(run, rel)); err != nil {
 			return fmt.Errorf("run %s: restore untracked file %s: %w", run.ID, rel, err)
 		}
 	}
@@ -220,12 +225,26 @@ func (c *checkout) fill(ctx context.Context, run *record.Run, src source) error 
 // in it were replaced when it was saved.
 func redactedHint(run *record.Run) string {
 	if slices.Contains(run.Git.Redacted, filepath.Base(run.Git.Patch)) {
-		return " (a remote's credentials in it were replaced by REDACTED when it was saved)"
+		return " (credentials or secrets in it were replaced by REDACTED when it was saved)"
 	}
 	return ""
 }
 
-func copyUntracked(from, to string) error {
+// executable reports whether the run recorded its untracked file rel as
+// executable: saved copies are 0600, so the mode comes from the record.
+func executable(run *record.Run, rel string) bool {
+	for _, u := range run.Git.Untracked {
+		if u.Path == rel {
+			return u.Exec
+		}
+	}
+	return false
+}
+
+// copyUntracked restores a saved untracked file: 0755 when the run
+// recorded it as executable (or, for runs recorded before the Exec field,
+// its saved copy kept the x bits), else 0644.
+func copyUntracked(from, to string, exec bool) error {
 	st, err := os.Stat(from)
 	if err != nil {
 		return err
@@ -237,7 +256,11 @@ func copyUntracked(from, to string) error {
 	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(to, b, st.Mode().Perm())
+	mode := os.FileMode(0o644)
+	if exec || st.Mode()&0o111 != 0 {
+		mode = 0o755
+	}
+	return os.WriteFile(to, b, mode)
 }
 
 // Close removes the worktree (and git's record of it), the venv and stage

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/magelab/magelab/internal/ledger"
 	"github.com/magelab/magelab/internal/record"
 	"github.com/magelab/magelab/internal/stamp"
 	"github.com/stretchr/testify/assert"
@@ -87,7 +88,7 @@ func TestReproduceRefuses(t *testing.T) {
 		run := other.train("")
 		copyDir(t, filepath.Join(other.root, "runs"), filepath.Join(f.root, "runs-other"))
 		p := f.project()
-		_, err := p.Ledger.Import(filepath.Join(f.root, "runs-other"))
+		_, err := p.Ledger.Import(context.Background(), filepath.Join(f.root, "runs-other"), ledger.ImportOptions{})
 		require.NoError(t, err)
 		os.RemoveAll(filepath.Join(f.root, "runs-other"))
 		_, err = f.reproduce(run.ID, Options{})

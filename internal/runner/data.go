@@ -32,6 +32,7 @@ type DataResult struct {
 // Data brings exp's data stages up to date, up to and including upTo
 // ("" for all of them), and reports where their output is.
 func (p *Project) Data(ctx context.Context, exp *config.Experiment, upTo string) (DataResult, error) {
+	p.tidy()
 	v := p.Venv(exp)
 	hash, err := v.Hash()
 	if err != nil {

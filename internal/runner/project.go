@@ -7,9 +7,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/magelab/magelab/internal/config"
 	"github.com/magelab/magelab/internal/ledger"
+	"github.com/magelab/magelab/internal/record"
+	"github.com/magelab/magelab/internal/report"
 	"github.com/magelab/magelab/internal/venv"
 )
 
@@ -21,8 +24,16 @@ type Project struct {
 	Out      io.Writer
 	Ledger   *ledger.Ledger
 	Cache    StageCache
+	records  recordStore // the ledger; tests put a full disk in its place
 	hashes   *HashCache
-	baseEnv  []string // the environment stages start from; nil: this process's (see Environ)
+	tidyOnce *sync.Once // the first run started removes what killed runs left
+	baseEnv  []string   // the environment stages start from; nil: this process's (see Environ)
+}
+
+// recordStore is where a run's record and ledger events are written.
+type recordStore interface {
+	WriteRecord(*record.Run) error
+	Append(record.Event) error
 }
 
 // Options place a project's state elsewhere than in its tree: a
@@ -54,8 +65,10 @@ func NewProjectWith(root string, s Settings, out io.Writer, o Options) *Project 
 		Settings: s,
 		Out:      out,
 		Ledger:   o.Ledger,
+		records:  o.Ledger,
 		Cache:    StageCache{Dir: filepath.Join(o.StateDir, "cache")},
 		hashes:   LoadHashCache(filepath.Join(o.StateDir, "hashes.json")),
+		tidyOnce: &sync.Once{},
 		baseEnv:  o.Env,
 	}
 }
@@ -125,7 +138,7 @@ func (p *Project) Warn(msgs ...string) { warnTo(p.Out, msgs...) }
 // warnTo writes each message as a warning line to out.
 func warnTo(out io.Writer, msgs ...string) {
 	for _, m := range msgs {
-		fmt.Fprintf(out, "warning: %s\n", m)
+		fmt.Fprintf(out, "warning: %s\n", report.PrintableText(m))
 	}
 }
 
@@ -135,9 +148,13 @@ func warnTo(out io.Writer, msgs ...string) {
 // adopting repository bin/ may hold the repository's own files.
 var buildOutputs = []string{"bin/magelab", "bin/plan.json"}
 
-// Clean removes the stage cache and build outputs; with all, also the run
+// Clean removes the stage cache and build outputs, and the run directories
+// that killed runs left unrecorded (see Tidy); with all, also the run
 // ledger and the venv.
 func (p *Project) Clean(all bool) error {
+	for _, line := range append(p.tidyPending(), p.tidyOrphans()...) {
+		fmt.Fprintln(p.Out, line)
+	}
 	targets := []string{filepath.Join(p.Root, ".magelab")}
 	for _, b := range buildOutputs {
 		targets = append(targets, filepath.Join(p.Root, b))

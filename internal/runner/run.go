@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/magelab/magelab/internal/config"
@@ -79,6 +80,10 @@ func (p *Project) StartRun(ctx context.Context, exp *config.Experiment, key, req
 		Env:        record.Env{Python: v.Python(), RequirementsHash: reqHash},
 		Reproduces: opts.Reproduces,
 	}
+	p.tidy()
+	if err := p.announce(id); err != nil {
+		return nil, fmt.Errorf("start run: %w", err)
+	}
 	dir := r.Dir()
 	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
 		return nil, fmt.Errorf("create run directory: %w", err)
@@ -86,9 +91,9 @@ func (p *Project) StartRun(ctx context.Context, exp *config.Experiment, key, req
 	if err := os.WriteFile(filepath.Join(dir, "params.yaml"), exp.Params.YAML(), 0o644); err != nil {
 		return nil, fmt.Errorf("write params.yaml: %w", err)
 	}
-	r.stamp(ctx, v)
+	r.stamp(ctx, v, exp.Secrets.Withhold)
 	r.gpus = r.startGPU(ctx)
-	if err := p.Ledger.WriteRecord(r.Record); err != nil {
+	if err := p.records.WriteRecord(r.Record); err != nil {
 		r.gpus.stop(r.Record)
 		return nil, err
 	}
@@ -96,10 +101,11 @@ func (p *Project) StartRun(ctx context.Context, exp *config.Experiment, key, req
 		Params: exp.Params.Flatten(), Git: brief(r.Record.Git), GPU: gpuBrief(r.Record.GPU),
 		Host: r.Record.Process.Host, PID: r.Record.Process.PID, PIDStart: r.Record.Process.PIDStart,
 		Slurm: stamp.SlurmJob(r.settings.Lookup), Reproduces: opts.Reproduces}
-	if err := p.Ledger.Append(ev); err != nil {
+	if err := p.records.Append(ev); err != nil {
 		r.gpus.stop(r.Record)
 		return nil, err
 	}
+	p.announced(id)
 	fmt.Fprintf(r.out, "run %s started (%s)\n", id, exp.Name)
 	return r, nil
 }
@@ -161,44 +167,47 @@ func (r *Run) Train(ctx context.Context, exp *config.Experiment, train config.St
 
 // Finish stops the run's GPU telemetry, stamps its end from stageErr,
 // writes its record and appends run.finished. The ledger is written even
-// when the run's context was cancelled. A stageErr that is a *Pruned (what
-// Train returns when early stopping cancelled its context) records the run
-// as pruned at that step. It returns stageErr, else the error of writing
-// the record.
+// when the run's context was cancelled, and never says more than run.json
+// holds: run.json is written first, and when it cannot be (a full disk) the
+// run is failed, with the reason in its error and its run.finished, and
+// run.json is tried once more. A stageErr that is a *Pruned (what Train
+// returns when early stopping cancelled its context) records the run as
+// pruned at that step. It returns stageErr, else the error of writing the
+// record.
 func (r *Run) Finish(stageErr error) error {
 	r.gpus.stop(r.Record)
 	run := r.Record
-	status, code := record.StatusFinished, 0
-	var se *StageError
+	status, code, stageErr := endOf(r.ctx, stageErr)
 	var pruned *Pruned
-	switch {
-	case stageErr == nil:
-	case errors.As(stageErr, &pruned):
-		status, code = record.StatusPruned, proc.ExitInterrupted
+	if errors.As(stageErr, &pruned) {
 		step := pruned.Step
 		run.PrunedStep = &step
-	case preempted(r.ctx) != nil:
-		status, code = record.StatusPreempted, proc.ExitInterrupted
-		stageErr = fmt.Errorf("%w: %w", preempted(r.ctx), stageErr)
-	case errors.As(stageErr, &se) && se.ExitCode == proc.ExitInterrupted, isInterrupted(stageErr):
-		status, code = record.StatusInterrupted, proc.ExitInterrupted
-	case errors.As(stageErr, &se):
-		status, code = record.StatusFailed, se.ExitCode
-		if code == 0 {
-			code = 1
-		}
-	default:
-		status, code = record.StatusFailed, 1
 	}
 	if stageErr != nil {
 		run.Error = stageErr.Error()
 	}
+	for _, s := range run.Stages {
+		if s.LogIncomplete != "" {
+			w := fmt.Sprintf("stage %s: its log %s was %s", s.Name, s.Log, s.LogIncomplete)
+			run.Warnings = append(run.Warnings, w)
+			r.Warn(w)
+		}
+	}
 	now := time.Now().UTC()
 	run.Finish(status, code, now)
-	err := r.p.Ledger.WriteRecord(run)
+	err := r.p.records.WriteRecord(run)
+	if err != nil {
+		err = fmt.Errorf("run %s failed: its record could not be saved: %w", run.ID, err)
+		if status != record.StatusInterrupted {
+			status, code = record.StatusFailed, max(code, 1)
+		}
+		run.Error = strings.TrimPrefix(run.Error+"; "+err.Error(), "; ")
+		run.Finish(status, code, now)
+		r.p.records.WriteRecord(run) // a little space may have come free
+	}
 	ev := record.Event{Type: record.EventRunFinished, Time: now, Run: run.ID, Status: status, ExitCode: &code,
-		Duration: run.DurationSec, Metrics: run.Metrics, Verdict: run.Verdict, PrunedStep: run.PrunedStep}
-	if aerr := r.p.Ledger.Append(ev); err == nil {
+		Duration: run.DurationSec, Metrics: run.Metrics, Verdict: run.Verdict, PrunedStep: run.PrunedStep, Error: eventError(run.Error)}
+	if aerr := r.p.records.Append(ev); err == nil {
 		err = aerr
 	}
 	if stageErr != nil {
@@ -215,6 +224,37 @@ func firstErr(errs ...error) error {
 		}
 	}
 	return nil
+}
+
+// endOf is the status and exit code of a run that ended with stageErr in
+// ctx, and the error to record for it (a preemption says so).
+func endOf(ctx context.Context, stageErr error) (record.Status, int, error) {
+	var se *StageError
+	var pruned *Pruned
+	switch {
+	case stageErr == nil:
+		return record.StatusFinished, 0, nil
+	case errors.As(stageErr, &pruned):
+		return record.StatusPruned, proc.ExitInterrupted, stageErr
+	case preempted(ctx) != nil:
+		return record.StatusPreempted, proc.ExitInterrupted, fmt.Errorf("%w: %w", preempted(ctx), stageErr)
+	case errors.As(stageErr, &se) && se.ExitCode == proc.ExitInterrupted, isInterrupted(stageErr):
+		return record.StatusInterrupted, proc.ExitInterrupted, stageErr
+	case errors.As(stageErr, &se):
+		return record.StatusFailed, max(se.ExitCode, 1), stageErr
+	}
+	return record.StatusFailed, 1, stageErr
+}
+
+// maxEventError bounds the error a ledger line carries; run.json has it
+// whole.
+const maxEventError = 2 << 10
+
+func eventError(s string) string {
+	if len(s) <= maxEventError {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxEventError], "") + "…"
 }
 
 func isInterrupted(err error) bool {

@@ -48,7 +48,7 @@ func stageCmd(s stageSpec) (path string, args, env []string, err error) {
 		}
 		return s.Python, args, env, nil
 	}
-	line, err := config.Expand(s.Stage.Cmd, s.Params, s.templateVars())
+	line, err := s.Stage.Command(s.Params, s.templateVars())
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("stage %s: %w", s.Stage.Name, err)
 	}
@@ -132,15 +132,17 @@ func runStage(ctx context.Context, s stageSpec, logPath string, terminal io.Writ
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return rec, err
 	}
-	log, err := os.Create(logPath)
+	file, err := createLog(logPath)
 	if err != nil {
 		return rec, fmt.Errorf("stage %s: create log: %w", s.Stage.Name, err)
 	}
+	log := &stageLog{f: file}
 	defer log.Close()
 	prefixed := NewPrefixWriter(terminal, "["+s.Stage.Name+"] ")
 	res, err := proc.Run(ctx, proc.Command{Path: path, Args: args, Env: env, Dir: s.Root, Output: io.MultiWriter(log, prefixed)})
 	prefixed.Flush()
 	rec.Ended = time.Now().UTC()
+	rec.LogIncomplete = log.cut()
 	switch {
 	case err != nil && res.Interrupted:
 		// Stopped before its process could start (Ctrl-C, a sweep cancelling
@@ -160,7 +162,7 @@ func runStage(ctx context.Context, s stageSpec, logPath string, terminal io.Writ
 		rec.ExitCode = proc.ExitInterrupted
 	}
 	if rec.ExitCode != 0 {
-		log.Sync()
+		log.sync()
 		return rec, &StageError{Stage: s.Stage.Name, RunID: s.RunID, ExitCode: rec.ExitCode, Log: logPath, LogTail: tail(logPath, 15)}
 	}
 	return rec, nil

@@ -111,7 +111,7 @@ func (c StageCache) Compute(ctx context.Context, stage, key string, status io.Wr
 		return e, nil
 	}
 	e := c.entry(stage, key)
-	tmp, err := os.MkdirTemp(filepath.Dir(e.Dir), record.ShortKey(key)+".tmp-")
+	tmp, err := os.MkdirTemp(filepath.Dir(e.Dir), key+".tmp-") // the key names its lock: see Project.Tidy
 	if err != nil {
 		return e, fmt.Errorf("stage cache: %w", err)
 	}

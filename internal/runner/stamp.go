@@ -16,12 +16,12 @@ import (
 // and the untracked files into the run directory), the environment
 // (pip-freeze.txt, host, allow-listed variables) and the owning process.
 // Nothing here fails a run: what cannot be read becomes a warning.
-func (r *Run) stamp(ctx context.Context, v venv.Venv) {
+func (r *Run) stamp(ctx context.Context, v venv.Venv, withhold []string) {
 	p, rec, dir := r.p, r.Record, r.Dir()
 	// magelab's own outputs are never the run's code, even where the
 	// project's .gitignore forgets them.
-	own := []string{p.Ledger.Dir, filepath.Join(p.Root, ".magelab"), v.Dir}
-	git, warnings := stamp.Git(ctx, p.Root, dir, stamp.GitOptions{HeadRef: r.settings.HeadRef, Exclude: own})
+	own := []string{p.Ledger.Dir, filepath.Join(p.Root, ".magelab"), v.Dir, v.LockPath()}
+	git, warnings := stamp.Git(ctx, p.Root, dir, stamp.GitOptions{HeadRef: r.settings.HeadRef, Exclude: own, Withhold: withhold})
 	lookup := r.settings.Lookup
 	if lookup == nil {
 		lookup = func(string) (string, bool) { return "", false }

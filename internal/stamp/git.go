@@ -29,6 +29,8 @@ type GitOptions struct {
 	// venv): files under them never make the tree dirty and are never
 	// saved, whether or not the project's .gitignore names them.
 	Exclude []string
+	// Withhold adds to Withhold: the experiment's secrets.withhold.
+	Withhold []string
 }
 
 const (
@@ -87,6 +89,7 @@ type repoStamp struct {
 	// fields, never the warnings' wording.
 	incomplete    string
 	savedRedacted []string
+	scan          *scanner // made on the first file saved
 }
 
 // incompletef warns that the uncommitted changes are not all recorded, and

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -74,17 +75,20 @@ func parseStatus(out []byte) (tracked bool, untracked []string) {
 	return tracked, untracked
 }
 
-// writePatch writes the patch into the run dir, credentials replaced.
+// writePatch writes the patch into the run dir (0600), credentials and
+// secrets replaced.
 func (st *repoStamp) writePatch(g *record.Git, patch []byte) {
 	if len(patch) == 0 {
 		return
 	}
-	patch = st.scrub(patchName, patch)
-	if err := os.MkdirAll(st.runDir, 0o755); err != nil {
-		st.incompletef("no patch: %v", err)
-		return
+	patch, err := st.clean(patchName, patch)
+	if err == nil {
+		err = os.MkdirAll(st.runDir, 0o755)
 	}
-	if err := os.WriteFile(filepath.Join(st.runDir, patchName), patch, 0o644); err != nil {
+	if err == nil {
+		err = os.WriteFile(filepath.Join(st.runDir, patchName), patch, 0o600)
+	}
+	if err != nil {
 		st.incompletef("no patch: %v", err)
 		return
 	}
@@ -140,11 +144,14 @@ func isExcluded(p string, dirs []string) bool {
 }
 
 // saveUntracked lists the untracked files (paths relative to top) and
-// copies the regular ones under the caps into runDir/untracked/. The run
+// copies the regular ones under the caps into runDir/untracked/, except
+// those that look like credentials by their name (Withhold and
+// GitOptions.Withhold), which are only listed, in Git.Withheld. The run
 // dir and the excluded directories are skipped when they lie in the tree.
 func (st *repoStamp) saveUntracked(g *record.Git, top string, paths []string) {
 	sort.Strings(paths)
 	skip := st.excluded(top)
+	withhold := append(slices.Clone(Withhold), st.opts.Withhold...)
 	var total int64
 	dropped := 0
 	for _, p := range paths {
@@ -158,13 +165,18 @@ func (st *repoStamp) saveUntracked(g *record.Git, top string, paths []string) {
 		f := record.UntrackedFile{Path: p}
 		fi, err := os.Lstat(filepath.Join(top, filepath.FromSlash(p)))
 		if err == nil {
-			f.Size = fi.Size()
+			f.Size, f.Exec = fi.Size(), fi.Mode()&0o111 != 0 && fi.Mode().IsRegular()
+		}
+		pattern := withheldBy(strings.TrimSuffix(p, "/"), withhold)
+		if pattern != "" {
+			g.Withheld = append(g.Withheld, p)
+			st.warnf("git: untracked %s looks like a credential (%s): not saved, and a reproduction runs without it", p, pattern)
 		}
 		// A path ending in / is a nested repository; links and the like
 		// are listed, not followed.
-		if err == nil && fi.Mode().IsRegular() && filepath.IsLocal(p) &&
+		if err == nil && pattern == "" && fi.Mode().IsRegular() && filepath.IsLocal(p) &&
 			f.Size <= st.opts.MaxFile && total+f.Size <= st.opts.MaxTotal {
-			f.Saved = st.copyUntracked(top, p, fi.Mode().Perm())
+			f.Saved = st.copyUntracked(top, p)
 			if f.Saved {
 				total += f.Size
 			}
@@ -176,13 +188,18 @@ func (st *repoStamp) saveUntracked(g *record.Git, top string, paths []string) {
 	}
 }
 
-func (st *repoStamp) copyUntracked(top, p string, perm os.FileMode) bool {
+// copyUntracked saves one untracked file, cleaned of secrets, readable by
+// its owner only (0600): the run directory may be published (a CI
+// artifact), and a mode says nothing of the content.
+func (st *repoStamp) copyUntracked(top, p string) bool {
 	b, err := os.ReadFile(filepath.Join(top, filepath.FromSlash(p)))
 	if err == nil {
-		b = st.scrub(p, b)
+		b, err = st.clean(p, b)
+	}
+	if err == nil {
 		dst := filepath.Join(st.runDir, untrackedDir, filepath.FromSlash(p))
 		if err = os.MkdirAll(filepath.Dir(dst), 0o755); err == nil {
-			err = os.WriteFile(dst, b, perm|0o600)
+			err = os.WriteFile(dst, b, 0o600)
 		}
 	}
 	if err != nil {

@@ -3,7 +3,6 @@ package sweep
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -20,9 +19,6 @@ const dryProposals = 10
 // count). A resumed sweep first reruns the points that were interrupted
 // or crashed; -retryFailed reruns only the failed ones.
 func runAdaptive(ctx context.Context, p *runner.Project, exp *config.Experiment, res *Result, slots []Slot, opts Options) (*Result, error) {
-	if opts.Dry {
-		return res, dryAdaptive(ctx, p, exp, res, slots)
-	}
 	spec := res.Spec
 	if _, err := p.Venv(exp).Ensure(ctx, p.Out); err != nil {
 		return nil, err
@@ -119,17 +115,6 @@ func dryAdaptive(ctx context.Context, p *runner.Project, exp *config.Experiment,
 		fmt.Fprintf(p.Out, "%4d  %s\n", number+1, Trial{Values: values}.Label())
 	}
 	return nil
-}
-
-// writePlan lists a grid's or random sweep's trials for -dry.
-func writePlan(w io.Writer, id string, spec *Spec, trials []Trial, slots []Slot) {
-	fmt.Fprintf(w, "sweep %s: %s on %s (dry run: nothing runs)\n", id, pluralf(len(trials), "trial", "trials"), describeSlots(slots))
-	if spec.EarlyStop != nil {
-		fmt.Fprintf(w, "sweep %s: %s\n", id, describeMethod(spec))
-	}
-	for _, t := range trials {
-		fmt.Fprintf(w, "%4d  %s\n", t.Index+1, t.Label())
-	}
 }
 
 // copyFile copies src to dst; a missing src is no error (a new study).

@@ -25,20 +25,28 @@ func (t Trial) Label() string {
 	return strings.Join(parts, " ")
 }
 
+// MaxTrials is the most trials a sweep may have: far more than any machine
+// or matrix runs, and small enough that listing them all stays within a
+// few hundred megabytes. A larger sweep is refused before anything is
+// expanded (-dry still prints its size and its first trials).
+const MaxTrials = 100_000
+
 // Expand lists the trials of s: the cartesian product of the lists (grid),
 // or s.Trials points drawn with s.Seed (random). The same spec always gives
 // the same trials. A point that repeats an earlier one is dropped: it would
-// train the same run twice.
+// train the same run twice. Callers check Size against MaxTrials first
+// (Plan does); Expand never lists more than MaxTrials points.
 func Expand(s *Spec) []Trial {
-	var points [][]config.KV
-	if s.Method == "random" {
-		points = sample(s)
-	} else {
-		points = grid(s.Parameters)
-	}
+	return First(s, min(Size(s), MaxTrials))
+}
+
+// First lists the trials among the first n points of s, in order, without
+// building the rest: what -dry shows of a sweep too large to list.
+func First(s *Spec, n int) []Trial {
+	n = min(n, Size(s))
 	var trials []Trial
 	seen := map[string]bool{}
-	for _, p := range points {
+	for _, p := range points(s, n) {
 		t := Trial{Index: len(trials), Values: p}
 		if l := t.Label(); !seen[l] {
 			seen[l] = true
@@ -48,9 +56,22 @@ func Expand(s *Spec) []Trial {
 	return trials
 }
 
-// GridSize is the number of points of a grid before duplicates are dropped,
-// saturating at math.MaxInt; it is known before anything is expanded.
-func GridSize(s *Spec) int {
+// points are the first n points of s.
+func points(s *Spec, n int) [][]config.KV {
+	if s.Method == "random" {
+		return sample(s, n)
+	}
+	out := make([][]config.KV, n)
+	for k := range out {
+		out[k] = gridPoint(s.Parameters, k)
+	}
+	return out
+}
+
+// Size is the number of points of s before duplicates are dropped,
+// saturating at math.MaxInt: the product of the lists' lengths (grid), or
+// trials (random). It is known before anything is expanded.
+func Size(s *Spec) int {
 	if s.Method == "random" {
 		return s.Trials
 	}
@@ -64,26 +85,23 @@ func GridSize(s *Spec) int {
 	return n
 }
 
-// grid is the cartesian product, the last parameter varying fastest.
-func grid(params []Param) [][]config.KV {
-	points := [][]config.KV{nil}
-	for _, p := range params {
-		next := make([][]config.KV, 0, len(points)*len(p.Values))
-		for _, pt := range points {
-			for _, v := range p.Values {
-				next = append(next, append(append([]config.KV(nil), pt...), config.KV{Key: p.Key, Value: v}))
-			}
-		}
-		points = next
+// gridPoint is point k of the cartesian product, the last parameter
+// varying fastest: k's digits in the mixed radix of the lists' lengths.
+func gridPoint(params []Param, k int) []config.KV {
+	pt := make([]config.KV, len(params))
+	for j := len(params) - 1; j >= 0; j-- {
+		vals := params[j].Values
+		pt[j] = config.KV{Key: params[j].Key, Value: vals[k%len(vals)]}
+		k /= len(vals)
 	}
-	return points
+	return pt
 }
 
-// sample draws s.Trials points from a PCG seeded with s.Seed, parameters in
-// key order.
-func sample(s *Spec) [][]config.KV {
+// sample draws the first n of s.Trials points from a PCG seeded with
+// s.Seed, parameters in key order.
+func sample(s *Spec, n int) [][]config.KV {
 	r := rand.New(rand.NewPCG(uint64(s.Seed), 0x6d6167656c6162)) // "magelab"
-	points := make([][]config.KV, s.Trials)
+	points := make([][]config.KV, n)
 	for i := range points {
 		for _, p := range s.Parameters {
 			points[i] = append(points[i], config.KV{Key: p.Key, Value: draw(r, p)})

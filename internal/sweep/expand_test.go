@@ -30,8 +30,8 @@ func mustSpec(t *testing.T, sweep string) *Spec {
 func TestExpandGrid(t *testing.T) {
 	s := mustSpec(t, "sweep:\n  parameters:\n    train.lr: [0.1, 0.01, 1.0e-3]\n    train.hidden: [64, 128]\n    train.opt: [adam, \"two words\", \"yes\"]\n")
 	trials := Expand(s)
-	require.Len(t, trials, 18, "%d trials, GridSize %d, want 18", len(trials), GridSize(s))
-	require.Equal(t, 18, GridSize(s), "%d trials, GridSize %d, want 18", len(trials), GridSize(s))
+	require.Len(t, trials, 18, "%d trials, Size %d, want 18", len(trials), Size(s))
+	require.Equal(t, 18, Size(s), "%d trials, Size %d, want 18", len(trials), Size(s))
 	recordtest.CheckGolden(t, "grid.txt", []byte(trialList(trials)))
 }
 
@@ -77,7 +77,7 @@ func TestRandomCoversTheRange(t *testing.T) {
 		{Key: "a", Min: 1e-4, Max: 1, Log: true}, {Key: "b", Min: 1, Max: 3, Int: true}}}
 	decades := make([]int, 4)
 	ends := map[int]int{}
-	for _, tr := range sample(s) {
+	for _, tr := range sample(s, s.Trials) {
 		decades[min(3, int(math.Floor(-math.Log10(tr[0].Value.(float64)))))]++
 		ends[tr[1].Value.(int)]++
 	}
@@ -100,10 +100,10 @@ func TestExpandDropsRepeats(t *testing.T) {
 	require.Len(t, got, 2, "trials %s", trialList(got))
 }
 
-func TestGridSizeSaturates(t *testing.T) {
+func TestSizeSaturates(t *testing.T) {
 	big := make([]any, 1<<20)
 	s := &Spec{Parameters: []Param{{Key: "a", Values: big}, {Key: "b", Values: big}, {Key: "c", Values: big}, {Key: "d", Values: big}}}
-	require.Equal(t, math.MaxInt, GridSize(s), "GridSize, want MaxInt")
+	require.Equal(t, math.MaxInt, Size(s), "Size, want MaxInt")
 }
 
 func TestLabelReadsBackWithSet(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/magelab/magelab/internal/report"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 )
@@ -43,14 +44,14 @@ func newLiveDisplay(ctx context.Context, b *board, out io.Writer) *liveDisplay {
 	p := mpb.NewWithContext(ctx, mpb.WithOutput(out), mpb.WithAutoRefresh(), mpb.WithRefreshRate(250*time.Millisecond))
 	total := p.AddBar(int64(b.total), mpb.BarWidth(16),
 		mpb.PrependDecorators(decor.Name("sweep ")),
-		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return " " + b.status() })),
+		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return " " + report.Printable(b.status()) })),
 		mpb.BarPriority(-1))
 	return &liveDisplay{b: b, p: p, total: total, bars: map[int]*mpb.Bar{}}
 }
 
 func (d *liveDisplay) trialStarted(i int) {
 	bar := d.p.New(0, mpb.SpinnerStyle(), mpb.BarWidth(1),
-		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return " " + d.b.lineOf(i) })))
+		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return " " + report.Printable(d.b.lineOf(i)) })))
 	d.mu.Lock()
 	d.bars[i] = bar
 	d.mu.Unlock()
@@ -58,6 +59,7 @@ func (d *liveDisplay) trialStarted(i int) {
 
 // println prints above the bars; a trial's ending line also removes its spinner.
 func (d *liveDisplay) println(line string) {
+	line = report.PrintableText(line)
 	d.p.Write([]byte(line + "\n"))
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -115,13 +117,14 @@ func (d *plainDisplay) report() {
 		if i > 0 {
 			l = "  " + l
 		}
-		fmt.Fprintln(d.out, l)
+		fmt.Fprintln(d.out, report.PrintableText(l))
 	}
 }
 
 func (d *plainDisplay) trialStarted(int) {}
 
 func (d *plainDisplay) println(line string) {
+	line = report.PrintableText(line)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	fmt.Fprintln(d.out, line)

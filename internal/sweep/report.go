@@ -75,12 +75,12 @@ func header(res *Result) []string {
 // WriteTable prints the trials ranked by the sweep metric and the best one.
 func WriteTable(w io.Writer, res *Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(header(res), "\t"))
+	fmt.Fprintln(tw, printableJoin(header(res), "\t"))
 	for _, o := range ranked(res) {
-		fmt.Fprintln(tw, strings.Join(row(o, res.Spec.Metric), "\t"))
+		fmt.Fprintln(tw, printableJoin(row(o, res.Spec.Metric), "\t"))
 	}
 	tw.Flush()
-	fmt.Fprintln(w, bestLine(res))
+	fmt.Fprintln(w, report.Printable(bestLine(res)))
 	fmt.Fprintf(w, "`go tool mage runs -sweep=%s` lists the sweep's runs\n", res.ID)
 }
 
@@ -151,6 +151,9 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Sweep `%s`\n\n%s\n\n", res.ID, mdEscape(bestLine(res)))
 	h := header(res)
+	for j := range h {
+		h[j] = mdEscape(h[j])
+	}
 	b.WriteString("| " + strings.Join(h, " | ") + " |\n|" + strings.Repeat("---|", len(h)) + "\n")
 	rows := ranked(res)
 	for i, o := range rows {
@@ -188,7 +191,16 @@ func chart(res *Result) string {
 	return ""
 }
 
-// mdEscape keeps a cell's text from breaking the table.
+// mdEscape keeps a cell's text from breaking the table or the terminal.
 func mdEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
+	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;").Replace(report.Printable(s))
+}
+
+// printableJoin joins table cells, each made printable.
+func printableJoin(cells []string, sep string) string {
+	out := make([]string, len(cells))
+	for i, c := range cells {
+		out[i] = report.Printable(c)
+	}
+	return strings.Join(out, sep)
 }

@@ -112,3 +112,26 @@ func TestBestLineNamesTheMissingMetric(t *testing.T) {
 		})
 	}
 }
+
+// TestReportEscapesControlCharacters: a metric name or value that holds
+// terminal escapes reaches the sweep's tables escaped.
+func TestReportEscapesControlCharacters(t *testing.T) {
+	res := reportFixture()
+	evil := "val\x1b[2J\x1b]0;pwned\x07"
+	res.Spec.Metric = evil
+	for i := range res.Outcomes {
+		if m := res.Outcomes[i].Metrics; m != nil {
+			m[evil] = m["val_accuracy"]
+		}
+		res.Outcomes[i].Trial.Values[1].Value = "opt\x1b[31m"
+	}
+	res.Best = best(res.Spec, res.Outcomes)
+	var table, md bytes.Buffer
+	WriteTable(&table, res)
+	require.NoError(t, WriteMarkdown(&md, res))
+	for _, out := range []string{table.String(), md.String()} {
+		assert.NotContains(t, out, "\x1b")
+		assert.NotContains(t, out, "\x07")
+	}
+	assert.Contains(t, table.String(), `VAL\x1b[2J`)
+}

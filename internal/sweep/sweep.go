@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -55,7 +56,10 @@ type Result struct {
 // sweep's id, in its own slot. A trial that an earlier attempt of the same
 // sweep finished is reused; failed ones run again.
 func Run(ctx context.Context, p *runner.Project, exp *config.Experiment, opts Options) (*Result, error) {
-	spec, trials, err := Plan(exp, opts.Yes || opts.Dry)
+	if opts.Dry {
+		return dryRun(ctx, p, exp, opts)
+	}
+	spec, trials, err := Plan(exp, opts.Yes)
 	if err != nil {
 		return nil, err
 	}
@@ -79,10 +83,6 @@ func Run(ctx context.Context, p *runner.Project, exp *config.Experiment, opts Op
 	}
 	if spec.Adaptive() {
 		return runAdaptive(ctx, p, exp, res, slots, opts)
-	}
-	if opts.Dry {
-		writePlan(p.Out, res.ID, spec, trials, slots)
-		return res, nil
 	}
 	todo := trials
 	switch {
@@ -134,10 +134,11 @@ func end(ctx context.Context, p *runner.Project, res *Result, trials []Trial) er
 }
 
 // Plan checks exp's sweep block and expands it. More than ConfirmAbove
-// trials need yes. An adaptive sweep (tpe, cmaes) has no trials before it
-// runs: its keys are checked on one point of the space.
+// trials need yes; more than MaxTrials are refused. The size is known
+// before anything is expanded. An adaptive sweep (tpe, cmaes) has no trials
+// before it runs: its keys are checked on one point of the space.
 func Plan(exp *config.Experiment, yes bool) (*Spec, []Trial, error) {
-	spec, err := ParseSpec(exp)
+	spec, err := check(exp)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -147,16 +148,64 @@ func Plan(exp *config.Experiment, yes bool) (*Spec, []Trial, error) {
 		}
 		return spec, nil, nil
 	}
-	if n := GridSize(spec); n > ConfirmAbove && !yes {
+	switch n := Size(spec); {
+	case n > MaxTrials:
+		return nil, nil, fmt.Errorf("%s: sweep: %s trials (%s) is more than a sweep may have (%d): shorten the lists or split the sweep; -dry shows its first trials", fileOf(exp), bigCount(n), dims(spec), MaxTrials)
+	case n > ConfirmAbove && !yes:
 		return nil, nil, fmt.Errorf("%s: sweep: %s trials (%s); pass -yes to run them all, or -dry to list them", fileOf(exp), bigCount(n), dims(spec))
 	}
-	trials := Expand(spec)
-	for _, t := range trials {
-		if _, err := exp.With(t.Values); err != nil {
-			return nil, nil, fmt.Errorf("%s: sweep.parameters: trial %d (%s): %w", fileOf(exp), t.Index+1, t.Label(), err)
+	return spec, Expand(spec), nil
+}
+
+// check returns exp's sweep block with every value it sets checked against
+// the experiment's params: each list value, and each range's ends, once,
+// however many trials they make.
+func check(exp *config.Experiment) (*Spec, error) {
+	spec, err := ParseSpec(exp)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range spec.Parameters {
+		vals := p.Values
+		if p.IsRange() {
+			vals = []any{p.Min, p.Max}
+			if p.Int {
+				vals = []any{int(p.Min), int(p.Max)}
+			}
+		}
+		for _, v := range vals {
+			if _, err := exp.With([]config.KV{{Key: p.Key, Value: v}}); err != nil {
+				return nil, fmt.Errorf("%s: sweep.parameters.%s: %w", fileOf(exp), p.Key, err)
+			}
 		}
 	}
-	return spec, trials, nil
+	return spec, nil
+}
+
+// dryList is how many trials -dry lists of a sweep too large to list whole.
+const dryList = 20
+
+// dryRun prints the sweep's size, slots and trials (the first dryList of
+// them past ConfirmAbove), building no more of it than it prints.
+func dryRun(ctx context.Context, p *runner.Project, exp *config.Experiment, opts Options) (*Result, error) {
+	spec, err := check(exp)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{ID: ID(exp), Spec: spec}
+	slots, err := Slots(spec, visibleDevices(ctx, p.Settings), cores(opts.Cores), opts.Parallel)
+	if err != nil {
+		return nil, fmt.Errorf("%s: sweep: %w", fileOf(exp), err)
+	}
+	if spec.Adaptive() {
+		return res, dryAdaptive(ctx, p, exp, res, slots)
+	}
+	n, shown := Size(spec), ConfirmAbove
+	if n > ConfirmAbove {
+		shown = dryList
+	}
+	writePlan(p.Out, res.ID, spec, n, First(spec, shown), n <= shown, slots)
+	return res, nil
 }
 
 // ID is the sweep's id: the same experiment file, -set overrides and seed
@@ -278,6 +327,34 @@ func dims(s *Spec) string {
 		return "trials: " + strconv.Itoa(s.Trials)
 	}
 	return strings.Join(counts, " × ") + " values of " + strings.Join(keys, ", ")
+}
+
+// writePlan prints a dry run: the sweep's size and slots, then the trials
+// listed (all of them, or the first ones of a large sweep).
+func writePlan(w io.Writer, id string, s *Spec, size int, trials []Trial, all bool, slots []Slot) {
+	count := pluralf(len(trials), "trial", "trials")
+	if !all {
+		count = bigCount(size) + " trials"
+		if s.Method == "random" {
+			count += " (before repeated points are dropped)"
+		}
+	}
+	fmt.Fprintf(w, "sweep %s: %s on %s (dry run: nothing runs)\n", id, count, describeSlots(slots))
+	if s.EarlyStop != nil {
+		fmt.Fprintf(w, "sweep %s: %s\n", id, describeMethod(s))
+	}
+	for _, t := range trials {
+		fmt.Fprintf(w, "%4d  %s\n", t.Index+1, t.Label())
+	}
+	if !all {
+		more := "the rest are not listed"
+		if size > MaxTrials {
+			more = fmt.Sprintf("a sweep may have %d trials at most: shorten the lists or split it before running it", MaxTrials)
+		} else if size > ConfirmAbove {
+			more += "; run them with -yes"
+		}
+		fmt.Fprintf(w, "  …   (the first %d of %s; %s)\n", len(trials), bigCount(size), more)
+	}
 }
 
 // specMap is the spec as the sweep.started event records it.

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/magelab/magelab/internal/durable"
 	"github.com/magelab/magelab/internal/proc"
 )
 
@@ -35,15 +36,21 @@ func (v Venv) installer() (uvPath string, useUV bool, err error) {
 	return "", false, fmt.Errorf("unknown installer %q: use uv, pip or auto", v.Installer)
 }
 
-// prepareDir makes sure Dir is a venv built on base with the right
-// settings, recreating it when it is broken or was built differently.
+// prepareDir makes sure Dir is a complete venv built on base with the
+// right settings: one with a ready marker is reused, its marker removed
+// before anything in it changes; any other is built afresh. A venv without
+// a marker is one whose build did not finish (a kill -9 in the middle of
+// ensurepip leaves a venv without pip) or that magelab did not make: it is
+// never reused.
 func (v Venv) prepareDir(ctx context.Context, base, uv string, useUV bool, out io.Writer) error {
 	m, hasMarker := v.Marker()
 	_, cfgErr := os.Stat(filepath.Join(v.Dir, "pyvenv.cfg"))
 	_, pyErr := os.Stat(v.Python())
-	reuse := cfgErr == nil && pyErr == nil && (!hasMarker || (m.BasePython == v.basePython() && m.SystemSite == v.SystemSite))
-	if reuse {
-		return nil
+	if hasMarker && cfgErr == nil && pyErr == nil && m.BasePython == v.basePython() && m.SystemSite == v.SystemSite {
+		return v.unmark()
+	}
+	if !hasMarker && cfgErr == nil {
+		fmt.Fprintf(out, "setup: %s has no ready marker (a build that did not finish, or a venv magelab did not make): building it afresh\n", v.Dir)
 	}
 	if err := v.removeOld(cfgErr == nil || hasMarker); err != nil {
 		return err
@@ -71,6 +78,16 @@ func (v Venv) prepareDir(ctx context.Context, base, uv string, useUV bool, out i
 		return v.linkParent(ctx, base)
 	}
 	return nil
+}
+
+// unmark removes the ready marker of a venv about to be changed, so that an
+// install cut short leaves a venv that is rebuilt, never one that is
+// trusted half-updated.
+func (v Venv) unmark() error {
+	if err := os.Remove(filepath.Join(v.Dir, MarkerName)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("update venv %s: %w", v.Dir, err)
+	}
+	return durable.SyncDir(v.Dir)
 }
 
 // removeOld removes a broken or differently-built venv, refusing to delete

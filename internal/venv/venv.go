@@ -71,36 +71,54 @@ func (v Venv) UpToDate() (bool, string, error) {
 
 // Ensure builds or updates the venv when its requirements changed and
 // returns the requirements hash. out receives the installer's output.
+// Processes that need the same venv at once share one build: they take its
+// lock (LockPath) in turn, and those that waited find it ready.
 func (v Venv) Ensure(ctx context.Context, out io.Writer) (string, error) {
 	ok, hash, err := v.UpToDate()
 	if err != nil || ok {
 		return hash, err
 	}
+	unlock, err := v.lock(ctx, out)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if ok, hash, err = v.UpToDate(); err != nil || ok {
+		if ok {
+			fmt.Fprintf(out, "setup: %s was built by another magelab meanwhile\n", v.Dir)
+		}
+		return hash, err
+	}
+	return hash, v.build(ctx, hash, out)
+}
+
+// build creates or updates the venv and writes its marker, the lock held.
+func (v Venv) build(ctx context.Context, hash string, out io.Writer) error {
 	base, err := exec.LookPath(v.basePython())
 	if err != nil {
-		return "", fmt.Errorf("python interpreter %q not found: install Python 3.9 or newer, or set MAGELAB_PYTHON=/path/to/python3 (%w)", v.basePython(), err)
+		return fmt.Errorf("python interpreter %q not found: install Python 3.9 or newer, or set MAGELAB_PYTHON=/path/to/python3 (%w)", v.basePython(), err)
 	}
 	uv, useUV, err := v.installer()
 	if err != nil {
-		return "", err
+		return err
 	}
 	start := time.Now()
 	fmt.Fprintf(out, "setup: building %s from %s with %s (requirements changed or venv missing)\n", v.Dir, base, installerName(useUV))
 	stop := heartbeat(out, "setup: still installing", 15*time.Second)
 	defer stop()
 	if err := v.prepareDir(ctx, base, uv, useUV, out); err != nil {
-		return "", err
+		return err
 	}
 	if err := v.install(ctx, uv, useUV, out); err != nil {
-		return "", err
+		return err
 	}
 	m := Marker{Hash: hash, BasePython: v.basePython(), SystemSite: v.SystemSite, Installed: time.Now().UTC().Format(time.RFC3339)}
 	b, _ := json.MarshalIndent(m, "", "  ")
 	if err := durable.WriteFile(filepath.Join(v.Dir, MarkerName), b); err != nil {
-		return "", err
+		return err
 	}
 	fmt.Fprintf(out, "setup: %s ready in %s\n", v.Dir, time.Since(start).Round(100*time.Millisecond))
-	return hash, nil
+	return nil
 }
 
 // installerName names the installer in status lines.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/magelab/magelab/internal/config"
+	"github.com/magelab/magelab/internal/ledger"
 	"github.com/magelab/magelab/internal/record"
 	"github.com/magelab/magelab/internal/runner"
 	"github.com/magelab/magelab/internal/sweep"
@@ -110,7 +111,9 @@ func (w *watcher) merge(k int) (bool, error) {
 	if w.imported[k] == st.Size() {
 		return false, nil
 	}
-	rep, err := w.p.Ledger.Import(l.Dir)
+	// Not cancelled by a detach: one trial's tree is small, and a merge
+	// left half done would only be redone by the next sweep:status.
+	rep, err := w.p.Ledger.Import(context.Background(), l.Dir, ledger.ImportOptions{})
 	if err != nil {
 		return false, fmt.Errorf("merge trial %d's runs (%s): %w", k+1, l.Dir, err)
 	}

@@ -62,15 +62,15 @@ func GoldenRun() *record.Run {
 		Stages: []record.StageRecord{{
 			Name: "train", Key: "b3f1c2d4e5", Cached: true, Started: GoldenStart, Ended: GoldenEnd, ExitCode: 137, Signal: "killed",
 			Output: "runs/" + GoldenID + "/out", Log: "runs/" + GoldenID + "/logs/train.log",
-			MaxRSS: 1 << 30, UserSec: 701.5, SysSec: 12.25,
+			MaxRSS: 1 << 30, UserSec: 701.5, SysSec: 12.25, LogIncomplete: "cut short after 1048576 bytes: no space left on device",
 		}},
 		Metrics: map[string]float64{"val_accuracy": 0.9722, "val_loss": 0.0931},
 		Process: record.Process{Host: "gpu-node-7", PID: 31337, PIDStart: 987654321, Started: GoldenStart},
 		Git: &record.Git{
 			SHA: "0123456789abcdef0123456789abcdef01234567", Branch: "main", Remote: "https://github.com/magelab/magelab.git",
-			Dirty: true, Patch: "git.patch", Untracked: []record.UntrackedFile{{Path: "notes.txt", Size: 12, Saved: true}},
+			Dirty: true, Patch: "git.patch", Untracked: []record.UntrackedFile{{Path: "run.sh", Size: 20, Saved: true, Exec: true}, {Path: "notes.txt", Size: 12, Saved: true}, {Path: ".env", Size: 30}},
 			Shallow: true, Worktree: true, Tool: "git",
-			PatchIncomplete: "go-git cannot write binary patches: changes to model.bin are not in git.patch", Redacted: []string{"git.patch"},
+			PatchIncomplete: "go-git cannot write binary patches: changes to model.bin are not in git.patch", Redacted: []string{"git.patch"}, Withheld: []string{".env"},
 		},
 		Env: record.Env{
 			Python: ".venv/bin/python", PythonVersion: "3.12.3", RequirementsHash: "sha256:77aa", PipFreeze: "pip-freeze.txt",
@@ -101,7 +101,8 @@ func GoldenEvents() []record.Event {
 			GPU:    "1x NVIDIA H200", Host: "gpu-node-7", PID: 31337, PIDStart: 987654321, Slurm: "4242_3",
 			Reproduces: "019ce19f-0000-7000-8000-0000000000aa"},
 		{Run: GoldenID, Type: record.EventRunFinished, Time: GoldenEnd, Status: record.StatusPreempted, ExitCode: &code,
-			Duration: 754.25, Metrics: map[string]float64{"val_accuracy": 0.9722, "val_loss": 0.0931}, Verdict: "drifted", PrunedStep: &step},
+			Duration: 754.25, Metrics: map[string]float64{"val_accuracy": 0.9722, "val_loss": 0.0931}, Verdict: "drifted", PrunedStep: &step,
+			Error: "stage train exited with status 1"},
 		{Run: GoldenID, Type: record.EventRunEvaluated, Time: GoldenEnd.Add(time.Minute),
 			Metrics: map[string]float64{"test_accuracy": 0.9611}},
 		{Type: record.EventSweepStarted, Time: GoldenStart, SweepID: "5e1f0c3a9b2d", Experiment: "digits-mlp",
