@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/magelab/magelab/internal/record"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // fullDiskScript runs in a mount namespace of its own, with runs/ on a 1 MiB
@@ -50,18 +52,17 @@ func TestFullDisk(t *testing.T) {
 	mustContain(t, r.out, "@@EXIT 1", "its record could not be saved", "no space left on device",
 		"warning: stage train: its log", "was cut short after")
 	var last record.Event
-	if err := json.Unmarshal([]byte(part("LEDGER")), &last); err != nil {
-		t.Fatalf("the ledger's last line: %v\n%s", err, r.out)
-	}
-	if last.Type != record.EventRunFinished || last.Status != record.StatusFailed || !strings.Contains(last.Error, "no space left on device") {
-		t.Fatalf("the ledger's last line is %+v, want run.finished, failed, with the reason\n%s", last, r.out)
-	}
+	require.NoError(t, json.Unmarshal([]byte(part("LEDGER")), &last), "the ledger's last line\n%s", r.out)
+	assert.Equal(t, record.EventRunFinished, last.Type, "the ledger's last line: %+v", last)
+	assert.Equal(t, record.StatusFailed, last.Status, "the ledger's last line: %+v", last)
+	assert.Contains(t, last.Error, "no space left on device", "the ledger's last line gives the reason")
 	var listed []struct {
 		Status record.Status `json:"status"`
 		Error  string        `json:"error"`
 	}
-	if err := json.Unmarshal([]byte(part("RUNS")), &listed); err != nil || len(listed) != 1 || listed[0].Status != record.StatusFailed || listed[0].Error == "" {
-		t.Fatalf("runs -format=json: %+v (%v), want one failed run with its error\n%s", listed, err, r.out)
-	}
+	require.NoError(t, json.Unmarshal([]byte(part("RUNS")), &listed), "runs -format=json\n%s", r.out)
+	require.Len(t, listed, 1, "runs -format=json lists the one run")
+	assert.Equal(t, record.StatusFailed, listed[0].Status)
+	assert.NotEmpty(t, listed[0].Error, "runs -format=json gives the run's error")
 	mustContain(t, part("SHOW"), "failed", "no space left on device")
 }

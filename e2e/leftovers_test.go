@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestKilledStageLeftoversRemoved kills magelab with SIGKILL while a data
@@ -27,9 +29,7 @@ if os.environ.get("STAGE_HANG"):
 	cmd := p.command(magelabBin, "setupData", "-exp=left")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cmd.Start())
 	pattern := filepath.Join(p.dir, ".magelab", "cache", "setup-data", "*.tmp-*", "out", "big.bin")
 	var tmps []string
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline) && len(tmps) == 0; time.Sleep(50 * time.Millisecond) {
@@ -37,17 +37,14 @@ if os.environ.get("STAGE_HANG"):
 	}
 	if len(tmps) == 0 {
 		cmd.Process.Kill()
-		t.Fatalf("the stage never wrote its output:\n%s", out.String())
+		require.FailNow(t, "the stage never wrote its output", out.String())
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
 	p.env = nil
 	r := p.mustMage("setupData", "-exp=left")
 	mustContain(t, r.out, "cleanup: removed .magelab/cache/setup-data/", ".tmp-", "a stage output left half-made by a killed magelab")
-	if left, _ := filepath.Glob(filepath.Join(p.dir, ".magelab", "cache", "setup-data", "*.tmp-*")); len(left) > 0 {
-		t.Fatalf("half-made outputs left: %v", left)
-	}
-	if _, err := os.Stat(filepath.Dir(filepath.Dir(tmps[0]))); err == nil {
-		t.Fatalf("%s still exists", filepath.Dir(filepath.Dir(tmps[0])))
-	}
+	left, _ := filepath.Glob(filepath.Join(p.dir, ".magelab", "cache", "setup-data", "*.tmp-*"))
+	assert.Empty(t, left, "half-made outputs left")
+	assert.NoDirExists(t, filepath.Dir(filepath.Dir(tmps[0])))
 }

@@ -10,12 +10,20 @@ import (
 
 	"github.com/magelab/magelab/internal/ledger"
 	"github.com/magelab/magelab/internal/record"
+	"github.com/stretchr/testify/require"
 )
 
 // readmeNotRun are the README's commands this test leaves out, and why.
 var readmeNotRun = map[string]string{
 	"go test -count=1 -timeout 60m ./...": "it runs this very suite",
 	"go tool mage sweep":                  "nine full trainings; TestWorkflows runs the same sweep through sweep.yml",
+	"go tool mage ui":                     "it serves until stopped; internal/ui's TestBrowser drives the same server in Chromium",
+}
+
+// readmeElsewhere are the README's sections whose commands are for another
+// repository than this one, and the test that runs them there.
+var readmeElsewhere = map[string]string{
+	"Use magelab in your own repository": "TestAdoptRealClient (e2e/adopt_real_test.go) runs them in a fresh repository that adopts magelab",
 }
 
 // TestReadmeCommands runs the shell commands of the README's sh blocks, as
@@ -27,6 +35,9 @@ func TestReadmeCommands(t *testing.T) {
 	gitIn(t, "", "clone", "-q", origin, work)
 	env := runnerEnv(t)
 	ran := 0
+	for section, why := range readmeElsewhere {
+		t.Logf("not run: the commands of %q (%s)", section, why)
+	}
 	for _, line := range readmeCommands(t, filepath.Join(origin, "README.md")) {
 		if why, ok := readmeNotRun[line]; ok {
 			t.Logf("not run: %s (%s)", line, why)
@@ -36,30 +47,28 @@ func TestReadmeCommands(t *testing.T) {
 		cmd := exec.Command("bash", "-eo", "pipefail", "-c", line)
 		cmd.Dir, cmd.Env = work, env
 		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("README command %q: %v\n%s", line, err, out)
-		}
+		require.NoError(t, err, "README command %q:\n%s", line, out)
 		ran++
 		t.Logf("ran: %s", line)
 	}
-	if ran < 8 {
-		t.Fatalf("ran %d of the README's commands: did its sh blocks move?", ran)
-	}
+	require.GreaterOrEqual(t, ran, 8, "the README's commands run: did its sh blocks move?")
 }
 
 // readmeCommands are the lines of the README's ```sh blocks, comments cut.
 func readmeCommands(t *testing.T, path string) []string {
 	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer f.Close()
 	var out []string
-	in := false
+	in, elsewhere := false, false
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
+		case strings.HasPrefix(line, "## "):
+			elsewhere = readmeElsewhere[strings.TrimPrefix(line, "## ")] != ""
+		case elsewhere:
+			continue
 		case strings.HasPrefix(line, "```sh"):
 			in = true
 		case strings.HasPrefix(line, "```"):
@@ -83,18 +92,14 @@ func withRunIDs(t *testing.T, work, line string) string {
 		return line
 	}
 	sums, _, err := ledger.Open(filepath.Join(work, "runs")).Summaries()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var ids []string
 	for i := len(sums) - 1; i >= 0; i-- {
 		if sums[i].Status == record.StatusFinished {
 			ids = append(ids, sums[i].ID)
 		}
 	}
-	if len(ids) < 2 {
-		t.Fatalf("%q needs two finished runs, the ledger has %d", line, len(ids))
-	}
+	require.GreaterOrEqual(t, len(ids), 2, "%q needs two finished runs", line)
 	line = strings.ReplaceAll(line, "ID ID", ids[0]+" "+ids[1])
 	return strings.ReplaceAll(line, " ID", " "+ids[0])
 }

@@ -54,9 +54,7 @@ var workflowCases = map[string]struct {
 func TestWorkflows(t *testing.T) {
 	origin := workflowOrigin(t)
 	files, _ := filepath.Glob(filepath.Join(origin, ".github", "workflows", "*.y*ml"))
-	if len(files) == 0 {
-		t.Fatal("no workflows")
-	}
+	require.NotEmpty(t, files, "no workflows")
 	for _, f := range files {
 		name := filepath.Base(f)
 		t.Run(name, func(t *testing.T) {
@@ -112,9 +110,8 @@ func artifactRuns(t *testing.T, r *actionsRun, name string) []record.Summary {
 	t.Helper()
 	dir := filepath.Join(r.artifacts, name)
 	sums, _, err := ledger.Open(dir).Summaries()
-	if err != nil || len(sums) == 0 {
-		t.Fatalf("artifact %s: %v, %d runs (artifacts: %v)", name, err, len(sums), sortedNames(r.artifacts))
-	}
+	require.NoError(t, err, "artifact %s (artifacts: %v)", name, sortedNames(r.artifacts))
+	require.NotEmpty(t, sums, "artifact %s holds no runs (artifacts: %v)", name, sortedNames(r.artifacts))
 	return sums
 }
 
@@ -124,19 +121,16 @@ func artifactRuns(t *testing.T, r *actionsRun, name string) []record.Summary {
 func TestCIRunScript(t *testing.T) {
 	script := filepath.Join(repoRoot, ".ci", "run")
 	st, err := os.Stat(script)
-	if err != nil || st.Mode()&0o111 == 0 {
-		t.Fatalf(".ci/run: %v, mode %v: want an executable script", err, st.Mode())
-	}
-	if out, err := exec.Command("bash", "-n", script).CombinedOutput(); err != nil {
-		t.Fatalf("bash -n .ci/run: %v\n%s", err, out)
-	}
+	require.NoError(t, err)
+	require.NotZero(t, st.Mode()&0o111, ".ci/run: mode %v: want an executable script", st.Mode())
+	out, err := exec.Command("bash", "-n", script).CombinedOutput()
+	require.NoError(t, err, "bash -n .ci/run:\n%s", out)
 	b, _ := os.ReadFile(script)
 	for _, m := range regexp.MustCompile(`-fuzz (\w+) .* (\./\S+)`).FindAllStringSubmatch(string(b), -1) {
 		cmd := exec.Command("go", "test", "-list", m[1], m[2])
 		cmd.Dir = repoRoot
 		out, err := cmd.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), m[1]) {
-			t.Errorf(".ci/run fuzzes %s in %s, which has no such fuzz target: %v\n%s", m[1], m[2], err, out)
-		}
+		assert.NoError(t, err, "go test -list %s %s:\n%s", m[1], m[2], out)
+		assert.Contains(t, string(out), m[1], ".ci/run fuzzes %s in %s, which has no such fuzz target", m[1], m[2])
 	}
 }
