@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	"github.com/magelab/magelab/internal/durable"
 	"github.com/magelab/magelab/internal/venv"
@@ -37,12 +36,8 @@ func Venv(dir, base, installer string) venv.Venv {
 // it; it returns the helper's interpreter and script. out receives the
 // installer's output.
 func EnsureVenv(ctx context.Context, v venv.Venv, out io.Writer) (python, script string, err error) {
-	// Two sweeps (or two test packages) may start at once: one builds.
-	unlock, err := lockFile(v.Dir + ".lock")
-	if err != nil {
-		return "", "", fmt.Errorf("optuna helper venv: %w", err)
-	}
-	defer unlock()
+	// Two sweeps (or two test packages) may start at once: both write the
+	// same files atomically, and venv.Ensure's build lock makes one build.
 	if err := writeIfChanged(filepath.Join(v.Root, v.Requirements[0]), requirements); err != nil {
 		return "", "", fmt.Errorf("optuna helper venv: %w", err)
 	}
@@ -65,21 +60,4 @@ func writeIfChanged(path string, b []byte) error {
 		return err
 	}
 	return durable.WriteFile(path, b)
-}
-
-// lockFile takes an exclusive flock on path, which the kernel drops if
-// this process dies.
-func lockFile(path string) (func(), error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
 }

@@ -23,7 +23,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/magelab/magelab/internal/proc"
@@ -100,22 +99,15 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	return s, nil
 }
 
-// ensure builds the venv unless it is up to date, under a lock: go test
-// runs packages at once, and two of them (this package's tests, e2e) use
-// the same venv.
+// ensure builds the venv unless it is up to date. go test runs packages at
+// once, and two of them (this package's tests, e2e) use the same venv:
+// venv.Ensure's build lock makes one build it and the other wait. (A lock
+// of its own here, on the same file, deadlocked: flock locks are per open
+// file, so Ensure's second lock waited on this one.)
 func ensure(ctx context.Context, v venv.Venv, out io.Writer) error {
 	if err := os.MkdirAll(filepath.Dir(v.Dir), 0o755); err != nil {
 		return err
 	}
-	lock, err := os.OpenFile(v.Dir+".lock", os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return err
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("lock %s: %w", lock.Name(), err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
 	start := time.Now()
 	ok, _, err := v.UpToDate()
 	if err != nil || ok {
