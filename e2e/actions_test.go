@@ -233,7 +233,9 @@ func (r *actionsRun) job(id string) map[string]any {
 		return res
 	}
 	if j.Uses != "" {
-		return r.call(id, j, ctx)
+		res = r.call(id, j, ctx)
+		r.jobs[id] = res
+		return res
 	}
 	combos, err := r.matrix(j, ctx)
 	if err != nil {
