@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"time"
 )
@@ -126,11 +127,12 @@ func layout(repo, proj string) error {
 			return err
 		}
 	}
-	// go tool mage needs the module and the magefiles: use the repo's own.
-	for _, rel := range []string{"go.mod", "go.sum", "magefiles", "internal"} {
-		if err := os.Symlink(filepath.Join(repo, rel), filepath.Join(proj, rel)); err != nil {
-			return err
-		}
+	// go tool mage needs a module that imports magelab's targets: the
+	// project adopts magelab as a user's repository does (docs/adopt.md),
+	// through a replace directive to this checkout, its go.mod tidied
+	// offline from the module cache this checkout builds with.
+	if err := adopt(repo, proj); err != nil {
+		return err
 	}
 	// A real repository, as in a user's project: every run stamps its git state.
 	os.WriteFile(filepath.Join(proj, ".gitignore"), []byte("/runs/\n/.magelab/\n"), 0o644)
@@ -140,6 +142,28 @@ func layout(repo, proj string) error {
 		}
 	}
 	return nil
+}
+
+// adopt writes proj's go.mod and magefile and tidies the module.
+func adopt(repo, proj string) error {
+	goMod, err := os.ReadFile(filepath.Join(repo, "go.mod"))
+	if err != nil {
+		return err
+	}
+	goLine := regexp.MustCompile(`(?m)^go \S+$`).Find(goMod)
+	files := map[string]string{
+		"go.mod": fmt.Sprintf("module example.com/bench\n\n%s\n\ntool github.com/magefile/mage\n\n"+
+			"require github.com/magelab/magelab v0.0.0\n\nreplace github.com/magelab/magelab => %s\n", goLine, repo),
+		"magefiles/magefile.go": "//go:build mage\n\npackage main\n\nimport (\n\t//mage:import\n\t_ \"github.com/magelab/magelab/targets\"\n)\n",
+	}
+	for rel, content := range files {
+		p := filepath.Join(proj, rel)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	return sh(proj, []string{"GOFLAGS=-mod=mod", "GOPROXY=off", "GOSUMDB=off"}, "go", "mod", "tidy")
 }
 
 type benchCase struct {
@@ -181,6 +205,10 @@ func report(results []stats) {
 	bare := results[0].MedMS
 	fmt.Printf("%-50s %9s %9s %9s %12s\n", "case", "min ms", "median", "max", "vs bare")
 	for _, s := range results {
+		if len(s.Samples) == 0 {
+			fmt.Printf("%-50s %9s   (every run failed: see the errors above)\n", s.Case, "failed")
+			continue
+		}
 		fmt.Printf("%-50s %9.1f %9.1f %9.1f %+11.1f\n", s.Case, s.MinMS, s.MedMS, s.MaxMS, s.MedMS-bare)
 	}
 	fmt.Printf("\ncompiled wrapper overhead per run: %.1f ms over bare python (goal ≤ 30 ms)\n", results[1].MedMS-bare)

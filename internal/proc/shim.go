@@ -162,23 +162,37 @@ func killDescendants(seen map[Proc]bool) int {
 }
 
 // reapAll kills and reaps every descendant left until none is, or until
-// within has passed, and returns how many it killed.
+// within has passed, and returns how many it killed. A shim without
+// children has no descendants either (an orphan of the program is
+// re-parented to the shim, its subreaper), so the common case — the
+// program left nothing — costs one wait4 and no scan of /proc, which reads
+// every process's stat (about 1.3 ms for 70 processes here, tens of ms on
+// a busy cluster node).
 func reapAll(within time.Duration) int {
 	seen := map[Proc]bool{}
 	killed := 0
 	for deadline := time.Now().Add(within); ; time.Sleep(5 * time.Millisecond) {
-		killed += killDescendants(seen)
-		for {
-			pid, err := syscall.Wait4(-1, nil, syscall.WNOHANG, nil)
-			if errors.Is(err, syscall.ECHILD) {
-				return killed
-			}
-			if err != nil || pid <= 0 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
+		if !reapExited() {
 			return killed
+		}
+		killed += killDescendants(seen)
+		if !reapExited() || time.Now().After(deadline) {
+			return killed
+		}
+	}
+}
+
+// reapExited reaps the children that have exited and reports whether the
+// shim still has any.
+func reapExited() bool {
+	for {
+		pid, err := syscall.Wait4(-1, nil, syscall.WNOHANG, nil)
+		switch {
+		case errors.Is(err, syscall.ECHILD):
+			return false
+		case errors.Is(err, syscall.EINTR):
+		case err != nil || pid <= 0:
+			return true
 		}
 	}
 }
