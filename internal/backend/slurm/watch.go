@@ -172,12 +172,18 @@ func (w *watcher) follow(ctx context.Context, live bool) ([]TrialState, bool, er
 	ended := map[int]bool{}
 	last := ""
 	for {
+		// Settle until nothing changes, so that the states shown and
+		// judged done are the ones every settled trial was merged from: a
+		// trial that ended between two reads is merged before the sweep
+		// can end (a sweep under load once returned without its last
+		// trial's run).
 		states, err := w.states(ctx)
-		if err == nil {
+		for err == nil {
 			var changed bool
-			if changed, err = w.settle(states); err == nil && changed {
-				states, err = w.states(ctx)
+			if changed, err = w.settle(states); err != nil || !changed {
+				break
 			}
+			states, err = w.states(ctx)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
