@@ -163,6 +163,20 @@ func TestBrowser(t *testing.T) {
 		b.nonBlank("#live-runs canvas")
 		require.NoError(t, <-done)
 	})
+	t.Run("ManyPageLoads", func(t *testing.T) {
+		// Each load opens the page's event stream; a browser gives one
+		// server six connections. Pages left (kept for going back) held
+		// theirs, and the seventh load stalled about a minute.
+		b.t = t
+		for i := range 8 {
+			ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+			err := chromedp.Do(ctx, chromedp.Navigate("about:blank"), chromedp.Navigate(b.base+"/#/runs"))
+			cancel()
+			require.NoError(t, err, "page load %d of 8 (a stall: connections still held by the pages left?)", i+1)
+			b.wait("#runs-table tbody tr")
+		}
+		assert.Positive(t, b.count("#runs-table tbody tr"))
+	})
 	t.Run("Report", func(t *testing.T) {
 		b.t = t
 		runs, _, err := query.List(rp.ledger, query.Query{SweepID: rp.sweepID})

@@ -63,7 +63,32 @@ function connectLedger() {
   if (!es) return;
   es.onopen = () => dot.classList.add("on");
   es.onerror = () => dot.classList.remove("on");
+  ledgerStream = es;
 }
+
+// A browser opens at most six connections to one server (HTTP/1.1), and
+// each stream holds one: pages kept for going back, and tabs in the
+// background, would hold theirs, and the seventh page stalled for about a
+// minute (seen in bench/ui). So a page that is left or hidden closes its
+// streams, and one shown again reconnects and redraws.
+let ledgerStream = null;
+
+function disconnect() {
+  if (ledgerStream) ledgerStream.close();
+  ledgerStream = null;
+  cleanups.forEach((f) => f());
+  cleanups = [];
+}
+
+function reconnect() {
+  if (ledgerStream || isReport) return;
+  connectLedger();
+  route();
+}
+
+window.addEventListener("pagehide", disconnect);
+window.addEventListener("pageshow", (e) => { if (e.persisted) reconnect(); });
+document.addEventListener("visibilitychange", () => (document.visibilityState === "hidden" ? disconnect() : reconnect()));
 
 if (isReport) {
   document.body.classList.add("report");
