@@ -129,8 +129,8 @@ func layout(repo, proj string) error {
 	}
 	// go tool mage needs a module that imports magelab's targets: the
 	// project adopts magelab as a user's repository does (docs/adopt.md),
-	// through a replace directive to this checkout, its go.mod tidied
-	// offline from the module cache this checkout builds with.
+	// through a replace directive to this checkout, its go.mod tidied from
+	// the module cache this checkout builds with.
 	if err := adopt(repo, proj); err != nil {
 		return err
 	}
@@ -163,7 +163,12 @@ func adopt(repo, proj string) error {
 			return err
 		}
 	}
-	return sh(proj, []string{"GOFLAGS=-mod=mod", "GOPROXY=off", "GOSUMDB=off"}, "go", "mod", "tidy")
+	if err := sh(proj, []string{"GOFLAGS=-mod=mod", "GOPROXY=off", "GOSUMDB=off"}, "go", "mod", "tidy"); err == nil {
+		return nil
+	}
+	// A module cache that lacks something (a fresh machine that built only
+	// the magefile): fetch it.
+	return sh(proj, []string{"GOFLAGS=-mod=mod"}, "go", "mod", "tidy")
 }
 
 type benchCase struct {
