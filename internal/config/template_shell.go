@@ -146,6 +146,13 @@ func (w *walker) word(n syntax.Node, value string) {
 			if q == unquoted && r == w.values[i] && w.beforeRedirect(n) {
 				r = "'" + r + "'" // digits right before < or > would be read as a file descriptor
 			}
+			if q == unquoted && strings.HasSuffix(r, "'") && followedBy(value, w.t.holes[i].sentinel, '#') {
+				// The shell reads 'v'# as one word, but mvdan's parser (and
+				// so this walker, on a script run again) takes the # for a
+				// comment inside (...) or $(...). An escaped \# is the same
+				// character to every shell and to the parser.
+				r += `\`
+			}
 			w.repl[i] = r
 		}
 		if why != "" {
@@ -165,6 +172,13 @@ func afterBackslash(value, sentinel string) bool {
 		n++
 	}
 	return n%2 == 1
+}
+
+// followedBy reports whether c comes right after sentinel in the literal
+// value.
+func followedBy(value, sentinel string, c byte) bool {
+	i := strings.Index(value, sentinel) + len(sentinel)
+	return i >= len(sentinel) && i < len(value) && value[i] == c
 }
 
 // beforeRedirect reports whether a redirection operator follows n at once.

@@ -94,6 +94,10 @@ EOF`, want: func(v string) string { return strings.TrimRight(v, "\n") + "\n" }, 
 		{name: "AfterBackslashInDoubleQuotes", tmpl: `printf '%s' "\${train.v}"`, refuse: "follows a backslash"},
 		{name: "GluedToAName", tmpl: `eval "printf '%s' A${train.v}"`, want: func(v string) string { return "A" + v }},
 		{name: "BeforeARedirection", tmpl: `printf '%s' ${train.v}>out; cat out`, want: same},
+		{name: "BeforeAHash", tmpl: `printf '%s' ${train.v}#`, want: hashed},
+		{name: "BeforeAHashInASubshell", tmpl: `(printf '%s' ${train.v}#)`, want: hashed},
+		{name: "BeforeAHashInCommandSubstitution", tmpl: `printf '%s' "$(printf '%s' ${train.v}#)"`, want: func(v string) string { return v + "#" }},
+		{name: "BeforeAHashInShDashC", tmpl: `sh -c "(printf '%s' ${train.v}#)"`, want: hashed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,7 +124,22 @@ EOF`, want: func(v string) string { return strings.TrimRight(v, "\n") + "\n" }, 
 	}
 }
 
-func same(v string) string { return v }
+func same(v string) string   { return v }
+func hashed(v string) string { return v + "#" }
+
+// TestExpandBeforeAHashParses: mvdan's parser reads 'v'# inside (...) as a
+// word and a comment (a shell reads one word), so a quoted value before a #
+// ends with an escape that both read alike; the fuzzer found the case.
+func TestExpandBeforeAHashParses(t *testing.T) {
+	for _, tmpl := range []string{`"$(${train.v}#)"0`, `(echo ${train.v}#)`, `cat <(echo ${train.v}#)`, `sh -c "(echo ${train.v}#)"`} {
+		for _, v := range []string{" ", "", "a'b", "x\ny"} {
+			line, err := Expand(tmpl, Params{"train": map[string]any{"v": v}}, nil)
+			require.NoError(t, err)
+			_, err = shape(line, 0)
+			assert.NoError(t, err, "%q with %q: %s", tmpl, v, line)
+		}
+	}
+}
 
 // runSh runs line with /bin/sh in a fresh directory and reports its stdout
 // and whether it created the file "pwned".
