@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/magelab/magelab/internal/magebuild"
 	"github.com/magelab/magelab/internal/venv"
 	"github.com/stretchr/testify/require"
 )
@@ -55,13 +56,7 @@ func run(m *testing.M) int {
 
 // compile builds the targets into one binary, as fan-out backends do.
 func compile(out string) error {
-	cmd := exec.Command("go", "tool", "mage", "-compile", out)
-	cmd.Dir = repoRoot
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go tool mage -compile: %v\n%s", err, b)
-	}
-	return nil
+	return magebuild.Compile(context.Background(), repoRoot, out, nil)
 }
 
 // buildSharedVenv builds (or reuses, when its requirements are unchanged)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/magelab/magelab/internal/magebuild"
 	"github.com/magelab/magelab/internal/venv"
 )
 
@@ -56,13 +57,11 @@ func setup(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 	magelabBin = filepath.Join(tmp, "magelab")
-	// Built as the backend builds the tasks' binary (CGO off, -trimpath), so
-	// that the projects' own builds find everything in Go's build cache.
-	cmd := exec.Command("go", "tool", "mage", "-compile", magelabBin)
-	cmd.Dir = repoRoot
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-trimpath")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e/slurm: go tool mage -compile: %v\n%s", err, out)
+	// Built as the backend builds the tasks' binary, so that the projects'
+	// own builds find everything in Go's build cache, and under the same
+	// lock as e2e's build of this repository, which runs at the same time.
+	if err := magebuild.Compile(context.Background(), repoRoot, magelabBin, nil); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e/slurm: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(os.Stderr, "e2e/slurm: magelab built in %s\n", time.Since(start).Round(100*time.Millisecond))

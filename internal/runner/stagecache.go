@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -11,7 +10,6 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/magelab/magelab/internal/durable"
@@ -161,35 +159,16 @@ func writeManifest(dir, stage, key string) error {
 	return durable.WriteFile(filepath.Join(dir, manifestName), m.encode())
 }
 
-// lock takes the per-key lock, polling so that ctx can cancel the wait.
+// lock takes the per-key lock; ctx can cancel the wait.
 func (c StageCache) lock(ctx context.Context, stage, key string, status io.Writer) (func(), error) {
-	dir := filepath.Join(c.Dir, stage)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("stage cache: %w", err)
-	}
-	f, err := os.OpenFile(filepath.Join(dir, key+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
+	f, err := durable.Lock(ctx, filepath.Join(c.Dir, stage, key+".lock"), func() {
+		fmt.Fprintf(status, "%s: another magelab process is computing this stage (key %s); waiting for it\n", stage, record.ShortKey(key))
+	})
+	switch {
+	case ctx.Err() != nil && err != nil:
+		return nil, &proc.InterruptedError{What: "waiting for stage " + stage}
+	case err != nil:
 		return nil, fmt.Errorf("stage cache lock: %w", err)
 	}
-	told := false
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("stage cache lock: %w", err)
-		}
-		if !told {
-			fmt.Fprintf(status, "%s: another magelab process is computing this stage (key %s); waiting for it\n", stage, record.ShortKey(key))
-			told = true
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, &proc.InterruptedError{What: "waiting for stage " + stage}
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return func() { f.Close() }, nil
 }

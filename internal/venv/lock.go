@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
+
+	"github.com/magelab/magelab/internal/durable"
 )
 
 // LockPath is the file beside the venv that processes building it lock:
@@ -17,40 +17,19 @@ import (
 // would let two builds run at once).
 func (v Venv) LockPath() string { return filepath.Clean(v.Dir) + ".lock" }
 
-// lockPoll is how often a process waiting for another's build looks again.
-const lockPoll = 100 * time.Millisecond
-
 // lock takes the venv's build lock (flock on LockPath), waiting while
 // another process holds it, and writes this process's pid into it for
 // those who wait. It gives up when ctx ends.
 func (v Venv) lock(ctx context.Context, out io.Writer) (unlock func(), err error) {
 	path := v.LockPath()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("lock venv %s: %w", v.Dir, err)
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("lock venv %s: %w", v.Dir, err)
-	}
-	for waited := false; ; {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			break
-		}
-		if err != syscall.EWOULDBLOCK {
-			f.Close()
-			return nil, fmt.Errorf("lock venv %s (%s): %w", v.Dir, path, err)
-		}
-		if !waited {
-			waited = true
-			fmt.Fprintf(out, "setup: waiting for another magelab%s that is building %s\n", holder(path), v.Dir)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("wait for the build of venv %s: %w", v.Dir, ctx.Err())
-		case <-time.After(lockPoll):
-		}
+	f, err := durable.Lock(ctx, path, func() {
+		fmt.Fprintf(out, "setup: waiting for another magelab%s that is building %s\n", holder(path), v.Dir)
+	})
+	switch {
+	case ctx.Err() != nil && err != nil:
+		return nil, fmt.Errorf("wait for the build of venv %s: %w", v.Dir, err)
+	case err != nil:
+		return nil, fmt.Errorf("lock venv %s (%s): %w", v.Dir, path, err)
 	}
 	f.Truncate(0)
 	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
